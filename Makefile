@@ -12,8 +12,8 @@ setup:
 
 lint: setup
 	biome check .
-	ruff check glue-scripts
-	ruff format --check glue-scripts
+	ruff check glue-scripts tools
+	ruff format --check glue-scripts tools
 
 typecheck: setup
 	tsc --noEmit
@@ -22,7 +22,7 @@ test-unit: setup
 	jest --selectProjects unit
 
 test-python: setup
-	pytest glue-scripts
+	pytest
 
 test-integration: setup
 	jest --selectProjects integration --runInBand
