@@ -1,0 +1,360 @@
+import { Construct } from "constructs";
+import { type AwsLocation, arns } from "./arns";
+import { LakeRole } from "./lake-role";
+import { allow, type Conditions, deny, trust } from "./policy";
+
+/** A bucket as the roles see it: its ARN (a Terraform reference is fine). */
+export interface BucketRef {
+  readonly arn: string;
+}
+
+export interface LakeAccessProps {
+  readonly location: AwsLocation;
+  /** Prefix of every role name, e.g. `opl-dev`. */
+  readonly namePrefix: string;
+  readonly buckets: {
+    readonly raw: BucketRef;
+    readonly cleaned: BucketRef;
+    readonly curated: BucketRef;
+    readonly athenaResults: BucketRef;
+  };
+  /** CMK encrypting the lake buckets (S3 bucket keys: its encryption context is the bucket ARN). */
+  readonly dataKeyArn: string;
+  /** CMK encrypting the ingestion metadata table. */
+  readonly ingestionTableKeyArn: string;
+  readonly ingestionTableArn: string;
+  readonly rawDatabaseName: string;
+  readonly curatedDatabaseName: string;
+  readonly athenaWorkgroupName: string;
+  /** Key prefix of Athena query results in the results bucket (no leading or trailing slash). */
+  readonly athenaResultsPrefix: string;
+  /** Key prefixes in the cleaned bucket the Glue jobs read their code from and spill temporary data to. */
+  readonly glueArtifactsPrefix: string;
+  readonly glueTempPrefix: string;
+  /** Principals allowed to assume the ingestion writer and the analyst role; default: this account. */
+  readonly ingestionPrincipalArns?: string[];
+  readonly analystPrincipalArns?: string[];
+  readonly tags?: Record<string, string>;
+}
+
+// Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
+function listPrefixes(prefixes: string[]): Conditions {
+  return { StringLike: { "s3:prefix": prefixes.flatMap((p) => [p, `${p}/*`]) } };
+}
+
+function objects(bucket: BucketRef, prefixes: string[]): string[] {
+  return prefixes.map((p) => `${bucket.arn}/${p}/*`);
+}
+
+const GLUE_CATALOG_READ = [
+  "glue:GetDatabase",
+  "glue:GetDatabases",
+  "glue:GetTable",
+  "glue:GetTables",
+  "glue:GetPartition",
+  "glue:GetPartitions",
+  "glue:BatchGetPartition",
+];
+// Crawlers and jobs add tables and partitions; nothing in the lake deletes catalog objects.
+const GLUE_CATALOG_WRITE = [
+  "glue:CreateTable",
+  "glue:UpdateTable",
+  "glue:CreatePartition",
+  "glue:BatchCreatePartition",
+  "glue:UpdatePartition",
+  "glue:BatchUpdatePartition",
+];
+const S3_OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+const RAW_DELETES = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
+
+/**
+ * The lake's workload roles, each with one least-privilege inline policy:
+ * - ingestion writer: write-only to `raw/` plus the ingestion audit table;
+ * - Glue crawler: read raw and curated data, add tables/partitions to the lake's two databases;
+ * - Glue job: read raw, write cleaned/curated, update only the lake's catalog, never delete raw;
+ * - analyst: run queries in the lake's workgroup, read curated data, results and the catalog.
+ */
+export class LakeAccess extends Construct {
+  readonly ingestionRole: LakeRole;
+  readonly crawlerRole: LakeRole;
+  readonly glueJobRole: LakeRole;
+  readonly analystRole: LakeRole;
+
+  constructor(scope: Construct, id: string, props: LakeAccessProps) {
+    super(scope, id);
+    const { location, buckets } = props;
+    const accountRoot = arns.account(location);
+    const viaS3 = `s3.${location.region}.amazonaws.com`;
+    const glueTrust = [
+      trust("GlueAssumesRole", { Service: "glue.amazonaws.com" }, "sts:AssumeRole", {
+        // Confused-deputy guard: only Glue acting for this account.
+        StringEquals: { "aws:SourceAccount": location.account },
+      }),
+    ];
+    const accountTrust = (sid: string, principals: string[] | undefined) => [
+      trust(sid, { AWS: principals && principals.length > 0 ? principals : [accountRoot] }, "sts:AssumeRole"),
+    ];
+    const lakeCatalog = (databases: string[]) => [
+      arns.glueCatalog(location),
+      ...databases.map((db) => arns.glueDatabase(location, db)),
+      ...databases.map((db) => arns.glueTables(location, db)),
+    ];
+    const denyRawDeletes = deny({
+      sid: "DenyRawDeletes",
+      actions: RAW_DELETES,
+      resources: [buckets.raw.arn, `${buckets.raw.arn}/*`],
+    });
+    const glueLogs = (sid: string, pattern: string) =>
+      allow({
+        sid,
+        // AssociateKmsKey: the security configuration encrypts the log groups Glue creates for the run.
+        actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+        resources: [arns.logGroup(location, pattern), arns.logGroup(location, `${pattern}:*`)],
+      });
+
+    this.ingestionRole = new LakeRole(this, "ingestion", {
+      roleName: `${props.namePrefix}-ingestion-writer`,
+      description:
+        "Uploads CMS Open Payments files under raw/ and records each ingestion; cannot read or delete",
+      trustStatements: accountTrust("TrustedIngestionPrincipals", props.ingestionPrincipalArns),
+      tags: props.tags,
+      statements: [
+        allow({
+          sid: "PutRawObjects",
+          // s3:PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+          actions: S3_OBJECT_WRITE,
+          resources: objects(buckets.raw, ["raw"]),
+        }),
+        allow({
+          // Checksum verification after upload without read access to the bytes: GetObjectAttributes
+          // returns size, ETag and the SHA-256 checksum; HeadObject would need s3:GetObject.
+          sid: "VerifyRawObjects",
+          actions: ["s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"],
+          resources: objects(buckets.raw, ["raw"]),
+        }),
+        allow({
+          sid: "ListRawPrefix",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.raw.arn],
+          conditions: listPrefixes(["raw"]),
+        }),
+        allow({ sid: "LocateRawBucket", actions: ["s3:GetBucketLocation"], resources: [buckets.raw.arn] }),
+        allow({
+          // Decrypt too: completing a multipart upload to an SSE-KMS bucket decrypts the uploaded parts.
+          sid: "EncryptRawWithDataKey",
+          actions: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+          resources: [props.dataKeyArn],
+          conditions: {
+            StringEquals: { "kms:ViaService": viaS3, "kms:EncryptionContext:aws:s3:arn": buckets.raw.arn },
+          },
+        }),
+        allow({
+          sid: "RecordIngestions",
+          actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
+          resources: [props.ingestionTableArn, `${props.ingestionTableArn}/index/*`],
+        }),
+        allow({
+          sid: "UseTableKeyThroughDynamoDb",
+          actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+          resources: [props.ingestionTableKeyArn],
+          conditions: { StringEquals: { "kms:ViaService": `dynamodb.${location.region}.amazonaws.com` } },
+        }),
+        denyRawDeletes,
+      ],
+    });
+
+    this.crawlerRole = new LakeRole(this, "crawler", {
+      roleName: `${props.namePrefix}-glue-crawler`,
+      description: "Glue crawlers: read raw and curated data, add tables and partitions to the lake catalog",
+      trustStatements: glueTrust,
+      tags: props.tags,
+      statements: [
+        allow({
+          sid: "ReadCrawledObjects",
+          actions: ["s3:GetObject"],
+          resources: [...objects(buckets.raw, ["raw"]), ...objects(buckets.curated, ["curated"])],
+        }),
+        allow({
+          sid: "ListRawPrefix",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.raw.arn],
+          conditions: listPrefixes(["raw"]),
+        }),
+        allow({
+          sid: "ListCuratedPrefix",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.curated.arn],
+          conditions: listPrefixes(["curated"]),
+        }),
+        allow({
+          sid: "DecryptLakeObjects",
+          actions: ["kms:Decrypt"],
+          resources: [props.dataKeyArn],
+          conditions: { StringEquals: { "kms:ViaService": viaS3 } },
+        }),
+        allow({
+          sid: "UpdateLakeCatalog",
+          actions: [...GLUE_CATALOG_READ, ...GLUE_CATALOG_WRITE],
+          resources: lakeCatalog([props.rawDatabaseName, props.curatedDatabaseName]),
+        }),
+        glueLogs("WriteCrawlerLogs", "/aws-glue/crawlers*"),
+      ],
+    });
+
+    const jobData = {
+      cleaned: ["cleaned", "quarantine", "reports/clean", props.glueTempPrefix],
+      curated: ["curated", "reports/curate"],
+    };
+    this.glueJobRole = new LakeRole(this, "glue-job", {
+      roleName: `${props.namePrefix}-glue-job`,
+      description:
+        "Glue ETL jobs: read raw, write cleaned and curated, update the lake catalog; never delete raw",
+      trustStatements: glueTrust,
+      tags: props.tags,
+      statements: [
+        allow({ sid: "ReadRawObjects", actions: ["s3:GetObject"], resources: objects(buckets.raw, ["raw"]) }),
+        allow({
+          sid: "ReadJobCode",
+          actions: ["s3:GetObject"],
+          resources: objects(buckets.cleaned, [props.glueArtifactsPrefix]),
+        }),
+        allow({
+          // Delete: Spark replaces a program year's partition by deleting its previous files.
+          sid: "WriteCleanedAndCurated",
+          actions: ["s3:GetObject", "s3:DeleteObject", ...S3_OBJECT_WRITE],
+          resources: [
+            ...objects(buckets.cleaned, jobData.cleaned),
+            ...objects(buckets.curated, jobData.curated),
+          ],
+        }),
+        allow({
+          sid: "ListRawPrefix",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.raw.arn],
+          conditions: listPrefixes(["raw"]),
+        }),
+        allow({
+          sid: "ListCleanedPrefixes",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.cleaned.arn],
+          conditions: listPrefixes([...jobData.cleaned, props.glueArtifactsPrefix]),
+        }),
+        allow({
+          sid: "ListCuratedPrefixes",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.curated.arn],
+          conditions: listPrefixes(jobData.curated),
+        }),
+        allow({
+          sid: "LocateLakeBuckets",
+          actions: ["s3:GetBucketLocation"],
+          resources: [buckets.raw.arn, buckets.cleaned.arn, buckets.curated.arn],
+        }),
+        allow({
+          // Through S3 for the data; through Glue for the CSE-KMS encrypted job bookmarks.
+          sid: "UseDataKey",
+          actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+          resources: [props.dataKeyArn],
+          conditions: {
+            StringEquals: { "kms:ViaService": [viaS3, `glue.${location.region}.amazonaws.com`] },
+          },
+        }),
+        allow({
+          sid: "UpdateLakeCatalog",
+          actions: [...GLUE_CATALOG_READ, ...GLUE_CATALOG_WRITE],
+          resources: lakeCatalog([props.rawDatabaseName, props.curatedDatabaseName]),
+        }),
+        glueLogs("WriteJobLogs", "/aws-glue/*"),
+        allow({
+          sid: "PublishJobMetrics",
+          actions: ["cloudwatch:PutMetricData"],
+          resources: ["*"],
+          unscopedBecause: "cloudwatch:PutMetricData has no resource types; scoped by namespace instead",
+          conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } },
+        }),
+        denyRawDeletes,
+      ],
+    });
+
+    const workgroupArn = arns.athenaWorkgroup(location, props.athenaWorkgroupName);
+    this.analystRole = new LakeRole(this, "analyst", {
+      roleName: `${props.namePrefix}-analyst`,
+      description: "Analysts: run Athena queries in the lake workgroup over curated data",
+      trustStatements: accountTrust("TrustedAnalystPrincipals", props.analystPrincipalArns),
+      tags: props.tags,
+      statements: [
+        allow({
+          sid: "RunQueriesInWorkgroup",
+          actions: [
+            "athena:StartQueryExecution",
+            "athena:StopQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:BatchGetQueryExecution",
+            "athena:ListQueryExecutions",
+            "athena:GetQueryResults",
+            "athena:GetQueryResultsStream",
+            "athena:GetWorkGroup",
+            "athena:GetNamedQuery",
+            "athena:BatchGetNamedQuery",
+            "athena:ListNamedQueries",
+          ],
+          resources: [workgroupArn],
+        }),
+        allow({
+          sid: "BrowseDataCatalog",
+          actions: [
+            "athena:ListDatabases",
+            "athena:GetDatabase",
+            "athena:ListTableMetadata",
+            "athena:GetTableMetadata",
+          ],
+          resources: [arns.athenaDataCatalog(location)],
+        }),
+        allow({
+          sid: "ReadCuratedCatalog",
+          actions: GLUE_CATALOG_READ,
+          resources: lakeCatalog([props.curatedDatabaseName]),
+        }),
+        allow({
+          sid: "ReadCuratedObjects",
+          actions: ["s3:GetObject"],
+          resources: objects(buckets.curated, ["curated"]),
+        }),
+        allow({
+          sid: "ListCuratedPrefix",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.curated.arn],
+          conditions: listPrefixes(["curated"]),
+        }),
+        allow({
+          // Athena writes and reads query results with the caller's credentials.
+          sid: "ReadWriteQueryResults",
+          actions: ["s3:GetObject", ...S3_OBJECT_WRITE],
+          resources: objects(buckets.athenaResults, [props.athenaResultsPrefix]),
+        }),
+        allow({
+          sid: "ListQueryResults",
+          actions: ["s3:ListBucket"],
+          resources: [buckets.athenaResults.arn],
+          conditions: listPrefixes([props.athenaResultsPrefix]),
+        }),
+        allow({
+          sid: "LocateQueryBuckets",
+          actions: ["s3:GetBucketLocation"],
+          resources: [buckets.curated.arn, buckets.athenaResults.arn],
+        }),
+        allow({
+          sid: "UseDataKeyThroughS3",
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [props.dataKeyArn],
+          conditions: {
+            StringEquals: {
+              "kms:ViaService": viaS3,
+              "kms:EncryptionContext:aws:s3:arn": [buckets.curated.arn, buckets.athenaResults.arn],
+            },
+          },
+        }),
+      ],
+    });
+  }
+}

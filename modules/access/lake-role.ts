@@ -1,0 +1,48 @@
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { Construct } from "constructs";
+import { type PolicyStatement, policyDocument } from "./policy";
+
+export interface LakeRoleProps {
+  /** Full IAM role name (≤ 64 characters). */
+  readonly roleName: string;
+  readonly description: string;
+  readonly trustStatements: PolicyStatement[];
+  readonly statements: PolicyStatement[];
+  readonly tags?: Record<string, string>;
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** An IAM role with exactly one inline least-privilege policy (no managed policies, no other attachments). */
+export class LakeRole extends Construct {
+  readonly roleArn: string;
+  readonly roleName: string;
+  /** The permission policy JSON, as synthesized. */
+  readonly policyJson: string;
+
+  constructor(scope: Construct, id: string, props: LakeRoleProps) {
+    super(scope, id);
+    if (!ROLE_NAME.test(props.roleName)) {
+      throw new Error(
+        `IAM role name "${props.roleName}" must be 1-64 characters of letters, digits and +=,.@_- ; ` +
+          "shorten the name prefix in the environment config.",
+      );
+    }
+    const role = new IamRole(this, "role", {
+      name: props.roleName,
+      description: props.description,
+      assumeRolePolicy: policyDocument(props.trustStatements),
+      maxSessionDuration: 3600,
+      tags: props.tags,
+    });
+    this.policyJson = policyDocument(props.statements);
+    new IamRolePolicy(this, "policy", {
+      name: `${props.roleName}-least-privilege`,
+      role: role.name,
+      policy: this.policyJson,
+    });
+    this.roleArn = role.arn;
+    this.roleName = role.name;
+  }
+}

@@ -1,0 +1,112 @@
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { Construct } from "constructs";
+import { allow, deny, policyDocument } from "../access/policy";
+
+export interface GlueFailureAlertsProps {
+  readonly topicName: string;
+  /** CMK encrypting the topic; its key policy must let events.amazonaws.com GenerateDataKey/Decrypt. */
+  readonly topicKeyArn: string;
+  readonly account: string;
+  /** Glue jobs and crawlers whose failures alert. */
+  readonly jobNames: string[];
+  readonly crawlerNames: string[];
+  /** Subscribed to the topic (the recipient confirms the subscription by e-mail). */
+  readonly email?: string;
+  readonly tags?: Record<string, string>;
+}
+
+// Terminal states of a run that did not succeed (Glue Job State Change / Glue Crawler State Change events).
+const FAILED_JOB_STATES = ["FAILED", "TIMEOUT", "ERROR", "STOPPED"];
+const FAILED_CRAWLER_STATES = ["Failed"];
+
+/**
+ * Failure alerts for the lake's Glue jobs and crawlers: EventBridge rules matching their failure events
+ * publish to a KMS-encrypted SNS topic that only those rules (in this account) may publish to.
+ */
+export class GlueFailureAlerts extends Construct {
+  readonly topicArn: string;
+  readonly ruleArns: string[];
+
+  constructor(scope: Construct, id: string, props: GlueFailureAlertsProps) {
+    super(scope, id);
+    if (props.jobNames.length === 0 && props.crawlerNames.length === 0) {
+      throw new Error("GlueFailureAlerts: name at least one Glue job or crawler to watch.");
+    }
+    const topic = new SnsTopic(this, "topic", {
+      name: props.topicName,
+      displayName: "Open Payments Lake alerts",
+      kmsMasterKeyId: props.topicKeyArn,
+      tags: props.tags,
+    });
+
+    const rules = [
+      {
+        id: "job-failures",
+        description: "A lake Glue job run failed, timed out or was stopped",
+        pattern: {
+          "detail-type": ["Glue Job State Change"],
+          detail: { jobName: props.jobNames, state: FAILED_JOB_STATES },
+        },
+        watched: props.jobNames,
+      },
+      {
+        id: "crawler-failures",
+        description: "A lake Glue crawler failed",
+        pattern: {
+          "detail-type": ["Glue Crawler State Change"],
+          detail: { crawlerName: props.crawlerNames, state: FAILED_CRAWLER_STATES },
+        },
+        watched: props.crawlerNames,
+      },
+    ]
+      .filter((rule) => rule.watched.length > 0)
+      .map((rule) => {
+        const eventRule = new CloudwatchEventRule(this, rule.id, {
+          name: `${props.topicName}-${rule.id}`,
+          description: rule.description,
+          eventPattern: JSON.stringify({ source: ["aws.glue"], ...rule.pattern }),
+          tags: props.tags,
+        });
+        new CloudwatchEventTarget(this, `${rule.id}-target`, { rule: eventRule.name, arn: topic.arn });
+        return eventRule;
+      });
+
+    new SnsTopicPolicy(this, "policy", {
+      arn: topic.arn,
+      policy: policyDocument([
+        allow({
+          sid: "GlueFailureRulesPublish",
+          principal: { Service: "events.amazonaws.com" },
+          actions: ["sns:Publish"],
+          resources: [topic.arn],
+          // Confused-deputy guard: only this account's failure rules.
+          conditions: {
+            ArnEquals: { "aws:SourceArn": rules.map((r) => r.arn) },
+            StringEquals: { "aws:SourceAccount": props.account },
+          },
+        }),
+        deny({
+          sid: "DenyInsecureTransport",
+          principal: "*",
+          actions: ["sns:Publish", "sns:Subscribe"],
+          resources: [topic.arn],
+          conditions: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      ]),
+    });
+
+    if (props.email) {
+      new SnsTopicSubscription(this, "email", {
+        topicArn: topic.arn,
+        protocol: "email",
+        endpoint: props.email,
+      });
+    }
+    this.topicArn = topic.arn;
+    this.ruleArns = rules.map((r) => r.arn);
+  }
+}

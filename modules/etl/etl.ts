@@ -1,0 +1,196 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
+import { GlueTrigger } from "@cdktf/provider-aws/lib/glue-trigger";
+import { GlueWorkflow } from "@cdktf/provider-aws/lib/glue-workflow";
+import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
+import { Construct } from "constructs";
+import { AssetType, TerraformAsset } from "../core";
+import { type ArgumentPlaceholder, loadGlueJobs, resolveArguments } from "./jobs-manifest";
+import { PACKAGE_NAME, stagePythonPackage } from "./python-package";
+
+const repoRoot = resolve(__dirname, "..", "..");
+
+/**
+ * Key prefixes in the cleaned bucket: the code the jobs run and their Spark scratch space. The cleaned bucket
+ * is pipeline-internal (analysts cannot read it, ingestion cannot write it) and the job role may only read
+ * the artifacts prefix, so a job cannot rewrite its own code.
+ */
+export const GLUE_ARTIFACTS_PREFIX = "glue-artifacts";
+export const GLUE_TEMP_PREFIX = "glue-temp";
+
+/** Glue job sizing; the field names match the environment config's `etl` block. */
+export interface GlueJobSizing {
+  readonly workerType: string;
+  readonly numberOfWorkers: number;
+  readonly timeoutMinutes: number;
+  readonly maxRetries: number;
+  readonly logRetentionDays: number;
+}
+
+export interface LakeEtlProps {
+  readonly namePrefix: string;
+  readonly buckets: Record<ArgumentPlaceholder, string>;
+  readonly jobRoleArn: string;
+  readonly securityConfigurationName: string;
+  /** CMK for the uploaded code objects (the cleaned bucket's key). */
+  readonly dataKeyArn: string;
+  /** CMK for the jobs' CloudWatch log group. */
+  readonly logsKeyArn: string;
+  readonly sizing: GlueJobSizing;
+  /** The workflow runs: raw crawler → each job in manifest order → curated crawler. */
+  readonly rawCrawlerName: string;
+  readonly curatedCrawlerName: string;
+  /** Defaults: the repository's `glue-scripts/` and `datasets/open-payments.json`. */
+  readonly scriptsDir?: string;
+  readonly datasetsFile?: string;
+  readonly tags?: Record<string, string>;
+}
+
+type WorkflowStep = { readonly id: string; readonly kind: "crawler" | "job"; readonly name: string };
+
+/**
+ * Deploys the Glue 5.0 jobs listed in `glue-scripts/jobs.json` (code uploaded under content-hash keys, so
+ * a change redeploys), and the workflow chaining crawl raw → jobs → crawl curated on success.
+ */
+export class LakeEtl extends Construct {
+  /** Deployed job name by manifest id (e.g. `clean`). */
+  readonly jobNames: Readonly<Record<string, string>>;
+  readonly workflowName: string;
+  readonly logGroupName: string;
+
+  constructor(scope: Construct, id: string, props: LakeEtlProps) {
+    super(scope, id);
+    const scriptsDir = props.scriptsDir ?? join(repoRoot, "glue-scripts");
+    const datasetsFile = props.datasetsFile ?? join(repoRoot, "datasets", "open-payments.json");
+    const jobs = loadGlueJobs(scriptsDir);
+    const artifactsBucket = props.buckets.cleaned_bucket;
+
+    const upload = (
+      uploadId: string,
+      key: string,
+      asset: TerraformAsset,
+      sha256: string,
+      contentType: string,
+    ) => {
+      const object = new S3Object(this, uploadId, {
+        bucket: artifactsBucket,
+        key,
+        source: asset.path,
+        // With SSE-KMS the ETag is not an MD5 of the content: compare our own hash to detect changes.
+        sourceHash: sha256,
+        contentType,
+        serverSideEncryption: "aws:kms",
+        kmsKeyId: props.dataKeyArn,
+        bucketKeyEnabled: true,
+        tags: props.tags,
+      });
+      return `s3://${object.bucket}/${object.key}`;
+    };
+
+    const pythonPackage = stagePythonPackage(scriptsDir, datasetsFile);
+    const packageUri = upload(
+      "python-package",
+      `${GLUE_ARTIFACTS_PREFIX}/python/${pythonPackage.sha256.slice(0, 16)}/${PACKAGE_NAME}.zip`,
+      new TerraformAsset(this, "python-package-asset", {
+        path: pythonPackage.directory,
+        type: AssetType.ARCHIVE,
+        assetHash: pythonPackage.sha256.slice(0, 32),
+      }),
+      pythonPackage.sha256,
+      "application/zip",
+    );
+
+    const logGroup = new CloudwatchLogGroup(this, "logs", {
+      name: `/aws-glue/jobs/${props.namePrefix}-etl`,
+      retentionInDays: props.sizing.logRetentionDays,
+      kmsKeyId: props.logsKeyArn,
+      tags: props.tags,
+    });
+
+    const deployed = jobs.map((job) => {
+      const scriptPath = join(scriptsDir, job.script);
+      const sha256 = createHash("sha256").update(readFileSync(scriptPath)).digest("hex");
+      const scriptUri = upload(
+        `script-${job.id}`,
+        `${GLUE_ARTIFACTS_PREFIX}/scripts/${sha256.slice(0, 16)}/${job.script}`,
+        new TerraformAsset(this, `script-${job.id}-asset`, { path: scriptPath, type: AssetType.FILE }),
+        sha256,
+        "text/x-python",
+      );
+      return new GlueJob(this, `job-${job.id}`, {
+        name: `${props.namePrefix}-${job.id}`,
+        description: job.description,
+        roleArn: props.jobRoleArn,
+        glueVersion: "5.0",
+        command: { name: "glueetl", scriptLocation: scriptUri, pythonVersion: "3" },
+        defaultArguments: {
+          ...resolveArguments(job.arguments, props.buckets),
+          "--extra-py-files": packageUri,
+          "--TempDir": `s3://${artifactsBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
+          "--job-language": "python",
+          "--job-bookmark-option": "job-bookmark-enable",
+          "--enable-continuous-cloudwatch-log": "true",
+          "--continuous-log-logGroup": logGroup.name,
+          "--enable-metrics": "true",
+          "--enable-observability-metrics": "true",
+        },
+        workerType: props.sizing.workerType,
+        numberOfWorkers: props.sizing.numberOfWorkers,
+        timeout: props.sizing.timeoutMinutes,
+        maxRetries: props.sizing.maxRetries,
+        // One run at a time: a second run would race the first over the same program-year partitions.
+        executionProperty: { maxConcurrentRuns: 1 },
+        securityConfiguration: props.securityConfigurationName,
+        tags: props.tags,
+      });
+    });
+
+    const workflow = new GlueWorkflow(this, "workflow", {
+      name: `${props.namePrefix}-lake`,
+      description: "Crawl raw, clean, curate, then register curated partitions",
+      maxConcurrentRuns: 1,
+      tags: props.tags,
+    });
+    const steps: WorkflowStep[] = [
+      { id: "crawl-raw", kind: "crawler", name: props.rawCrawlerName },
+      ...deployed.map((job, i) => ({ id: jobs[i].id, kind: "job" as const, name: job.name })),
+      { id: "crawl-curated", kind: "crawler", name: props.curatedCrawlerName },
+    ];
+    const action = (step: WorkflowStep) =>
+      step.kind === "job" ? { jobName: step.name } : { crawlerName: step.name };
+    new GlueTrigger(this, "start", {
+      name: `${props.namePrefix}-lake-start`,
+      description: "Starts the lake workflow (on demand: after an ingestion, or from a schedule)",
+      type: "ON_DEMAND",
+      workflowName: workflow.name,
+      actions: [action(steps[0])],
+      tags: props.tags,
+    });
+    steps.slice(1).forEach((step, index) => {
+      const previous = steps[index];
+      new GlueTrigger(this, `after-${previous.id}`, {
+        name: `${props.namePrefix}-lake-after-${previous.id}`,
+        description: `Runs ${step.name} when ${previous.name} succeeded`,
+        type: "CONDITIONAL",
+        workflowName: workflow.name,
+        startOnCreation: true,
+        predicate: {
+          conditions: [
+            previous.kind === "job"
+              ? { logicalOperator: "EQUALS", jobName: previous.name, state: "SUCCEEDED" }
+              : { logicalOperator: "EQUALS", crawlerName: previous.name, crawlState: "SUCCEEDED" },
+          ],
+        },
+        actions: [action(step)],
+        tags: props.tags,
+      });
+    });
+
+    this.jobNames = Object.fromEntries(jobs.map((job, i) => [job.id, deployed[i].name]));
+    this.workflowName = workflow.name;
+    this.logGroupName = logGroup.name;
+  }
+}

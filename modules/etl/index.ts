@@ -1,0 +1,3 @@
+export * from "./etl";
+export * from "./jobs-manifest";
+export * from "./python-package";
