@@ -1,0 +1,114 @@
+import { parse } from "csv-parse/sync";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BadInputError } from "../../tools/ingest/errors";
+import { type SplitEvent, splitRecords } from "../../tools/ingest/record-splitter";
+
+interface Part {
+  bytes: Buffer;
+  records: number;
+}
+
+async function* chunked(data: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+  let offset = 0;
+  let i = 0;
+  while (offset < data.length) {
+    const size = sizes[i++ % sizes.length];
+    yield data.subarray(offset, offset + size);
+    offset += size;
+  }
+}
+
+async function split(data: Buffer, partSize: number, chunkSizes = [7, 1, 64, 3]) {
+  const parts: Part[] = [];
+  let header: Buffer | undefined;
+  let current: Buffer[] = [];
+  for await (const event of splitRecords(chunked(data, chunkSizes), { partSize, fileName: "t.csv" }) as AsyncGenerator<SplitEvent>) {
+    if (event.kind === "header") header = event.bytes;
+    else if (event.kind === "part-start") current = [];
+    else if (event.kind === "data") current.push(event.chunk);
+    else parts.push({ bytes: Buffer.concat(current), records: event.records });
+  }
+  return { header, parts };
+}
+
+function csvRecords(data: Buffer | string): number {
+  return (parse(data, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][]).length - 1;
+}
+
+function rebuild(header: Buffer, parts: Part[]): Buffer {
+  const later = header[0] === 0xef ? header.subarray(3) : header;
+  return Buffer.concat(parts.map((p, i) => (i === 0 ? p.bytes : p.bytes.subarray(later.length))));
+}
+
+const tricky = [
+  'a,b,c\n1,"x\ny",3\n2,"he said ""hi""",4\n',
+  'a,b,c\r\n1,"multi\r\nline\r\n",3\r\n"",,\r\n3,"""",x',
+  'a,b\n\n1,2\n\n\n3,"\n\n"\n',
+  '\ufeffChange_Type,Record_ID\nNEW,1\nNEW,"2\n"\n',
+  'a,b\n"x,y","z"""\n',
+  "a\n",
+  "a",
+];
+
+describe("splitRecords", () => {
+  it.each(tricky.map((t) => [JSON.stringify(t).slice(0, 40), t]))(
+    "counts records like csv-parse and rebuilds the bytes exactly: %s",
+    async (_name, text) => {
+      const data = Buffer.from(text);
+      for (const partSize of [1, 5, 10_000]) {
+        const { header, parts } = await split(data, partSize);
+        if (!header) throw new Error("no header");
+        expect(parts.reduce((n, p) => n + p.records, 0)).toBe(csvRecords(data));
+        expect(rebuild(header, parts).equals(data)).toBe(true);
+        const later = header[0] === 0xef ? header.subarray(3) : header;
+        for (const [i, part] of parts.entries()) {
+          expect(part.bytes.subarray(0, (i === 0 ? header : later).length)).toEqual(i === 0 ? header : later);
+          // Record-aligned: every part is a valid CSV on its own with the records it claims.
+          expect(csvRecords(part.bytes)).toBe(part.records);
+        }
+      }
+    },
+  );
+
+  it("cuts parts at the first record boundary after the part size, never inside quotes", async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `${i},"line one\nline two ${i}",${"x".repeat(i)}\n`);
+    const data = Buffer.from(`id,text,pad\n${rows.join("")}`);
+    const { header, parts } = await split(data, 200, [13]);
+    expect(parts.length).toBeGreaterThan(5);
+    for (const part of parts.slice(0, -1)) expect(part.bytes.length).toBeGreaterThanOrEqual(200);
+    expect(parts.map((p) => p.records).reduce((a, b) => a + b)).toBe(50);
+    expect(rebuild(header as Buffer, parts).equals(data)).toBe(true);
+  });
+
+  it("splits a real CMS Ownership file with embedded newlines into valid parts", async () => {
+    const file = join(__dirname, "../../../shared/open-payments/real/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv");
+    const data = readFileSync(file);
+    const { header, parts } = await split(data, 256 * 1024, [65536]);
+    expect(parts.length).toBe(Math.ceil(data.length / (256 * 1024)));
+    expect(parts.reduce((n, p) => n + p.records, 0)).toBe(csvRecords(data));
+    expect(rebuild(header as Buffer, parts).equals(data)).toBe(true);
+  });
+
+  it("refuses a truncated file ending inside a quoted field", async () => {
+    await expect(split(Buffer.from('a,b\n1,"open\n2,3\n'), 100)).rejects.toThrow(/unbalanced quote/);
+  });
+
+  it("refuses an empty file", async () => {
+    await expect(split(Buffer.alloc(0), 100)).rejects.toThrow(BadInputError);
+    await expect(split(Buffer.alloc(0), 100)).rejects.toThrow(/empty file/);
+  });
+
+  it("refuses a file without a header line in its first bytes", async () => {
+    const run = async () => {
+      for await (const _ of splitRecords(chunked(Buffer.alloc(5000, 0x41), [100]), {
+        partSize: 10,
+        fileName: "blob.csv",
+        maxHeaderBytes: 1000,
+      })) {
+        // drain
+      }
+    };
+    await expect(run()).rejects.toThrow(/blob.csv: no header line within the first 1000 bytes/);
+  });
+});
