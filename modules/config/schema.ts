@@ -1,0 +1,228 @@
+import { z } from "zod";
+
+/** The environments the project deploys; `config/<name>.json` exists for each. */
+export const ENVIRONMENTS = ["dev", "prod", "local"] as const;
+export type EnvironmentName = (typeof ENVIRONMENTS)[number];
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy rejects anything else). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Worker types Glue 5.0 Spark jobs accept. */
+export const GLUE_WORKER_TYPES = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
+
+const positiveDays = (what: string) =>
+  z
+    .number()
+    .int({ error: `must be a whole number of days (${what})` })
+    .min(1, { error: `must be at least 1 day (${what})` });
+
+const backendSchema = z
+  .discriminatedUnion(
+    "type",
+    [
+      z
+        .strictObject({
+          type: z.literal("local"),
+        })
+        .describe("Local state file next to the synthesized stack. For the first apply only."),
+      z
+        .strictObject({
+          type: z.literal("s3"),
+          region: z
+            .string()
+            .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "must be an AWS region such as us-east-1" })
+            .optional()
+            .describe("Region of the state bucket; default: the environment's region."),
+        })
+        .describe(
+          "S3 state in this environment's state-bootstrap bucket (SSE-KMS with the state key), S3 lock file plus " +
+            "the DynamoDB lock table. Bucket, table and key are derived from the naming rules, not repeated here.",
+        ),
+      z
+        .strictObject({
+          type: z.literal("cloud"),
+          organization: z.string().min(1, { error: "must name the Terraform Cloud organization" }),
+          hostname: z
+            .string()
+            .regex(/^[a-z0-9.-]+$/, { error: "must be a host name such as app.terraform.io" })
+            .optional()
+            .describe("Terraform Enterprise host; default app.terraform.io."),
+          workspace: z
+            .union([
+              z.strictObject({ name: z.string().min(1).describe("One named workspace per stack.") }),
+              z.strictObject({
+                tags: z
+                  .array(z.string().min(1))
+                  .min(1, { error: "must list at least one workspace tag" })
+                  .describe("Workspaces selected by tags."),
+              }),
+            ])
+            .describe("Either {name} or {tags}."),
+        })
+        .describe("Terraform Cloud / Enterprise (remote runs, state and locking in TFC)."),
+    ],
+    { error: "must be an object with type local, s3 or cloud" },
+  )
+  .describe("Where the lake stack keeps its state. The state-bootstrap stack always uses local state.");
+
+export const lakeConfigSchema = z
+  .strictObject({
+    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+    namePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{1,9}$/, {
+        error: "must be 2-10 lower-case letters or digits, starting with a letter (it starts every name)",
+      })
+      .describe("Short prefix of every resource name, e.g. opl."),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "must be an AWS region such as us-east-1" })
+      .describe("AWS region of every resource of the environment."),
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, { error: "must be a 12-digit AWS account id (quoted, as a string)" })
+      .describe("The AWS account; the provider refuses any other (allowed_account_ids)."),
+    ownsAccountSingletons: z
+      .boolean()
+      .describe(
+        "Whether this environment's state-bootstrap stack owns the account-wide singletons (Glue Data Catalog " +
+          "encryption, account S3 public access block, GitHub OIDC provider). Exactly one environment per account.",
+      ),
+    protectStatefulResources: z
+      .boolean()
+      .describe("Deletion protection on DynamoDB tables, prevent_destroy-style guards; true in prod."),
+    tags: z
+      .strictObject({
+        project: z.string().min(1, { error: "must not be empty" }),
+        environment: z.string().min(1, { error: "must not be empty" }),
+        owner: z.email({ error: "must be an e-mail" }),
+        "cost-center": z
+          .string()
+          .regex(/^[A-Za-z0-9-]{2,32}$/, { error: "must be 2-32 letters, digits or hyphens" }),
+        "data-classification": z.enum(["public", "internal", "confidential", "restricted"], {
+          error: "must be one of public, internal, confidential, restricted",
+        }),
+      })
+      .describe("Default tags on every resource (the provider's default_tags)."),
+    backend: backendSchema,
+    keys: z
+      .strictObject({
+        breakGlassRoleName: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,64}$/, { error: "must be an IAM role name (1-64 characters)" })
+          .describe("Existing IAM role that may administer (not use) every key: the break-glass admin."),
+        deletionWindowDays: z
+          .number()
+          .int()
+          .min(7, { error: "must be between 7 and 30 (KMS limits)" })
+          .max(30, { error: "must be between 7 and 30 (KMS limits)" })
+          .describe("Waiting period before a scheduled key deletion."),
+      })
+      .describe("KMS customer managed keys."),
+    storage: z
+      .strictObject({
+        rawInfrequentAccessAfterDays: z
+          .number()
+          .int()
+          .min(30, { error: "must be at least 30 (S3 minimum for STANDARD_IA)" })
+          .describe("Raw objects move to STANDARD_IA after this many days."),
+        rawGlacierAfterDays: positiveDays("raw objects to GLACIER_IR").describe(
+          "Raw objects move to GLACIER_IR after this many days (after the STANDARD_IA transition).",
+        ),
+        noncurrentVersionExpiryDays: positiveDays("noncurrent versions").describe(
+          "Noncurrent object versions expire after this many days (every bucket).",
+        ),
+        abortIncompleteMultipartDays: positiveDays("incomplete multipart uploads").describe(
+          "Incomplete multipart uploads are aborted after this many days.",
+        ),
+        athenaResultsExpiryDays: positiveDays("query results").describe("Athena query results expire."),
+        accessLogsExpiryDays: positiveDays("access logs").describe("S3 server access logs expire."),
+      })
+      .refine((s) => s.rawGlacierAfterDays >= s.rawInfrequentAccessAfterDays + 30, {
+        error: "rawGlacierAfterDays must be at least 30 days after rawInfrequentAccessAfterDays (S3 rule)",
+        path: ["rawGlacierAfterDays"],
+      })
+      .describe("Lifecycle of the lake buckets."),
+    etl: z
+      .strictObject({
+        workerType: z.enum(GLUE_WORKER_TYPES, { error: `must be one of ${GLUE_WORKER_TYPES.join(", ")}` }),
+        numberOfWorkers: z
+          .number()
+          .int()
+          .min(2, { error: "must be at least 2 (Glue Spark minimum)" })
+          .max(100, { error: "must be at most 100 (raise deliberately)" }),
+        timeoutMinutes: z.number().int().min(1).max(2880, { error: "must be at most 2880 (48 h)" }),
+        maxRetries: z.number().int().min(0).max(10),
+        logRetentionDays: z
+          .number()
+          .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+            error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(", ")}`,
+          })
+          .describe("Retention of the Glue jobs' CloudWatch log groups."),
+      })
+      .describe("Glue 5.0 job sizing."),
+    athena: z
+      .strictObject({
+        bytesScannedCutoffPerQuery: z
+          .number()
+          .int()
+          .min(10_000_000, { error: "must be at least 10000000 bytes (Athena minimum)" })
+          .describe("Queries scanning more than this are cancelled by the workgroup."),
+      })
+      .describe("Athena workgroup settings."),
+    alerts: z
+      .strictObject({
+        email: z.email({ error: "must be an e-mail" }).describe("Subscribed to the alerts topic."),
+      })
+      .describe("Failure alerts (Glue job / crawler failures)."),
+    ci: z
+      .strictObject({
+        githubRepository: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: "must be owner/name of a GitHub repository" })
+          .describe("The repository whose workflow may assume the deployer role through GitHub OIDC."),
+        deployRef: z
+          .string()
+          .regex(/^refs\/heads\/[\w./-]+$/, { error: "must be a branch ref such as refs/heads/main" })
+          .describe("Only workflows on this ref may deploy (the OIDC `sub` claim)."),
+      })
+      .describe("Continuous deployment."),
+    localEndpoint: z
+      .url({ error: "must be a URL such as http://127.0.0.1:5000" })
+      .optional()
+      .describe(
+        "Local environment only: the moto server every AWS service points to. Overridden at synth time by " +
+          "the environment variable LAKE_LOCAL_AWS_ENDPOINT.",
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.tags.environment !== c.environment) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tags", "environment"],
+        message: `must equal environment (${c.environment})`,
+      });
+    }
+    if (c.environment === "local" && c.localEndpoint === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["localEndpoint"],
+        message: "is required for the local environment",
+      });
+    }
+    if (c.environment !== "local" && c.localEndpoint !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["localEndpoint"],
+        message: "is only allowed for the local environment",
+      });
+    }
+    if (c.environment === "prod" && !c.protectStatefulResources) {
+      ctx.addIssue({ code: "custom", path: ["protectStatefulResources"], message: "must be true in prod" });
+    }
+  });
+
+export type LakeConfig = z.infer<typeof lakeConfigSchema>;
+export type BackendConfig = LakeConfig["backend"];

@@ -1,0 +1,25 @@
+/**
+ * The one module that imports `cdktf` itself. CDKTF is archived upstream (0.21.0 is final); keeping every
+ * import of it here makes a move to the community fork a one-line change. Everything else imports these
+ * names from `modules/core`.
+ */
+export {
+  App,
+  Aspects,
+  AssetType,
+  CloudBackend,
+  Fn,
+  type IAspect,
+  Lazy,
+  LocalBackend,
+  NamedCloudWorkspace,
+  S3Backend,
+  TaggedCloudWorkspaces,
+  TerraformAsset,
+  TerraformOutput,
+  TerraformResource,
+  TerraformStack,
+  Testing,
+  Token,
+} from "cdktf";
+export * from "./iam-policy";

@@ -1,0 +1,3 @@
+export * from "./account-singletons";
+export * from "./backend";
+export * from "./state-store";
