@@ -34,7 +34,6 @@ export interface LakeAccessProps {
   /** Principals allowed to assume the ingestion writer and the analyst role; default: this account. */
   readonly ingestionPrincipalArns?: string[];
   readonly analystPrincipalArns?: string[];
-  readonly tags?: Record<string, string>;
 }
 
 // Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
@@ -117,7 +116,6 @@ export class LakeAccess extends Construct {
       description:
         "Uploads CMS Open Payments files under raw/ and records each ingestion; cannot read or delete",
       trustStatements: accountTrust("TrustedIngestionPrincipals", props.ingestionPrincipalArns),
-      tags: props.tags,
       statements: [
         allow({
           sid: "PutRawObjects",
@@ -167,7 +165,6 @@ export class LakeAccess extends Construct {
       roleName: `${props.namePrefix}-glue-crawler`,
       description: "Glue crawlers: read raw and curated data, add tables and partitions to the lake catalog",
       trustStatements: glueTrust,
-      tags: props.tags,
       statements: [
         allow({
           sid: "ReadCrawledObjects",
@@ -210,7 +207,6 @@ export class LakeAccess extends Construct {
       description:
         "Glue ETL jobs: read raw, write cleaned and curated, update the lake catalog; never delete raw",
       trustStatements: glueTrust,
-      tags: props.tags,
       statements: [
         allow({ sid: "ReadRawObjects", actions: ["s3:GetObject"], resources: objects(buckets.raw, ["raw"]) }),
         allow({
@@ -281,7 +277,6 @@ export class LakeAccess extends Construct {
       roleName: `${props.namePrefix}-analyst`,
       description: "Analysts: run Athena queries in the lake workgroup over curated data",
       trustStatements: accountTrust("TrustedAnalystPrincipals", props.analystPrincipalArns),
-      tags: props.tags,
       statements: [
         allow({
           sid: "RunQueriesInWorkgroup",

@@ -1,7 +1,7 @@
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Construct } from "constructs";
-import { type PolicyStatement, policyDocument } from "./policy";
+import { type PolicyStatement, policyJson } from "../core";
 
 export interface LakeRoleProps {
   /** Full IAM role name (≤ 64 characters). */
@@ -9,7 +9,6 @@ export interface LakeRoleProps {
   readonly description: string;
   readonly trustStatements: PolicyStatement[];
   readonly statements: PolicyStatement[];
-  readonly tags?: Record<string, string>;
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -32,11 +31,10 @@ export class LakeRole extends Construct {
     const role = new IamRole(this, "role", {
       name: props.roleName,
       description: props.description,
-      assumeRolePolicy: policyDocument(props.trustStatements),
+      assumeRolePolicy: policyJson(props.trustStatements),
       maxSessionDuration: 3600,
-      tags: props.tags,
     });
-    this.policyJson = policyDocument(props.statements);
+    this.policyJson = policyJson(props.statements);
     new IamRolePolicy(this, "policy", {
       name: `${props.roleName}-least-privilege`,
       role: role.name,

@@ -1,38 +1,21 @@
+import type { ConditionValues, PolicyStatement } from "../core";
+
 /**
- * One small helper for least-privilege IAM documents, so every policy of the lake is built, and checked,
- * the same way. Documents are plain IAM JSON: what lands in the synthesized Terraform is exactly what
- * reviewers read and what the IAM simulator tests evaluate.
+ * Least-privilege statement builders: every policy of the lake's roles is composed from these, so the rules
+ * (no `*` or service-wide actions, resource `*` only with the API that demands it named) are checked in one
+ * place at synth time. Documents stay plain IAM JSON (core's policyJson): what lands in the synthesized
+ * Terraform is exactly what reviewers read and what the IAM simulator tests evaluate.
  */
 
-/** Condition block: operator -> condition key -> value(s), as in IAM JSON. */
-export type Conditions = Record<string, Record<string, string | string[]>>;
-
-export type Principal =
-  | { Service: string | string[] }
-  | { AWS: string | string[] }
-  | { Federated: string }
-  | "*";
-
-export interface PolicyStatement {
-  readonly Sid: string;
-  readonly Effect: "Allow" | "Deny";
-  readonly Action: string[];
-  readonly Resource?: string[];
-  readonly Principal?: Principal;
-  readonly Condition?: Conditions;
-}
-
-export interface PolicyDocument {
-  readonly Version: "2012-10-17";
-  readonly Statement: PolicyStatement[];
-}
+export type Conditions = Record<string, ConditionValues>;
+export type Principal = NonNullable<PolicyStatement["Principal"]>;
 
 interface StatementInput {
   readonly sid: string;
   readonly actions: string[];
   readonly resources: string[];
   readonly conditions?: Conditions;
-  /** Only in resource policies (bucket, topic, key policies): who the statement applies to. */
+  /** Only in resource policies (topic, bucket policies): who the statement applies to. */
   readonly principal?: Principal;
   /**
    * Required when `resources` is `["*"]`: names the API that cannot be scoped to a resource
@@ -41,12 +24,7 @@ interface StatementInput {
   readonly unscopedBecause?: string;
 }
 
-const SID = /^[A-Za-z0-9]+$/;
-
 function validate(input: StatementInput): void {
-  if (!SID.test(input.sid)) {
-    throw new Error(`IAM statement sid "${input.sid}" must be alphanumeric (IAM rejects other characters).`);
-  }
   if (input.actions.length === 0) {
     throw new Error(`IAM statement ${input.sid}: list at least one action.`);
   }
@@ -68,12 +46,11 @@ function validate(input: StatementInput): void {
   }
 }
 
-/** An identity-policy Allow statement. */
-export function allow(input: StatementInput): PolicyStatement {
+function statement(effect: "Allow" | "Deny", input: StatementInput): PolicyStatement {
   validate(input);
   return {
     Sid: input.sid,
-    Effect: "Allow",
+    Effect: effect,
     ...(input.principal ? { Principal: input.principal } : {}),
     Action: [...input.actions],
     Resource: [...input.resources],
@@ -81,10 +58,14 @@ export function allow(input: StatementInput): PolicyStatement {
   };
 }
 
-/** An identity-policy Deny statement (guard rails that must hold whatever else is attached). */
+/** An Allow statement. */
+export function allow(input: StatementInput): PolicyStatement {
+  return statement("Allow", input);
+}
+
+/** A Deny statement: a guard rail that holds whatever else is attached. */
 export function deny(input: StatementInput): PolicyStatement {
-  validate(input);
-  return { ...allow(input), Effect: "Deny" };
+  return statement("Deny", input);
 }
 
 /** A trust-policy statement letting `principal` assume the role under `conditions`. */
@@ -94,7 +75,6 @@ export function trust(
   action: "sts:AssumeRole" | "sts:AssumeRoleWithWebIdentity",
   conditions?: Conditions,
 ): PolicyStatement {
-  if (!SID.test(sid)) throw new Error(`IAM statement sid "${sid}" must be alphanumeric.`);
   return {
     Sid: sid,
     Effect: "Allow",
@@ -102,16 +82,4 @@ export function trust(
     Action: [action],
     ...(conditions ? { Condition: conditions } : {}),
   };
-}
-
-/** Renders statements as an IAM policy JSON string; duplicate sids are a mistake and rejected. */
-export function policyDocument(statements: PolicyStatement[]): string {
-  const seen = new Set<string>();
-  for (const statement of statements) {
-    if (seen.has(statement.Sid))
-      throw new Error(`IAM policy has two statements with sid "${statement.Sid}".`);
-    seen.add(statement.Sid);
-  }
-  const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
-  return JSON.stringify(document);
 }

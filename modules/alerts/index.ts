@@ -4,7 +4,8 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { Construct } from "constructs";
-import { allow, deny, policyDocument } from "../access/policy";
+import { allow, deny } from "../access/policy";
+import { policyJson } from "../core";
 
 export interface GlueFailureAlertsProps {
   readonly topicName: string;
@@ -16,7 +17,6 @@ export interface GlueFailureAlertsProps {
   readonly crawlerNames: string[];
   /** Subscribed to the topic (the recipient confirms the subscription by e-mail). */
   readonly email?: string;
-  readonly tags?: Record<string, string>;
 }
 
 // Terminal states of a run that did not succeed (Glue Job State Change / Glue Crawler State Change events).
@@ -40,7 +40,6 @@ export class GlueFailureAlerts extends Construct {
       name: props.topicName,
       displayName: "Open Payments Lake alerts",
       kmsMasterKeyId: props.topicKeyArn,
-      tags: props.tags,
     });
 
     const rules = [
@@ -69,7 +68,6 @@ export class GlueFailureAlerts extends Construct {
           name: `${props.topicName}-${rule.id}`,
           description: rule.description,
           eventPattern: JSON.stringify({ source: ["aws.glue"], ...rule.pattern }),
-          tags: props.tags,
         });
         new CloudwatchEventTarget(this, `${rule.id}-target`, { rule: eventRule.name, arn: topic.arn });
         return eventRule;
@@ -77,7 +75,7 @@ export class GlueFailureAlerts extends Construct {
 
     new SnsTopicPolicy(this, "policy", {
       arn: topic.arn,
-      policy: policyDocument([
+      policy: policyJson([
         allow({
           sid: "GlueFailureRulesPublish",
           principal: { Service: "events.amazonaws.com" },

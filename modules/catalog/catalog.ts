@@ -21,7 +21,6 @@ export interface LakeCatalogProps {
   readonly crawlerRoleArn: string;
   /** Name of the Glue security configuration every crawler runs with. */
   readonly securityConfigurationName: string;
-  readonly tags?: Record<string, string>;
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,254}$/;
@@ -71,14 +70,12 @@ export class LakeCatalog extends Construct {
       description:
         "CMS Open Payments files as published (CSV), one table per dataset, found by the raw crawler",
       locationUri: `s3://${props.rawBucketName}/raw/`,
-      tags: props.tags,
     });
     const curatedDatabase = new GlueCatalogDatabase(this, "curated-database", {
       name: props.curatedDatabaseName,
       description:
         "Curated CMS Open Payments tables (Parquet, ZSTD, partitioned by program_year) for analysts",
       locationUri: `s3://${props.curatedBucketName}/curated/`,
-      tags: props.tags,
     });
 
     const tables = curatedTables().map(
@@ -118,7 +115,6 @@ export class LakeCatalog extends Construct {
         Grouping: { TableLevelConfiguration: 3 },
         CreatePartitionIndex: true,
       }),
-      tags: props.tags,
     });
 
     const curatedCrawler = new GlueCrawler(this, "curated-crawler", {
@@ -133,7 +129,6 @@ export class LakeCatalog extends Construct {
         Version: 1.0,
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
       }),
-      tags: props.tags,
     });
 
     this.rawDatabaseName = rawDatabase.name;

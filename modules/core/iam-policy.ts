@@ -8,9 +8,15 @@ export interface PolicyStatement {
   readonly Effect: "Allow" | "Deny";
   readonly Principal?:
     | "*"
-    | { readonly AWS?: string | readonly string[]; readonly Service?: string | readonly string[] };
+    | {
+        readonly AWS?: string | readonly string[];
+        readonly Service?: string | readonly string[];
+        /** Web-identity trust (e.g. the GitHub OIDC provider's ARN). */
+        readonly Federated?: string;
+      };
   readonly Action: string | readonly string[];
-  readonly Resource: string | readonly string[];
+  /** Absent only in role trust policies (the role itself is the resource). */
+  readonly Resource?: string | readonly string[];
   readonly Condition?: Record<string, ConditionValues>;
 }
 

@@ -46,7 +46,6 @@ export interface LakeEtlProps {
   /** Defaults: the repository's `glue-scripts/` and `datasets/open-payments.json`. */
   readonly scriptsDir?: string;
   readonly datasetsFile?: string;
-  readonly tags?: Record<string, string>;
 }
 
 type WorkflowStep = { readonly id: string; readonly kind: "crawler" | "job"; readonly name: string };
@@ -85,7 +84,6 @@ export class LakeEtl extends Construct {
         serverSideEncryption: "aws:kms",
         kmsKeyId: props.dataKeyArn,
         bucketKeyEnabled: true,
-        tags: props.tags,
       });
       return `s3://${object.bucket}/${object.key}`;
     };
@@ -107,7 +105,6 @@ export class LakeEtl extends Construct {
       name: `/aws-glue/jobs/${props.namePrefix}-etl`,
       retentionInDays: props.sizing.logRetentionDays,
       kmsKeyId: props.logsKeyArn,
-      tags: props.tags,
     });
 
     const deployed = jobs.map((job) => {
@@ -144,7 +141,6 @@ export class LakeEtl extends Construct {
         // One run at a time: a second run would race the first over the same program-year partitions.
         executionProperty: { maxConcurrentRuns: 1 },
         securityConfiguration: props.securityConfigurationName,
-        tags: props.tags,
       });
     });
 
@@ -152,7 +148,6 @@ export class LakeEtl extends Construct {
       name: `${props.namePrefix}-lake`,
       description: "Crawl raw, clean, curate, then register curated partitions",
       maxConcurrentRuns: 1,
-      tags: props.tags,
     });
     const steps: WorkflowStep[] = [
       { id: "crawl-raw", kind: "crawler", name: props.rawCrawlerName },
@@ -167,7 +162,6 @@ export class LakeEtl extends Construct {
       type: "ON_DEMAND",
       workflowName: workflow.name,
       actions: [action(steps[0])],
-      tags: props.tags,
     });
     steps.slice(1).forEach((step, index) => {
       const previous = steps[index];
@@ -185,7 +179,6 @@ export class LakeEtl extends Construct {
           ],
         },
         actions: [action(step)],
-        tags: props.tags,
       });
     });
 

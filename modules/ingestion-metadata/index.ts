@@ -9,7 +9,6 @@ export interface IngestionMetadataTableProps {
   readonly kmsKeyArn: string;
   /** Deletion protection; the prod config requires it. */
   readonly deletionProtection: boolean;
-  readonly tags?: Record<string, string>;
 }
 
 /**
@@ -47,7 +46,6 @@ export class IngestionMetadataTable extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArn },
       deletionProtectionEnabled: props.deletionProtection,
-      tags: props.tags,
     });
     this.tableName = table.name;
     this.tableArn = table.arn;

@@ -25,7 +25,6 @@ export interface LakeQueryProps {
   readonly curatedDatabaseName: string;
   /** Default: the repository's `sql/`. */
   readonly sqlDir?: string;
-  readonly tags?: Record<string, string>;
 }
 
 /**
@@ -66,7 +65,6 @@ export class LakeQuery extends Construct {
           encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKeyArn: props.resultsKeyArn },
         },
       },
-      tags: props.tags,
     });
 
     const files = readSqlFiles(props.sqlDir ?? join(repoRoot, "sql"));
