@@ -69,7 +69,7 @@ describe("reports", () => {
 describe("judgeWorkgroup", () => {
   const good = {
     Name: "lake",
-    State: "ENABLED",
+    State: "ENABLED" as const,
     Configuration: {
       EnforceWorkGroupConfiguration: true,
       BytesScannedCutoffPerQuery: 10_000_000_000,
@@ -90,6 +90,7 @@ describe("judgeWorkgroup", () => {
 
   it("names every wrong setting", () => {
     const v = judgeWorkgroup({
+      Name: "lake",
       State: "DISABLED",
       Configuration: {
         EnforceWorkGroupConfiguration: false,
