@@ -67,6 +67,8 @@ export class LakeEtl extends Construct {
     const jobs = loadGlueJobs(scriptsDir);
     const artifactsBucket = props.buckets.cleaned_bucket;
 
+    // Literal S3 URIs (not object attributes) so the synthesized job shows the content-hash key it runs;
+    // depends_on orders the upload first.
     const upload = (
       uploadId: string,
       key: string,
@@ -85,11 +87,11 @@ export class LakeEtl extends Construct {
         kmsKeyId: props.dataKeyArn,
         bucketKeyEnabled: true,
       });
-      return `s3://${object.bucket}/${object.key}`;
+      return { uri: `s3://${artifactsBucket}/${key}`, object };
     };
 
     const pythonPackage = stagePythonPackage(scriptsDir, datasetsFile);
-    const packageUri = upload(
+    const pythonPackageUpload = upload(
       "python-package",
       `${GLUE_ARTIFACTS_PREFIX}/python/${pythonPackage.sha256.slice(0, 16)}/${PACKAGE_NAME}.zip`,
       new TerraformAsset(this, "python-package-asset", {
@@ -110,7 +112,7 @@ export class LakeEtl extends Construct {
     const deployed = jobs.map((job) => {
       const scriptPath = join(scriptsDir, job.script);
       const sha256 = createHash("sha256").update(readFileSync(scriptPath)).digest("hex");
-      const scriptUri = upload(
+      const script = upload(
         `script-${job.id}`,
         `${GLUE_ARTIFACTS_PREFIX}/scripts/${sha256.slice(0, 16)}/${job.script}`,
         new TerraformAsset(this, `script-${job.id}-asset`, { path: scriptPath, type: AssetType.FILE }),
@@ -122,10 +124,10 @@ export class LakeEtl extends Construct {
         description: job.description,
         roleArn: props.jobRoleArn,
         glueVersion: "5.0",
-        command: { name: "glueetl", scriptLocation: scriptUri, pythonVersion: "3" },
+        command: { name: "glueetl", scriptLocation: script.uri, pythonVersion: "3" },
         defaultArguments: {
           ...resolveArguments(job.arguments, props.buckets),
-          "--extra-py-files": packageUri,
+          "--extra-py-files": pythonPackageUpload.uri,
           "--TempDir": `s3://${artifactsBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
           "--job-language": "python",
           "--job-bookmark-option": "job-bookmark-enable",
@@ -141,6 +143,7 @@ export class LakeEtl extends Construct {
         // One run at a time: a second run would race the first over the same program-year partitions.
         executionProperty: { maxConcurrentRuns: 1 },
         securityConfiguration: props.securityConfigurationName,
+        dependsOn: [script.object, pythonPackageUpload.object],
       });
     });
 

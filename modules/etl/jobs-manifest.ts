@@ -27,10 +27,7 @@ const jobSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "must be 1-31 lower-case letters, digits or hyphens" }),
   script: z.string().regex(/^[a-z0-9_]+\.py$/, { error: "must be a .py file name in glue-scripts/" }),
   description: z.string().min(1, { error: "must say what the job does" }),
-  arguments: z.record(
-    z.string().regex(/^--[A-Za-z0-9_-]+$/, { error: "argument names start with -- (Glue convention)" }),
-    z.string(),
-  ),
+  arguments: z.record(z.string(), z.string()),
 });
 
 const manifestSchema = z.object({
@@ -66,6 +63,11 @@ export function loadGlueJobs(scriptsDir: string): GlueJobSpec[] {
       throw new Error(`${where}: script ${job.script} does not exist in ${scriptsDir}.`);
     }
     for (const [name, value] of Object.entries(job.arguments)) {
+      if (!/^--[A-Za-z0-9_-]+$/.test(name)) {
+        throw new Error(
+          `${where}: argument "${name}" must start with -- followed by letters, digits, _ or -.`,
+        );
+      }
       if ((MANAGED_ARGUMENTS as readonly string[]).includes(name)) {
         throw new Error(`${where}: argument ${name} is set by the ETL module; remove it from the manifest.`);
       }
