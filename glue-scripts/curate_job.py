@@ -1,0 +1,14 @@
+"""Glue job `curate` (cleaned -> curated). A thin shell: arguments, session, then open_payments_lake.curate."""
+
+import logging
+
+from open_payments_lake.arguments import resolve
+from open_payments_lake.curate import ARGUMENTS, CurateOptions, run_curate
+from open_payments_lake.session import build_session
+from open_payments_lake.spec import load_spec
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    spec = load_spec()
+    options = CurateOptions.from_arguments(resolve(ARGUMENTS), spec)
+    run_curate(build_session("open-payments-curate"), options, spec)

@@ -1,0 +1,195 @@
+"""raw -> cleaned: pure DataFrame transforms (no I/O).
+
+Column rules (documented in glue-scripts/README.md):
+- every value: leading whitespace and leading apostrophes stripped (spreadsheet artefacts), trailing whitespace
+  stripped, empty -> null. A stripped leading apostrophe or tab is counted as a repair.
+- spreadsheet errors (#N/A, #REF!, ...): null in a string column (counted as a repair); in a typed column the
+  row goes to quarantine (the value cannot be typed).
+- decimal: [-]digits with at most 2 decimals, at most 16 integer digits -> DECIMAL(18,2); anything else
+  (3 decimals, $, thousands separators, overflow) quarantines the row.
+- date: MM/DD/YYYY, a real calendar date; integer: at most 9 digits; boolean: Yes/No (any case).
+- required (row quarantined when null): the record key, program_year, and the dataset's amount and payment date
+  columns; the record key must be digits (at most 38); program_year must equal the file's program year.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .spec import Dataset, Layout
+
+MONEY = T.DecimalType(18, 2)
+CORRUPT = "_corrupt_record"
+PROVENANCE = ("source_object", "publication_stamp", "layout_id", "ingestion_id")
+QUARANTINE_COLUMNS = (
+    "dataset",
+    "program_year",
+    *PROVENANCE,
+    "record_id",
+    "reason",
+    "raw_values",
+)
+SPREADSHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NULL!", "#NUM!")
+
+_TYPE_PATTERNS = {
+    "decimal": r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$",
+    "integer": r"^-?[0-9]{1,9}$",
+    "date": r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$",
+    "boolean": r"(?i)^(yes|no)$",
+}
+_RECORD_ID = r"^[0-9]{1,38}$"
+_LEADING_JUNK = r"^[\s']+"
+
+
+def raw_column(index: int) -> str:
+    """Positional name of a raw CSV column (header names would clash with canonical names: Spark ignores case)."""
+    return f"_raw{index}"
+
+
+def raw_schema(layout: Layout) -> T.StructType:
+    """Every header column as a string (no inference: IDs, ZIPs and CCNs keep their leading zeros)."""
+    return T.StructType(
+        [T.StructField(name, T.StringType()) for name in layout.header]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+
+
+def positional(raw: DataFrame, layout: Layout) -> DataFrame:
+    """Rename the header columns to positional names right after reading."""
+    return raw.toDF(*[raw_column(i) for i in range(len(layout.header))], CORRUPT)
+
+
+def clean_text(value: Column) -> Column:
+    """Trimmed value; leading apostrophes/tabs removed; empty -> null."""
+    stripped = F.regexp_replace(F.regexp_replace(value, _LEADING_JUNK, ""), r"\s+$", "")
+    return F.when(stripped != "", stripped)
+
+
+def is_spreadsheet_error(text: Column) -> Column:
+    return text.isin(*SPREADSHEET_ERRORS)
+
+
+def typed_value(text: Column, column_type: str) -> Column:
+    """The typed value of a cleaned text, or null when the text is null or not a valid value of the type."""
+    if column_type == "string":
+        return F.when(~is_spreadsheet_error(text), text)
+    valid = text.rlike(_TYPE_PATTERNS[column_type])
+    if column_type == "decimal":
+        return F.when(valid, text.cast(MONEY))
+    if column_type == "integer":
+        return F.when(valid, text.cast(T.IntegerType()))
+    if column_type == "boolean":
+        return F.when(valid, F.lower(text) == "yes")
+    if column_type == "date":
+        parsed = F.to_date(text, "MM/dd/yyyy")
+        # Round-trip guards against lenient parsing (02/30 must not become 03/01).
+        return F.when(valid & (F.date_format(parsed, "MM/dd/yyyy") == text), parsed)
+    raise ValueError(f"unknown column type {column_type!r}: expected string|decimal|date|integer|boolean")
+
+
+def to_canonical_text(raw: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
+    """Header columns -> canonical columns (cleaned text; legacy-only gaps as null), keeping the raw columns.
+
+    Adds `_repairs`: the leading-character and spreadsheet-error repairs of string columns in this row.
+    """
+    position = {name: i for i, name in enumerate(layout.canonical)}
+    text_columns = []
+    repairs = []
+    for column in dataset.columns:
+        if column.name not in position:
+            text_columns.append(F.lit(None).cast(T.StringType()).alias(column.name))
+            continue
+        raw_value = F.col(raw_column(position[column.name]))
+        text = clean_text(raw_value)
+        text_columns.append(text.alias(column.name))
+        repairs.append(F.when(raw_value.rlike(r"^\s*['\t]"), F.lit(f"leading_quote_or_tab:{column.name}")))
+        if column.type == "string":
+            repairs.append(
+                F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error_nulled:{column.name}"))
+            )
+    return raw.select(
+        "*",
+        *text_columns,
+        F.array_compact(F.array(*repairs)).alias("_repairs"),
+    )
+
+
+def type_and_validate(df: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
+    """Typed canonical columns plus `reason` (null when the row is clean) and `raw_values` (quarantined rows).
+
+    Expects the output of to_canonical_text plus `_file_program_year` and the provenance columns.
+    """
+    failures = [F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed_record:field_count"))]
+    typed = []
+    for column in dataset.columns:
+        text = F.col(column.name)
+        value = typed_value(text, column.type)
+        typed.append(value.alias(column.name))
+        if column.type != "string":
+            failures.append(
+                F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error:{column.name}")).when(
+                    text.isNotNull() & value.isNull(), F.lit(f"invalid_{column.type}:{column.name}")
+                )
+            )
+    required = [dataset.record_key, "program_year", dataset.amount_column, dataset.payment_date_column]
+    for name in (r for r in required if r):
+        failures.append(F.when(F.col(name).isNull(), F.lit(f"missing:{name}")))
+    failures.append(
+        F.when(
+            F.col(dataset.record_key).isNotNull() & ~F.col(dataset.record_key).rlike(_RECORD_ID),
+            F.lit(f"invalid_record_id:{dataset.record_key}"),
+        )
+    )
+    failures.append(
+        F.when(
+            F.col("program_year") != F.col("_file_program_year").cast(T.StringType()),
+            F.lit("program_year_mismatch:program_year"),
+        )
+    )
+    reason = F.concat_ws(";", F.array_compact(F.array(*failures)))
+    raw_values = F.to_json(F.struct(*[F.col(raw_column(i)).alias(h) for i, h in enumerate(layout.header)]))
+    record_position = layout.canonical.index(dataset.record_key)
+    with_reason = df.withColumn("reason", F.when(reason != "", reason))
+    return with_reason.select(
+        *typed,
+        *PROVENANCE,
+        "_file_program_year",
+        F.col(raw_column(record_position)).alias("_raw_record_id"),
+        "_repairs",
+        "reason",
+        F.when(F.col("reason").isNotNull(), raw_values).alias("raw_values"),
+    )
+
+
+def cleaned_rows(typed: DataFrame, dataset: Dataset) -> DataFrame:
+    """Clean rows: canonical columns in canonical order (program_year last: the partition) + provenance."""
+    data_columns = [c for c in dataset.column_names if c != "program_year"]
+    return typed.where(F.col("reason").isNull()).select(*data_columns, *PROVENANCE, "program_year")
+
+
+def quarantine_rows(typed: DataFrame, dataset: Dataset) -> DataFrame:
+    """Rows that failed: contract 7's quarantine columns (program_year = the file's year, the partition)."""
+    return typed.where(F.col("reason").isNotNull()).select(
+        F.lit(dataset.name).alias("dataset"),
+        *PROVENANCE,
+        F.col("_raw_record_id").alias("record_id"),
+        "reason",
+        "raw_values",
+        F.col("_file_program_year").alias("program_year"),
+    )
+
+
+def file_counts(typed: DataFrame) -> DataFrame:
+    """Per source object and outcome: rows, grouped by quarantine reason (null = cleaned)."""
+    return typed.groupBy("source_object", "_file_program_year", "reason").count()
+
+
+def repair_counts(typed: DataFrame) -> DataFrame:
+    """Per source object: how many values each repair touched."""
+    return (
+        typed.select("source_object", F.explode("_repairs").alias("repair"))
+        .groupBy("source_object", "repair")
+        .count()
+    )

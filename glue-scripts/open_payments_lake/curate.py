@@ -1,0 +1,148 @@
+"""The curate job (cleaned -> curated): removed/deleted records, duplicates, derived columns, quality report."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from . import quality, storage
+from .arguments import ratio, selection
+from .clean import ThresholdExceeded, write_report
+from .curation import apply_removed, curated_columns, derive, publication_ranks, resolve_duplicates
+from .spec import Spec, load_spec
+from .writing import replace_partitions
+
+log = logging.getLogger(__name__)
+
+ARGUMENTS = (
+    "cleaned_path",
+    "curated_path",
+    "report_path",
+    "max_rule_violation_ratio",
+    "datasets",
+    "program_years",
+)
+REMOVED_DATASET = "removed_deleted"
+
+
+@dataclass(frozen=True)
+class CurateOptions:
+    cleaned_path: str
+    curated_path: str
+    report_path: str
+    max_rule_violation_ratio: float
+    datasets: set[str] | None = None
+    program_years: set[int] | None = None
+
+    @classmethod
+    def from_arguments(cls, options: dict[str, str], spec: Spec) -> CurateOptions:
+        years = selection(options, "program_years")
+        if years is not None and not all(y.isdigit() and len(y) == 4 for y in years):
+            raise ValueError(
+                f"--program_years must be 'all' or four-digit years, got {options['program_years']!r}"
+            )
+        return cls(
+            cleaned_path=options["cleaned_path"],
+            curated_path=options["curated_path"],
+            report_path=options["report_path"],
+            max_rule_violation_ratio=ratio(options, "max_rule_violation_ratio"),
+            datasets=selection(options, "datasets", [d.name for d in spec.curated_datasets]),
+            program_years={int(y) for y in years} if years is not None else None,
+        )
+
+
+def read_cleaned(spark: SparkSession, options: CurateOptions, dataset: str) -> DataFrame | None:
+    path = storage.join(options.cleaned_path, dataset)
+    if not storage.glob(spark, storage.join(path, "program_year=*/*.parquet")):
+        return None
+    rows = spark.read.option("basePath", path).parquet(path)
+    if options.program_years is not None:
+        rows = rows.where(F.col("program_year").isin(*sorted(options.program_years)))
+    return rows
+
+
+def _per_year(df: DataFrame) -> dict[int, int]:
+    return {r["program_year"]: r["count"] for r in df.groupBy("program_year").count().collect()}
+
+
+def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = None) -> dict:
+    """Run the curate job; returns the report (also written under --report_path)."""
+    spec = spec or load_spec()
+    started = datetime.now(UTC)
+    removed = read_cleaned(spark, options, REMOVED_DATASET)
+    datasets = [d for d in spec.curated_datasets if options.datasets is None or d.name in options.datasets]
+    entries: list[dict] = []
+    failures: list[str] = []
+    outputs = []
+    for dataset in datasets:
+        cleaned = read_cleaned(spark, options, dataset.name)
+        if cleaned is None:
+            log.info("%s: no cleaned data", dataset.name)
+            continue
+        stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
+        if removed is not None:
+            stamps |= {r[0] for r in removed.select("publication_stamp").distinct().collect()}
+        ranks = publication_ranks(spark, stamps)
+        rows = cleaned.join(F.broadcast(ranks), "publication_stamp").persist(StorageLevel.MEMORY_AND_DISK)
+        kept = apply_removed(rows, removed, ranks) if removed is not None else rows
+        curated = (
+            derive(resolve_duplicates(kept, dataset), dataset)
+            .select(*curated_columns(dataset))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        cleaned_counts, kept_counts = _per_year(rows), _per_year(kept)
+        rules = quality.rule_counts(curated, dataset)
+        for year in sorted(cleaned_counts):
+            curated_rows = rules.get(year, {}).get("rows", 0)
+            entries.append(
+                {
+                    "dataset": dataset.name,
+                    "curated_table": dataset.curated_table,
+                    "program_year": year,
+                    "cleaned_rows": cleaned_counts[year],
+                    "removed": cleaned_counts[year] - kept_counts.get(year, 0),
+                    "duplicates_resolved": kept_counts.get(year, 0) - curated_rows,
+                    "curated_rows": curated_rows,
+                    "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
+                }
+            )
+        log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
+        failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
+        outputs.append((dataset, rows, curated, set(cleaned_counts), set(rules)))
+
+    if not failures:
+        for dataset, _, curated, years, years_with_rows in outputs:
+            ordered = curated.sortWithinPartitions(
+                "program_year", "manufacturer_name_normalized", "record_id"
+            )
+            replace_partitions(
+                spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
+            )
+    for _, rows, curated, _, _ in outputs:
+        rows.unpersist()
+        curated.unpersist()
+
+    report = {
+        "job": "curate",
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "cleaned_path": options.cleaned_path,
+        "curated_path": options.curated_path,
+        "partitions": entries,
+        "totals": {
+            key: sum(e[key] for e in entries)
+            for key in ("cleaned_rows", "removed", "duplicates_resolved", "curated_rows")
+        },
+        "thresholds": {"max_rule_violation_ratio": options.max_rule_violation_ratio},
+        "status": "failed" if failures else "passed",
+        "failures": failures,
+    }
+    write_report(spark, options.report_path, "curate", started, report)
+    if failures:
+        raise ThresholdExceeded("curate job failed; curated zone left unchanged:\n" + "\n".join(failures))
+    return report

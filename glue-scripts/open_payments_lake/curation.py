@@ -1,0 +1,131 @@
+"""cleaned -> curated: pure DataFrame transforms (no I/O).
+
+Rules (documented in glue-scripts/README.md):
+- removed/deleted: a record is dropped when the removed/deleted file of its program year, from the same or a
+  later publication, lists its Record_ID.
+- duplicates: one row per (program_year, record_id), chosen by: latest publication, then Change_Type precedence
+  CHANGED > ADD > NEW > UNCHANGED, then lowest source_object, then lowest content hash (identical rows tie).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .cleaning import PROVENANCE
+from .raw_objects import publication_order
+from .spec import Dataset
+
+CHANGE_TYPE_PRECEDENCE = ("CHANGED", "ADD", "NEW", "UNCHANGED")
+MANUFACTURER_COLUMN = "applicable_manufacturer_or_applicable_gpo_making_payment_name"
+DERIVED = ("payment_month", "specialty_top_level", "manufacturer_name_normalized")
+CORPORATE_SUFFIXES = (
+    "INC",
+    "INCORPORATED",
+    "LLC",
+    "LLP",
+    "LP",
+    "LTD",
+    "LIMITED",
+    "CORP",
+    "CORPORATION",
+    "CO",
+    "COMPANY",
+    "PLC",
+    "PC",
+    "PLLC",
+    "GMBH",
+    "AG",
+    "SA",
+    "NV",
+    "BV",
+    "AB",
+    "SPA",
+    "USA",
+    "US",
+)
+
+
+def publication_ranks(spark: SparkSession, stamps: set[str]) -> DataFrame:
+    """(stamp, rank): rank grows with the publication date (both stamp styles)."""
+    ordered = sorted(stamps, key=publication_order)
+    schema = T.StructType(
+        [
+            T.StructField("publication_stamp", T.StringType(), False),
+            T.StructField("_pub_rank", T.IntegerType(), False),
+        ]
+    )
+    return spark.createDataFrame([(s, i) for i, s in enumerate(ordered)], schema)
+
+
+def apply_removed(rows: DataFrame, removed: DataFrame, ranks: DataFrame) -> DataFrame:
+    """Rows minus those listed by a removed/deleted file of the same year and the same or a later publication.
+
+    `rows` must carry `_pub_rank`; `removed` is cleaned removed_deleted data.
+    """
+    listed = (
+        removed.join(F.broadcast(ranks), "publication_stamp")
+        .groupBy("program_year", "record_id")
+        .agg(F.max("_pub_rank").alias("_removed_rank"))
+    )
+    joined = rows.join(listed, ["program_year", "record_id"], "left")
+    kept = F.col("_removed_rank").isNull() | (F.col("_removed_rank") < F.col("_pub_rank"))
+    return joined.where(kept).drop("_removed_rank")
+
+
+def change_type_rank(change_type: Column) -> Column:
+    rank = F.lit(len(CHANGE_TYPE_PRECEDENCE))
+    for index, value in reversed(list(enumerate(CHANGE_TYPE_PRECEDENCE))):
+        rank = F.when(F.upper(change_type) == value, F.lit(index)).otherwise(rank)
+    return rank
+
+
+def resolve_duplicates(rows: DataFrame, dataset: Dataset) -> DataFrame:
+    """One row per (program_year, record key), deterministic whatever the input order."""
+    content = F.xxhash64(*[F.col(c) for c in dataset.column_names if c != "program_year"])
+    window = Window.partitionBy("program_year", dataset.record_key).orderBy(
+        F.col("_pub_rank").desc(),
+        change_type_rank(F.col("change_type")),
+        F.col("source_object"),
+        content,
+    )
+    return rows.withColumn("_n", F.row_number().over(window)).where(F.col("_n") == 1).drop("_n")
+
+
+def normalize_manufacturer(name: Column) -> Column:
+    """Upper-case, punctuation to spaces, corporate suffixes (INC, LLC, CORP, ...) removed from the end."""
+    words = F.regexp_replace(F.upper(name), r"[^A-Z0-9]+", " ")
+    suffixes = "|".join(CORPORATE_SUFFIXES)
+    stripped = F.trim(F.regexp_replace(F.trim(words), rf"(\s+({suffixes}))+$", ""))
+    return F.when(stripped != "", stripped)
+
+
+def top_level_specialty(specialty: Column) -> Column:
+    top = F.trim(F.split(specialty, r"\|").getItem(0))
+    return F.when(top != "", top)
+
+
+def specialty_column(dataset: Dataset) -> str:
+    """The (first) recipient specialty: the first canonical column named like a specialty."""
+    return next(c for c in dataset.column_names if "specialty" in c)
+
+
+def derive(rows: DataFrame, dataset: Dataset) -> DataFrame:
+    month = (
+        F.trunc(F.col(dataset.payment_date_column), "month")
+        if dataset.payment_date_column
+        else F.lit(None).cast(T.DateType())
+    )
+    return rows.select(
+        "*",
+        month.alias("payment_month"),
+        top_level_specialty(F.col(specialty_column(dataset))).alias("specialty_top_level"),
+        normalize_manufacturer(F.col(MANUFACTURER_COLUMN)).alias("manufacturer_name_normalized"),
+    )
+
+
+def curated_columns(dataset: Dataset) -> list[str]:
+    """Canonical columns, provenance, derived columns, then program_year (the partition)."""
+    derived = [d for d in DERIVED if d != "payment_month" or dataset.payment_date_column]
+    return [c for c in dataset.column_names if c != "program_year"] + [*PROVENANCE, *derived, "program_year"]

@@ -1,0 +1,445 @@
+"""Deterministic generator of realistic CMS Open Payments files (test and benchmark data, not deployed).
+
+Writes every requested layout x program year with the exact CMS headers (from datasets/open-payments.json),
+both quoting styles (legacy publications quote every text value; modern ones quote only when needed and
+sometimes write "" for empty), embedded newlines and doubled quotes inside quoted fields, dirty values
+(#N/A, leading apostrophes and tabs, mixed-case cities, impossible dates, amounts with 3 decimals), duplicate
+Record_IDs and a removed/deleted file listing some of the year's records.
+
+    python glue-scripts/sample_data.py --out DIR --rows 300 --seed 7 --years 2022,2023 \
+        --layouts general.modern-91,ownership.legacy-29,removed-deleted-4 [--raw --parts 2]
+
+--raw writes the raw-zone layout of the lake (raw/<dataset>/program_year=<YYYY>/publication=<stamp>/<stem>/
+part-<NNNNN>.csv + manifest.json, record-aligned parts each starting with the header); otherwise the files are
+written flat, named as CMS names them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from open_payments_lake.raw_objects import publication_dates, publication_order
+from open_payments_lake.spec import Dataset, Layout, Spec, load_spec
+
+# Publication stamps by layout kind: legacy files come from old publications (old stamp style).
+DEFAULT_STAMPS = {"legacy": "P06302021", "modern": "P01302025_01212025"}
+REMOVED_LAYOUT = "removed-deleted-4"
+
+FIRST = ["JOHN", "Maria", "david", "Wei", "Aisha", "Robert", "Linda", "José", "Priya", "Thomas", "Olga"]
+LAST = ["SMITH", "Garcia", "o'neil", "Nguyen", "Patel", "Johnson", "Kowalski", "Chen", "Brown", "Okafor"]
+CITIES = [
+    "SAN DIEGO",
+    "Houston",
+    "new york",
+    "Tulsa",
+    "Ann Arbor",
+    "MINEOLA",
+    "Plano",
+    "Springfield",
+    "Hagåtña",
+]
+STATES = ["CA", "TX", "NY", "OK", "MI", "FL", "OH", "PA", "PR", "GU", "VI", "AE", "DC", "WA", "MN"]
+MANUFACTURERS = [
+    "DFINE, Inc",
+    "Xhale, Inc.",
+    "UroGPO LLC",
+    "Convergent Dental Inc.",
+    "Johnson & Johnson Health Care Systems Inc.",
+    "Medtronic USA, Inc.",
+    "AbbVie Inc.",
+    "Pfizer Inc.",
+    "Stryker Corporation",
+    "Boston Scientific Corp.",
+    "Novo Nordisk Inc",
+    "Arthrex, Inc.",
+]
+SPECIALTIES = [
+    "Allopathic & Osteopathic Physicians|Radiology|Diagnostic Radiology",
+    "Allopathic & Osteopathic Physicians|Orthopaedic Surgery",
+    "Allopathic & Osteopathic Physicians|Family Medicine",
+    "Dental Providers|Dentist|General Practice",
+    "Physician Assistants & Advanced Practice Nursing Providers|Nurse Practitioner|Family",
+    "Student, Health Care|Student in an Organized Health Care Education/Training Program",
+]
+RECIPIENT_TYPES = [
+    "Covered Recipient Physician",
+    "Covered Recipient Non-Physician Practitioner",
+    "Covered Recipient Teaching Hospital",
+]
+FORMS = ["In-kind items and services", "Cash or cash equivalent", "Stock"]
+NATURES = ["Food and Beverage"] * 8 + [
+    "Consulting Fee",
+    "Travel and Lodging",
+    "Royalty or License",
+    "Education",
+]
+PRODUCTS = ["StabiliT", "STAR Tumor Ablation System", "HUMIRA", "ELIQUIS", "OZEMPIC", "Mako SmartRobotics"]
+TERMS = ["Stock", "Common Stock", "Convertible Debt", "Shares", "Stock options"]
+CHANGE_TYPES = ["UNCHANGED"] * 6 + ["NEW", "CHANGED", "ADD"]
+
+
+@dataclass(frozen=True)
+class Stem:
+    dataset: str
+    program_year: int
+    publication: str
+
+    def file_stem(self, spec: Spec) -> str:
+        token = spec.dataset(self.dataset).file_token
+        prefix = "OP" if self.dataset == "removed_deleted" else "OP_DTL"
+        return f"{prefix}_{token}_PGYR{self.program_year}_{self.publication}"
+
+
+def _money(rng: random.Random) -> str:
+    cents = int(rng.lognormvariate(4.0, 1.8) * 100) + 1
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _payment_date(rng: random.Random, year: int) -> date:
+    return date(year, 1, 1) + timedelta(days=rng.randrange(365))
+
+
+def _value(rng: random.Random, name: str, column_type: str, year: int, pub_date: date) -> str:
+    """A realistic clean value for a canonical column (dirty values are injected afterwards)."""
+    if name == "change_type":
+        return rng.choice(CHANGE_TYPES)
+    if name == "program_year":
+        return str(year)
+    if name == "payment_publication_date":
+        return pub_date.strftime("%m/%d/%Y")
+    if column_type == "decimal":
+        return _money(rng)
+    if column_type == "date":
+        return _payment_date(rng, year).strftime("%m/%d/%Y")
+    if column_type == "integer":
+        return str(rng.choice([1, 1, 1, 2, 3]))
+    if column_type == "boolean":
+        return rng.choice(["No", "No", "No", "Yes", ""])
+    if name == "covered_recipient_type":
+        return rng.choice(RECIPIENT_TYPES)
+    if name.endswith("_ccn"):
+        return f"{rng.randrange(1, 670000):06d}" if rng.random() < 0.1 else ""
+    if name.endswith("_npi"):
+        return str(rng.randrange(1000000000, 2000000000))
+    if name.endswith("profile_id") or name.endswith("_id"):
+        return str(rng.randrange(10000, 1500000)) if "principal_investigator" not in name else ""
+    if "principal_investigator" in name or name.startswith("noncovered"):
+        return ""  # most research payments name no principal investigator columns beyond the first
+    if name.endswith("first_name"):
+        return rng.choice(FIRST)
+    if name.endswith("last_name"):
+        return rng.choice(LAST)
+    if name.endswith("middle_name"):
+        return rng.choice(["", "", "B", "D"])
+    if name.endswith("address_line1"):
+        return f"{rng.randrange(1, 9999)} {rng.choice(['Main St', 'AERO DRIVE', 'Silver Falls Court'])}"
+    if name.endswith("address_line2"):
+        return rng.choice(["", "", "", "STE 200", "Suite 4"])
+    if name == "recipient_city":
+        return rng.choice(CITIES)
+    if name in ("recipient_state", "applicable_manufacturer_or_applicable_gpo_making_payment_state"):
+        return rng.choice(STATES)
+    if name == "recipient_zip_code":
+        return rng.choice([f"{rng.randrange(601, 99999):05d}", f"0646{rng.randrange(10)}-2574"])
+    if name.endswith("_country"):
+        return "United States"
+    if name in ("covered_recipient_primary_type_1", "physician_primary_type"):
+        return rng.choice(["Medical Doctor", "Doctor of Dentistry", "Nurse Practitioner"])
+    if name in ("covered_recipient_specialty_1", "physician_specialty"):
+        return rng.choice(SPECIALTIES)
+    if name.endswith("license_state_code1"):
+        return rng.choice(STATES)
+    if name.endswith("gpo_name") or name.endswith("making_payment_name"):
+        return rng.choice(MANUFACTURERS)
+    if name == "form_of_payment_or_transfer_of_value":
+        return rng.choice(FORMS)
+    if name == "nature_of_payment_or_transfer_of_value":
+        return rng.choice(NATURES)
+    if name == "third_party_payment_recipient_indicator":
+        return "No Third Party Payment"
+    if name == "terms_of_interest":
+        return rng.choice(TERMS)
+    if name == "interest_held_by_physician_or_an_immediate_family_member":
+        return "Physician Covered Recipient"
+    if name in ("contextual_information", "context_of_research", "name_of_study"):
+        return rng.choice(["", "", "", 'Dinner at "Bistro" with staff', "Speaker program, Q3"])
+    if name.endswith("_1") and name.startswith("name_of_drug"):
+        return rng.choice(PRODUCTS)
+    if name == "indicate_drug_or_biological_or_device_or_medical_supply_1":
+        return rng.choice(["Drug", "Device", "Biological"])
+    if name == "covered_or_noncovered_indicator_1":
+        return "Covered"
+    return ""
+
+
+def _dirty(rng: random.Random, row: dict[str, str], dataset: Dataset, year: int) -> None:
+    """Inject the quirks CMS files really have, at small fixed rates."""
+    roll = rng.random()
+    amount = dataset.amount_column
+    date_column = dataset.payment_date_column
+    if roll < 0.01 and amount:
+        row[amount] = row[amount] + "5"  # three decimals: quarantined
+    elif roll < 0.02 and date_column:
+        row[date_column] = f"02/30/{year}"  # impossible date: quarantined
+    elif roll < 0.025 and amount:
+        row[amount] = "#N/A"  # spreadsheet error in a typed column: quarantined
+    elif roll < 0.035 and date_column:
+        row[date_column] = f"12/31/{year - 1}"  # outside the program year: kept, counted by data quality
+    elif roll < 0.04:
+        row["recipient_state"] = "XX"  # invalid state: kept, counted by data quality
+    roll = rng.random()
+    if roll < 0.03:
+        row["recipient_city"] = "#N/A"  # spreadsheet error in a text column: nulled
+    elif roll < 0.06:
+        row["recipient_zip_code"] = "'" + row["recipient_zip_code"]  # leading apostrophe: stripped
+    elif roll < 0.09:
+        row["recipient_city"] = "\t" + row["recipient_city"]  # leading tab: stripped
+    if rng.random() < 0.05:
+        text_column = next(
+            c
+            for c in (
+                "contextual_information",
+                "terms_of_interest",
+                "recipient_primary_business_street_address_line2",
+            )
+            if c in row
+        )
+        row[text_column] = 'Line one, with comma\nline two with "quotes"'
+
+
+def generate_rows(spec: Spec, dataset_name: str, year: int, publication: str, rows: int, rng: random.Random):
+    """Canonical rows (dicts) of one detail file, including duplicates of earlier Record_IDs."""
+    dataset = spec.dataset(dataset_name)
+    pub_date = publication_dates(publication)[0]
+    record_base = rng.randrange(10**8, 9 * 10**8)
+    produced: list[dict[str, str]] = []
+    for index in range(rows):
+        if produced and rng.random() < 0.02:
+            duplicate = dict(rng.choice(produced))
+            if rng.random() < 0.5:
+                duplicate["change_type"] = "CHANGED"
+                if dataset.amount_column:
+                    duplicate[dataset.amount_column] = _money(rng)
+            produced.append(duplicate)
+            continue
+        row = {c.name: _value(rng, c.name, c.type, year, pub_date) for c in dataset.columns}
+        row[dataset.record_key] = str(record_base + index * 7)
+        _dirty(rng, row, dataset, year)
+        produced.append(row)
+    return produced
+
+
+def removed_rows(
+    detail_rows: dict[str, list[dict[str, str]]], year: int, rng: random.Random
+) -> list[dict[str, str]]:
+    """Removed/deleted records: a few Record_IDs of each detail file, plus IDs no file holds."""
+    payment_types = {
+        "general": "General Payment",
+        "research": "Research Payment",
+        "ownership": "Ownership Payment",
+    }
+    out = []
+    for dataset_name in sorted(detail_rows):
+        ids = sorted({r["record_id"] for r in detail_rows[dataset_name]})
+        for record_id in rng.sample(ids, max(1, len(ids) // 50)) + [str(rng.randrange(10**9, 2 * 10**9))]:
+            out.append(
+                {
+                    "change_type": rng.choice(["DELETED", "REMOVED"]),
+                    "program_year": str(year),
+                    "payment_type": payment_types[dataset_name],
+                    "record_id": record_id,
+                }
+            )
+    return out
+
+
+def _field(value: str, quote_all: bool, quote_empty: bool) -> str:
+    if value == "":
+        return '""' if quote_empty else ""
+    if quote_all or any(ch in value for ch in ',"\n\r'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_lines(
+    layout: Layout, dataset: Dataset, rows: list[dict[str, str]], rng: random.Random
+) -> Iterator[str]:
+    """Header + records in the layout's quoting style (legacy: quote all text; modern: minimal, some "")."""
+    quote_all = layout.kind == "legacy"
+    unquoted = {c.name for c in dataset.columns if c.type == "decimal"}
+    yield ",".join(_field(h, False, False) for h in layout.header) + "\n"
+    for row in rows:
+        quote_empty = not quote_all and rng.random() < 0.3
+        yield (
+            ",".join(
+                _field(
+                    row.get(c, ""), quote_all and c not in unquoted, quote_empty and c.endswith("specialty_2")
+                )
+                for c in layout.canonical
+            )
+            + "\n"
+        )
+
+
+def _write_raw(out: Path, spec: Spec, stem: Stem, layout: Layout, lines: list[str], parts: int) -> Path:
+    """Record-aligned parts (header repeated) + manifest.json under the raw-zone key layout."""
+    file_stem = stem.file_stem(spec)
+    folder = (
+        out
+        / "raw"
+        / stem.dataset
+        / f"program_year={stem.program_year}"
+        / f"publication={stem.publication}"
+        / file_stem
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    header, records = lines[0], lines[1:]
+    whole = "".join(lines).encode("utf-8")
+    size = max(1, -(-len(records) // parts))
+    manifest_parts = []
+    for index in range(max(1, parts)):
+        chunk = records[index * size : (index + 1) * size]
+        if not chunk and index:
+            break
+        data = (header + "".join(chunk)).encode("utf-8")
+        name = f"part-{index:05d}.csv"
+        (folder / name).write_bytes(data)
+        manifest_parts.append(
+            {
+                "key": name,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "records": len(chunk),
+            }
+        )
+    manifest = {
+        "version": 1,
+        "ingestionId": str(uuid.UUID(hashlib.md5(file_stem.encode()).hexdigest())),
+        "dataset": stem.dataset,
+        "programYear": stem.program_year,
+        "publication": stem.publication,
+        "layout": layout.id,
+        "source": f"sample_data.py/{file_stem}.csv",
+        "ingestedAt": "2025-02-01T00:00:00Z",
+        "original": {
+            "fileName": f"{file_stem}.csv",
+            "sha256": hashlib.sha256(whole).hexdigest(),
+            "bytes": len(whole),
+            "records": len(records),
+        },
+        "parts": manifest_parts,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def generate(
+    out: Path,
+    rows: int,
+    seed: int,
+    years: list[int],
+    layout_ids: list[str],
+    raw: bool = False,
+    parts: int = 1,
+    publication: str | None = None,
+    spec: Spec | None = None,
+) -> list[Path]:
+    """Write the files; returns the written file (flat) or folder (raw) paths."""
+    spec = spec or load_spec()
+    layouts = [spec.layout(i) for i in layout_ids]
+    written = []
+    for year in years:
+        rng = random.Random(f"{seed}-{year}")
+        detail: dict[str, list[dict[str, str]]] = {}
+        stamps = []
+        for layout in layouts:
+            if layout.id == REMOVED_LAYOUT:
+                continue
+            stamp = publication or DEFAULT_STAMPS[layout.kind]
+            stamps.append(stamp)
+            detail[layout.dataset] = generate_rows(spec, layout.dataset, year, stamp, rows, rng)
+            written.append(
+                _emit(
+                    out,
+                    spec,
+                    Stem(layout.dataset, year, stamp),
+                    layout,
+                    detail[layout.dataset],
+                    rng,
+                    raw,
+                    parts,
+                )
+            )
+        if REMOVED_LAYOUT in layout_ids:
+            layout = spec.layout(REMOVED_LAYOUT)
+            stamp = publication or max(stamps or [DEFAULT_STAMPS["modern"]], key=publication_order)
+            written.append(
+                _emit(
+                    out,
+                    spec,
+                    Stem("removed_deleted", year, stamp),
+                    layout,
+                    removed_rows(detail, year, rng),
+                    rng,
+                    raw,
+                    1,
+                )
+            )
+    return written
+
+
+def _emit(out, spec, stem, layout, rows, rng, raw, parts) -> Path:
+    lines = list(csv_lines(layout, spec.dataset(stem.dataset), rows, rng))
+    if raw:
+        return _write_raw(out, spec, stem, layout, lines, parts)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem.file_stem(spec)}.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.writelines(lines)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    spec = load_spec()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--rows", type=int, default=300, help="records per detail file")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--years", default="2023", help="comma-separated program years")
+    parser.add_argument(
+        "--layouts",
+        default="general.modern-91,research.modern-252,ownership.modern-30,removed-deleted-4",
+        help=f"comma-separated layout ids of {[x.id for x in spec.layouts]}",
+    )
+    parser.add_argument("--raw", action="store_true", help="write the raw-zone layout with manifests")
+    parser.add_argument("--parts", type=int, default=1, help="record-aligned parts per file (with --raw)")
+    parser.add_argument("--publication", help="publication stamp for every file (default by layout kind)")
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.parts < 1:
+        parser.error("--rows and --parts must be at least 1")
+    try:
+        years = [int(y) for y in args.years.split(",")]
+        layouts = [x.strip() for x in args.layouts.split(",")]
+        for layout_id in layouts:
+            spec.layout(layout_id)
+        if args.publication:
+            publication_dates(args.publication)
+    except ValueError as error:
+        parser.error(str(error))
+    for path in generate(
+        args.out, args.rows, args.seed, years, layouts, args.raw, args.parts, args.publication, spec
+    ):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
