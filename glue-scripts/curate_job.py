@@ -1,4 +1,4 @@
-"""Glue job `curate` (cleaned -> curated). A thin shell: arguments, session, then open_payments_lake.curate."""
+"""Glue job `curate` (cleaned -> curated). A thin shell: arguments, session, open_payments_lake.curate."""
 
 import logging
 

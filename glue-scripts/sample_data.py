@@ -249,7 +249,7 @@ def removed_rows(
     out = []
     for dataset_name in sorted(detail_rows):
         ids = sorted({r["record_id"] for r in detail_rows[dataset_name]})
-        for record_id in rng.sample(ids, max(1, len(ids) // 50)) + [str(rng.randrange(10**9, 2 * 10**9))]:
+        for record_id in [*rng.sample(ids, max(1, len(ids) // 50)), str(rng.randrange(10**9, 2 * 10**9))]:
             out.append(
                 {
                     "change_type": rng.choice(["DELETED", "REMOVED"]),

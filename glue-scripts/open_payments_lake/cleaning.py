@@ -1,15 +1,15 @@
 """raw -> cleaned: pure DataFrame transforms (no I/O).
 
 Column rules (documented in glue-scripts/README.md):
-- every value: leading whitespace and leading apostrophes stripped (spreadsheet artefacts), trailing whitespace
-  stripped, empty -> null. A stripped leading apostrophe or tab is counted as a repair.
+- every value: leading whitespace and leading apostrophes stripped (spreadsheet artefacts), trailing
+  whitespace stripped, empty -> null. A stripped leading apostrophe or tab is counted as a repair.
 - spreadsheet errors (#N/A, #REF!, ...): null in a string column (counted as a repair); in a typed column the
   row goes to quarantine (the value cannot be typed).
 - decimal: [-]digits with at most 2 decimals, at most 16 integer digits -> DECIMAL(18,2); anything else
   (3 decimals, $, thousands separators, overflow) quarantines the row.
 - date: MM/DD/YYYY, a real calendar date; integer: at most 9 digits; boolean: Yes/No (any case).
-- required (row quarantined when null): the record key, program_year, and the dataset's amount and payment date
-  columns; the record key must be digits (at most 38); program_year must equal the file's program year.
+- required (row quarantined when null): the record key, program_year, and the dataset's amount and payment
+  date columns; the record key must be digits (at most 38); program_year must equal the file's program year.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _LEADING_JUNK = r"^[\s']+"
 
 
 def raw_column(index: int) -> str:
-    """Positional name of a raw CSV column (header names would clash with canonical names: Spark ignores case)."""
+    """Positional name of a raw CSV column (header names clash with canonical ones: Spark ignores case)."""
     return f"_raw{index}"
 
 

@@ -1,4 +1,4 @@
-"""The curate job (cleaned -> curated): removed/deleted records, duplicates, derived columns, quality report."""
+"""The curate job (cleaned -> curated): removed/deleted records, duplicates, derived columns, quality."""
 
 from __future__ import annotations
 

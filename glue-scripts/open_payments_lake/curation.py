@@ -3,8 +3,9 @@
 Rules (documented in glue-scripts/README.md):
 - removed/deleted: a record is dropped when the removed/deleted file of its program year, from the same or a
   later publication, lists its Record_ID.
-- duplicates: one row per (program_year, record_id), chosen by: latest publication, then Change_Type precedence
-  CHANGED > ADD > NEW > UNCHANGED, then lowest source_object, then lowest content hash (identical rows tie).
+- duplicates: one row per (program_year, record_id), chosen by: latest publication, then Change_Type
+  precedence CHANGED > ADD > NEW > UNCHANGED, then lowest source_object, then lowest content hash
+  (only identical rows tie).
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def row_rules(dataset: Dataset) -> dict[str, Column]:
 
 
 def rule_counts(rows: DataFrame, dataset: Dataset) -> dict[int, dict[str, int]]:
-    """{program_year: {"rows": n, rule: violations}} for every rule, including the per-file and uniqueness ones."""
+    """{program_year: {"rows": n, rule: violations}} for every rule (row, per-file and uniqueness rules)."""
     rules = row_rules(dataset)
     aggregates = [F.count(F.lit(1)).alias("rows")]
     aggregates += [F.sum(F.when(condition, 1).otherwise(0)).alias(name) for name, condition in rules.items()]

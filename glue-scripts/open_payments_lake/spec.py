@@ -92,7 +92,7 @@ class Spec:
         raise UnknownLayoutError(
             f"{source}: header with {len(wanted)} columns matches no known CMS layout; nearest is "
             f"{nearest.id} ({len(nearest.header)} columns). Files older than the 2016 layout (PY2013-2015) "
-            "are not supported: add the layout to datasets/open-payments.json or remove the file from the raw zone."
+            "are not supported: add the layout to datasets/open-payments.json or remove the file from raw."
         )
 
     def nearest_layout(self, header: tuple[str, ...]) -> Layout:
