@@ -210,6 +210,7 @@ describe("loadGlueJobs", () => {
   });
 
   it("rejects unknown placeholders, naming them and the allowed ones", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a manifest placeholder, not a JS template
     expect(withManifest([job({ "--x": "s3://${logs_bucket}/" })])).toThrow(
       /jobs\.0 \(clean\): argument --x uses unknown placeholder \$\{logs_bucket\}; use one of \$\{raw_bucket\}/,
     );
