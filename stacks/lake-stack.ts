@@ -1,7 +1,13 @@
 import type { Construct } from "constructs";
-import { type LakeConfig, Naming } from "../modules/config";
+import { LakeAccess } from "../modules/access";
+import { GlueFailureAlerts } from "../modules/alerts";
+import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
+import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
 import { TerraformOutput, TerraformStack } from "../modules/core";
+import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
+import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
+import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
 import { lakeAwsProvider } from "./aws-provider";
@@ -21,6 +27,12 @@ export class LakeStack extends TerraformStack {
   readonly storage: LakeStorage;
   /** The account's GitHub OIDC provider (created by the owning environment's state-bootstrap stack). */
   readonly githubOidcProviderArn: string;
+  readonly ingestionTable: IngestionMetadataTable;
+  readonly access: LakeAccess;
+  readonly catalog: LakeCatalog;
+  readonly etl: LakeEtl;
+  readonly query: LakeQuery;
+  readonly alerts: GlueFailureAlerts;
 
   constructor(scope: Construct, id: string, { config }: LakeStackProps) {
     super(scope, id);
@@ -57,6 +69,129 @@ export class LakeStack extends TerraformStack {
     // Use this.config, this.naming, this.keys.data / this.keys.logs (addUser / addServiceGrant), the buckets in
     // this.storage (zones.raw|cleaned|curated, athenaResults, accessLogs: bucketName, bucketArn, objectsArn())
     // and this.githubOidcProviderArn.
+    const { raw, cleaned, curated } = this.storage.zones;
+    const location = { account: config.accountId, region: config.region };
+    const via = (service: string) => `${service}.${config.region}.amazonaws.com`;
+    const names = {
+      rawDatabase: this.naming.database("raw"),
+      curatedDatabase: this.naming.database("curated"),
+      rawCrawler: this.naming.resource("raw-crawler"),
+      curatedCrawler: this.naming.resource("curated-crawler"),
+      workgroup: this.naming.resource("analysts", NAME_LIMITS.athenaWorkgroup),
+    };
+
+    this.ingestionTable = new IngestionMetadataTable(this, "ingestion-metadata", {
+      tableName: this.naming.resource("ingestion", NAME_LIMITS.dynamodbTable),
+      kmsKeyArn: this.keys.data.keyArn,
+      deletionProtection: config.protectStatefulResources,
+    });
+    this.access = new LakeAccess(this, "access", {
+      location,
+      namePrefix: this.naming.prefix,
+      buckets: {
+        raw: { arn: raw.bucketArn },
+        cleaned: { arn: cleaned.bucketArn },
+        curated: { arn: curated.bucketArn },
+        athenaResults: { arn: this.storage.athenaResults.bucketArn },
+      },
+      dataKeyArn: this.keys.data.keyArn,
+      ingestionTableKeyArn: this.keys.data.keyArn,
+      ingestionTableArn: this.ingestionTable.tableArn,
+      rawDatabaseName: names.rawDatabase,
+      curatedDatabaseName: names.curatedDatabase,
+      athenaWorkgroupName: names.workgroup,
+      athenaResultsPrefix: ATHENA_RESULTS_PREFIX,
+      glueArtifactsPrefix: GLUE_ARTIFACTS_PREFIX,
+      glueTempPrefix: GLUE_TEMP_PREFIX,
+    });
+    const { ingestionRole, crawlerRole, glueJobRole, analystRole } = this.access;
+    this.keys.data.addUser({
+      name: "IngestionWriter",
+      principalArn: ingestionRole.roleArn,
+      viaServices: [via("s3"), via("dynamodb")],
+    });
+    this.keys.data.addUser({
+      name: "GlueCrawler",
+      principalArn: crawlerRole.roleArn,
+      viaServices: [via("s3")],
+    });
+    this.keys.data.addUser({
+      name: "GlueJob",
+      principalArn: glueJobRole.roleArn,
+      viaServices: [via("s3"), via("glue")],
+    });
+    this.keys.data.addUser({ name: "Analyst", principalArn: analystRole.roleArn, viaServices: [via("s3")] });
+
+    const securityConfiguration = new LakeSecurityConfiguration(this, "glue-security", {
+      name: this.naming.resource("glue"),
+      dataKeyArn: this.keys.data.keyArn,
+      logsKeyArn: this.keys.logs.keyArn,
+    });
+    this.catalog = new LakeCatalog(this, "catalog", {
+      rawDatabaseName: names.rawDatabase,
+      curatedDatabaseName: names.curatedDatabase,
+      rawCrawlerName: names.rawCrawler,
+      curatedCrawlerName: names.curatedCrawler,
+      rawBucketName: raw.bucketName,
+      curatedBucketName: curated.bucketName,
+      crawlerRoleArn: crawlerRole.roleArn,
+      securityConfigurationName: securityConfiguration.name,
+    });
+    this.etl = new LakeEtl(this, "etl", {
+      namePrefix: this.naming.prefix,
+      buckets: {
+        raw_bucket: raw.bucketName,
+        cleaned_bucket: cleaned.bucketName,
+        curated_bucket: curated.bucketName,
+      },
+      jobRoleArn: glueJobRole.roleArn,
+      securityConfigurationName: securityConfiguration.name,
+      dataKeyArn: this.keys.data.keyArn,
+      logsKeyArn: this.keys.logs.keyArn,
+      sizing: config.etl,
+      rawCrawlerName: this.catalog.rawCrawlerName,
+      curatedCrawlerName: this.catalog.curatedCrawlerName,
+    });
+    this.query = new LakeQuery(this, "query", {
+      workgroupName: names.workgroup,
+      resultsBucketName: this.storage.athenaResults.bucketName,
+      resultsKeyArn: this.keys.data.keyArn,
+      account: config.accountId,
+      bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
+      curatedDatabaseName: this.catalog.curatedDatabaseName,
+    });
+    const alertsTopicName = this.naming.resource("alerts", NAME_LIMITS.snsTopic);
+    this.alerts = new GlueFailureAlerts(this, "alerts", {
+      topicName: alertsTopicName,
+      topicKeyArn: this.keys.logs.keyArn,
+      account: config.accountId,
+      jobNames: Object.values(this.etl.jobNames),
+      crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName],
+      email: config.alerts.email,
+    });
+    // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules.
+    this.keys.logs.addServiceGrant({
+      name: "EventBridgeAlerts",
+      service: "events.amazonaws.com",
+      actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+      conditions: {
+        StringEquals: { "aws:SourceAccount": config.accountId },
+        ArnLike: {
+          "aws:SourceArn": `arn:aws:events:${config.region}:${config.accountId}:rule/${alertsTopicName}-*`,
+        },
+      },
+    });
+
+    output("ingestion_table_name", this.ingestionTable.tableName);
+    output("raw_database_name", this.catalog.rawDatabaseName);
+    output("curated_database_name", this.catalog.curatedDatabaseName);
+    output("athena_workgroup_name", this.query.workgroupName);
+    output("ingestion_role_arn", ingestionRole.roleArn);
+    output("glue_job_role_arn", glueJobRole.roleArn);
+    output("analyst_role_arn", analystRole.roleArn);
+    output("alerts_topic_arn", this.alerts.topicArn);
+    output("clean_job_name", this.etl.jobNames.clean);
+    output("curate_job_name", this.etl.jobNames.curate);
     // ---- END engineer B ----
   }
 }
