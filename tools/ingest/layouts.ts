@@ -18,8 +18,8 @@ export const layouts: readonly Layout[] = openPayments.layouts.map((l) => ({
   dataset: l.dataset as Dataset,
 }));
 export const datasetIds = Object.keys(datasets) as Dataset[];
-/** The raw zone's key prefix, from the zones list rather than a literal. */
-export const rawZone = openPayments.zones[0];
+/** The raw zone's key prefix (contract 2), checked against the zones list. */
+export const rawZone = openPayments.zones.find((z) => z === "raw") ?? "raw";
 
 export function isDataset(value: string): value is Dataset {
   return Object.hasOwn(datasets, value);

@@ -1,0 +1,355 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { ingestionItemKeys, INGESTION_TABLE_KEYS as K } from "../../modules/ingestion-metadata/keys";
+import { asAwsError } from "./aws";
+import type { Dataset } from "./layouts";
+
+export type IngestionStatus = "started" | "uploaded" | "verified" | "failed";
+
+/** Identity of one CMS file (all its versions share the partition key). */
+export interface FileIdentity {
+  readonly dataset: Dataset;
+  readonly programYear: number;
+  readonly fileStem: string;
+  readonly publication: string;
+}
+
+/** An ingestion record (contract 6), as stored. */
+export interface IngestionRecord {
+  readonly pk: string;
+  readonly sk: string;
+  readonly dataset: Dataset;
+  readonly programYear: number;
+  readonly fileStem: string;
+  readonly publication: string;
+  readonly status: IngestionStatus;
+  readonly reason?: string;
+  readonly bytes?: number;
+  readonly sha256?: string;
+  readonly records?: number;
+  readonly s3Key?: string;
+  readonly s3VersionId?: string;
+  readonly parts?: number;
+  readonly source: string;
+  readonly sourceEtag?: string;
+  readonly sourceLastModified?: string;
+  readonly layout?: string;
+  readonly ingestionId: string;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly timings?: Record<string, number>;
+}
+
+export interface LeaseHolder {
+  readonly ingestionId: string;
+  readonly startedAt: string;
+  readonly leaseExpiresAt: number;
+  readonly source: string;
+}
+
+/** Sort key of the per-file lease item: at most one run ingests a file at a time. */
+const LEASE = "LEASE";
+/** Sort key prefix of a run whose content hash is not known yet (a remote file is hashed while it streams). */
+const ATTEMPT = "ATTEMPT#";
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException ||
+  (error instanceof TransactionCanceledException &&
+    (error.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed"));
+
+export const versionKey = (sha256: string) => `V#${sha256}`;
+export const attemptKey = (ingestionId: string) => `${ATTEMPT}${ingestionId}`;
+
+/**
+ * The ingestion audit table. Every state change is a conditional write, so two runs can never both own a file,
+ * a verified version is never overwritten, and only the run that started a record can move it forward.
+ */
+export class IngestionLedger {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private keys(file: FileIdentity, sk: string) {
+    const keys = ingestionItemKeys({ ...file, sha256: "" });
+    return { ...keys, [K.sortKey]: sk };
+  }
+
+  private pk(file: FileIdentity): string {
+    return ingestionItemKeys({ ...file, sha256: "" })[K.partitionKey];
+  }
+
+  private async send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw asAwsError(`DynamoDB ${what} on ${this.tableName}`, error);
+    }
+  }
+
+  /**
+   * Takes the file's lease unless another run holds an unexpired one. A run that died (cut connection, killed
+   * process) leaves its lease to expire, after which the next run takes over.
+   */
+  async claimLease(
+    file: FileIdentity,
+    ingestionId: string,
+    source: string,
+    leaseMs: number,
+  ): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly holder: LeaseHolder }> {
+    const now = this.now();
+    try {
+      await this.send("claim lease", () =>
+        this.ddb.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [K.partitionKey]: this.pk(file),
+              [K.sortKey]: LEASE,
+              ingestionId,
+              source,
+              startedAt: now.toISOString(),
+              leaseExpiresAt: now.getTime() + leaseMs,
+            },
+            ConditionExpression: "attribute_not_exists(#pk) OR leaseExpiresAt < :now",
+            ExpressionAttributeNames: { "#pk": K.partitionKey },
+            ExpressionAttributeValues: { ":now": now.getTime() },
+          }),
+        ),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const held = await this.send("read lease", () =>
+        this.ddb.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: LEASE },
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      return { claimed: false, holder: held.Item as LeaseHolder };
+    }
+  }
+
+  async renewLease(file: FileIdentity, ingestionId: string, leaseMs: number): Promise<void> {
+    await this.send("renew lease", () =>
+      this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: LEASE },
+          UpdateExpression: "SET leaseExpiresAt = :until",
+          ConditionExpression: "ingestionId = :me",
+          ExpressionAttributeValues: { ":until": this.now().getTime() + leaseMs, ":me": ingestionId },
+        }),
+      ),
+    );
+  }
+
+  async releaseLease(file: FileIdentity, ingestionId: string): Promise<void> {
+    try {
+      await this.send("release lease", () =>
+        this.ddb.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: LEASE },
+            ConditionExpression: "ingestionId = :me",
+            ExpressionAttributeValues: { ":me": ingestionId },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // taken over after expiry: not ours to delete
+    }
+  }
+
+  /** Every record of one file (versions and unfinished attempts), oldest first. */
+  async fileRecords(file: FileIdentity): Promise<IngestionRecord[]> {
+    const out: IngestionRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send("query file", () =>
+        this.ddb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": K.partitionKey },
+            ExpressionAttributeValues: { ":pk": this.pk(file) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      out.push(...((page.Items ?? []) as IngestionRecord[]).filter((i) => i.sk !== LEASE));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  /**
+   * Writes a `started` record. For a version key the write fails when that exact content is already verified:
+   * returns false, and the caller has nothing to do (idempotent re-run).
+   */
+  async start(
+    file: FileIdentity,
+    sk: string,
+    fields: Pick<IngestionRecord, "ingestionId" | "source"> & Partial<IngestionRecord>,
+  ): Promise<boolean> {
+    const at = this.now().toISOString();
+    try {
+      await this.send("start record", () =>
+        this.ddb.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...fields,
+              ...this.keys(file, sk),
+              dataset: file.dataset,
+              programYear: file.programYear,
+              fileStem: file.fileStem,
+              publication: file.publication,
+              status: "started",
+              startedAt: at,
+              updatedAt: at,
+            },
+            ConditionExpression: "attribute_not_exists(#sk) OR #status <> :verified",
+            ExpressionAttributeNames: { "#sk": K.sortKey, "#status": "status" },
+            ExpressionAttributeValues: { ":verified": "verified" },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Moves a record forward; only the run that owns it (ingestionId) and only from the expected status. */
+  async transition(
+    file: FileIdentity,
+    sk: string,
+    ingestionId: string,
+    from: readonly IngestionStatus[],
+    to: IngestionStatus,
+    fields: Partial<IngestionRecord> = {},
+  ): Promise<void> {
+    const set: Record<string, unknown> = { ...fields, status: to, updatedAt: this.now().toISOString() };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ":me": ingestionId };
+    const assignments = Object.entries(set).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#a${i} = :a${i}`;
+    });
+    const allowed = from.map((s, i) => {
+      values[`:from${i}`] = s;
+      return `:from${i}`;
+    });
+    names["#status"] = "status";
+    await this.send(`set ${to}`, () =>
+      this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: sk },
+          UpdateExpression: `SET ${assignments.join(", ")}`,
+          ConditionExpression: `ingestionId = :me AND #status IN (${allowed.join(", ")})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Turns a remote run's attempt record into its version record once the content hash is known, in one
+   * transaction. Returns false when that exact content is already verified (nothing changed at CMS).
+   */
+  async promoteAttempt(file: FileIdentity, attempt: IngestionRecord, sha256: string): Promise<boolean> {
+    const at = this.now().toISOString();
+    try {
+      await this.send("promote attempt", () =>
+        this.ddb.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...attempt, ...this.keys(file, versionKey(sha256)), sha256, updatedAt: at },
+                  ConditionExpression: "attribute_not_exists(#sk) OR #status <> :verified",
+                  ExpressionAttributeNames: { "#sk": K.sortKey, "#status": "status" },
+                  ExpressionAttributeValues: { ":verified": "verified" },
+                },
+              },
+              {
+                Delete: {
+                  TableName: this.tableName,
+                  Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: attempt.sk },
+                  ConditionExpression: "ingestionId = :me",
+                  ExpressionAttributeValues: { ":me": attempt.ingestionId },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(file: FileIdentity, sk: string): Promise<IngestionRecord | undefined> {
+    const res = await this.send("get record", () =>
+      this.ddb.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: sk },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return res.Item as IngestionRecord | undefined;
+  }
+
+  /** History of a dataset (optionally one program year) through the gsi1 index, ordered by year and publication. */
+  async history(dataset: Dataset, programYear?: number): Promise<IngestionRecord[]> {
+    const out: IngestionRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send("query history", () =>
+        this.ddb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: K.historyIndex,
+            KeyConditionExpression:
+              programYear === undefined ? "#hpk = :hpk" : "#hpk = :hpk AND begins_with(#hsk, :year)",
+            ExpressionAttributeNames: {
+              "#hpk": K.historyPartitionKey,
+              ...(programYear === undefined ? {} : { "#hsk": K.historySortKey }),
+            },
+            ExpressionAttributeValues: {
+              ":hpk": `DATASET#${dataset}`,
+              ...(programYear === undefined ? {} : { ":year": `PY#${programYear}#` }),
+            },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      out.push(...((page.Items ?? []) as IngestionRecord[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}
