@@ -1,0 +1,71 @@
+import { ENVIRONMENTS, loadConfig } from "../../modules/config";
+import { Testing } from "../../modules/core";
+import { addEnvironment } from "../../stacks";
+import type { SynthesizedStack } from "./synth-support";
+
+// Invariants over EVERY role and role policy of every synthesized stack of every environment.
+type Statement = {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: Record<string, unknown>;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+const statements = (json: string) => (JSON.parse(json) as { Statement: Statement[] }).Statement;
+const list = (value: string | string[] | undefined) => (value === undefined ? [] : [value].flat());
+
+// APIs without resource types: the only actions a role policy may grant on resource "*".
+const UNSCOPED_APIS = new Set(["cloudwatch:PutMetricData"]);
+
+const stacks: Array<[string, SynthesizedStack]> = ENVIRONMENTS.flatMap((environment) => {
+  const { stateBootstrap, lake } = addEnvironment(Testing.app(), loadConfig(environment));
+  return [stateBootstrap, lake].map(
+    (stack) =>
+      [`${stack.node.id}`, JSON.parse(Testing.synth(stack)) as SynthesizedStack] as [
+        string,
+        SynthesizedStack,
+      ],
+  );
+});
+
+describe.each(stacks)("IAM in %s", (_name, stack) => {
+  const policies = Object.values(stack.resource.aws_iam_role_policy ?? {}).map((p) => p.policy as string);
+  const roles = Object.values(stack.resource.aws_iam_role ?? {});
+
+  it("grants no Action * and no service-wide wildcard", () => {
+    for (const s of policies.flatMap(statements)) {
+      for (const action of list(s.Action)) expect(action).not.toMatch(/^\*$|^[a-z0-9-]+:\*$/);
+    }
+  });
+
+  it("uses resource * only for APIs without resource types", () => {
+    for (const s of policies.flatMap(statements).filter((s) => list(s.Resource).includes("*"))) {
+      for (const action of list(s.Action))
+        expect(UNSCOPED_APIS.has(action) ? action : `${s.Sid}: ${action}`).toBe(action);
+    }
+  });
+
+  it("attaches no managed policies and only inline least-privilege policies", () => {
+    for (const role of roles) expect(role.managed_policy_arns).toBeUndefined();
+    expect(stack.resource.aws_iam_role_policy_attachment).toBeUndefined();
+  });
+
+  it("pins every service trust to this account (confused-deputy guard)", () => {
+    for (const role of roles) {
+      for (const s of statements(role.assume_role_policy as string).filter((s) => s.Principal?.Service)) {
+        expect(s.Condition?.StringEquals?.["aws:SourceAccount"]).toMatch(/^\d{12}$/);
+      }
+    }
+  });
+});
+
+it("synthesizes the lake roles in every lake stack", () => {
+  for (const [name, stack] of stacks.filter(([n]) => n.startsWith("lake-"))) {
+    const names = Object.values(stack.resource.aws_iam_role ?? {}).map((r) => r.name as string);
+    const env = name.replace("lake-", "");
+    for (const role of ["ingestion-writer", "glue-crawler", "glue-job", "analyst"]) {
+      expect(names).toContain(`opl-${env}-${role}`);
+    }
+  }
+});

@@ -1,0 +1,227 @@
+import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import { loadConfig } from "../../modules/config";
+import { type PolicyJson, type SynthesizedLake, synthesizeLake } from "./synthesized-policies";
+
+// The IAM policies that land in the synthesized lake-dev stack, evaluated by an IAM policy simulator.
+const config = loadConfig("dev");
+const account = config.accountId;
+const roleName = (purpose: string) => `${config.namePrefix}-${config.environment}-${purpose}`;
+let lake: SynthesizedLake;
+
+beforeAll(() => {
+  lake = synthesizeLake(config);
+});
+
+type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
+
+async function decide(
+  role: string,
+  action: string,
+  resource: string,
+  contextVariables: Record<string, string | string[]> = {},
+  resourcePolicy?: PolicyJson,
+): Promise<Decision> {
+  const policy = lake.rolePolicies[roleName(role)];
+  if (!policy) throw new Error(`no policy synthesized for role ${roleName(role)}`);
+  const simulation: Simulation = {
+    identityPolicies: [{ name: role, policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy,
+    request: {
+      principal: `arn:aws:iam::${account}:role/${roleName(role)}`,
+      action,
+      resource: { resource, accountId: account },
+      contextVariables,
+    },
+  };
+  const result = await runSimulation(simulation, {});
+  if (result.resultType === "error") throw new Error(`simulation error: ${JSON.stringify(result.errors)}`);
+  return result.overallResult as Decision;
+}
+
+const rawObject = (key: string) => `${lake.bucketArn("raw")}/${key}`;
+const curatedObject = (key: string) => `${lake.bucketArn("curated")}/${key}`;
+const RAW_KEY = "raw/general/program_year=2023/x.csv";
+const CURATED_KEY = "curated/general/program_year=2023/part-0.parquet";
+
+describe("ingestion writer", () => {
+  it("may put raw/general/program_year=2023/x.csv", async () => {
+    expect(await decide("ingestion-writer", "s3:PutObject", rawObject(RAW_KEY))).toBe("Allowed");
+  });
+
+  it("may verify an upload's checksum without reading it", async () => {
+    expect(await decide("ingestion-writer", "s3:GetObjectAttributes", rawObject(RAW_KEY))).toBe("Allowed");
+    expect(await decide("ingestion-writer", "s3:GetObject", rawObject(RAW_KEY))).toBe("ImplicitlyDenied");
+  });
+
+  it("may not delete it (explicit deny)", async () => {
+    expect(await decide("ingestion-writer", "s3:DeleteObject", rawObject(RAW_KEY))).toBe("ExplicitlyDenied");
+    expect(await decide("ingestion-writer", "s3:DeleteObjectVersion", rawObject(RAW_KEY))).toBe(
+      "ExplicitlyDenied",
+    );
+  });
+
+  it("may not read curated data", async () => {
+    expect(await decide("ingestion-writer", "s3:GetObject", curatedObject(CURATED_KEY))).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("may not write outside raw/", async () => {
+    expect(await decide("ingestion-writer", "s3:PutObject", rawObject("other/x.csv"))).toBe(
+      "ImplicitlyDenied",
+    );
+    expect(await decide("ingestion-writer", "s3:PutObject", rawObject("rawish/x.csv"))).toBe(
+      "ImplicitlyDenied",
+    );
+    expect(await decide("ingestion-writer", "s3:PutObject", curatedObject(CURATED_KEY))).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("may list the raw prefix only, and locate the raw bucket", async () => {
+    const list = (prefix: string) =>
+      decide("ingestion-writer", "s3:ListBucket", lake.bucketArn("raw"), { "s3:prefix": prefix });
+    expect(await list("raw/general/")).toBe("Allowed");
+    expect(await list("")).toBe("ImplicitlyDenied");
+    expect(await list("quarantine/")).toBe("ImplicitlyDenied");
+    expect(await decide("ingestion-writer", "s3:GetBucketLocation", lake.bucketArn("raw"))).toBe("Allowed");
+  });
+
+  it("may use the data key only through S3, for the raw bucket", async () => {
+    const statement = lake.rolePolicies[roleName("ingestion-writer")].Statement.find(
+      (s) => s.Sid === "EncryptRawWithDataKey",
+    );
+    // The simulator ignores kms:EncryptionContext:<key> context keys whose name holds colons (aws:s3:arn),
+    // so the encryption-context pin is asserted on the synthesized statement itself.
+    expect(statement?.Condition).toEqual({
+      StringEquals: {
+        "kms:ViaService": `s3.${config.region}.amazonaws.com`,
+        "kms:EncryptionContext:aws:s3:arn": lake.bucketArn("raw"),
+      },
+    });
+    const [key] = statement?.Resource as string[];
+    const via = (service: string) => ({ "kms:ViaService": `${service}.${config.region}.amazonaws.com` });
+    expect(await decide("ingestion-writer", "kms:Decrypt", key, via("athena"))).toBe("ImplicitlyDenied");
+    expect(await decide("ingestion-writer", "kms:GenerateDataKey", key, via("sqs"))).toBe("ImplicitlyDenied");
+  });
+
+  it("may record ingestions but not delete records", async () => {
+    const table = `arn:aws:dynamodb:${config.region}:${account}:table/${roleName("ingestion")}`;
+    expect(await decide("ingestion-writer", "dynamodb:PutItem", table)).toBe("Allowed");
+    expect(await decide("ingestion-writer", "dynamodb:Query", `${table}/index/gsi1`)).toBe("Allowed");
+    expect(await decide("ingestion-writer", "dynamodb:DeleteItem", table)).toBe("ImplicitlyDenied");
+  });
+});
+
+describe("analyst", () => {
+  it("may read curated data but not raw", async () => {
+    expect(await decide("analyst", "s3:GetObject", curatedObject(CURATED_KEY))).toBe("Allowed");
+    expect(await decide("analyst", "s3:GetObject", rawObject(RAW_KEY))).toBe("ImplicitlyDenied");
+    expect(
+      await decide("analyst", "s3:GetObject", `${lake.bucketArn("cleaned")}/cleaned/general/x.parquet`),
+    ).toBe("ImplicitlyDenied");
+  });
+
+  it("may run queries in the lake workgroup only", async () => {
+    const workgroup = (name: string) => `arn:aws:athena:${config.region}:${account}:workgroup/${name}`;
+    expect(await decide("analyst", "athena:StartQueryExecution", workgroup(roleName("analysts")))).toBe(
+      "Allowed",
+    );
+    expect(await decide("analyst", "athena:StartQueryExecution", workgroup("primary"))).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("may read and write query results, and read the curated catalog but not change it", async () => {
+    expect(await decide("analyst", "s3:PutObject", `${lake.bucketArn("athena-results")}/results/q.csv`)).toBe(
+      "Allowed",
+    );
+    const glue = `arn:aws:glue:${config.region}:${account}`;
+    const curatedDb = `${config.namePrefix}_${config.environment}_curated`;
+    expect(await decide("analyst", "glue:GetTable", `${glue}:table/${curatedDb}/general_payments`)).toBe(
+      "Allowed",
+    );
+    expect(await decide("analyst", "glue:UpdateTable", `${glue}:table/${curatedDb}/general_payments`)).toBe(
+      "ImplicitlyDenied",
+    );
+    expect(
+      await decide(
+        "analyst",
+        "glue:GetTable",
+        `${glue}:table/${config.namePrefix}_${config.environment}_raw/general`,
+      ),
+    ).toBe("ImplicitlyDenied");
+  });
+});
+
+describe("Glue job role", () => {
+  it("may not delete raw objects (explicit deny, and the raw bucket policy denies it too)", async () => {
+    expect(await decide("glue-job", "s3:DeleteObject", rawObject(RAW_KEY))).toBe("ExplicitlyDenied");
+    const rawBucket = lake.bucketArn("raw").replace("arn:aws:s3:::", "");
+    const bucketPolicy = lake.bucketPolicies[rawBucket];
+    expect(bucketPolicy).toBeDefined();
+    expect(
+      await decide(
+        "glue-job",
+        "s3:DeleteObject",
+        rawObject(RAW_KEY),
+        { "aws:SecureTransport": "true" },
+        bucketPolicy,
+      ),
+    ).toBe("ExplicitlyDenied");
+  });
+
+  it("reads raw, writes cleaned and curated", async () => {
+    expect(await decide("glue-job", "s3:GetObject", rawObject(RAW_KEY))).toBe("Allowed");
+    expect(await decide("glue-job", "s3:PutObject", rawObject(RAW_KEY))).toBe("ImplicitlyDenied");
+    expect(
+      await decide(
+        "glue-job",
+        "s3:PutObject",
+        `${lake.bucketArn("cleaned")}/cleaned/general/program_year=2023/p.parquet`,
+      ),
+    ).toBe("Allowed");
+    expect(await decide("glue-job", "s3:PutObject", curatedObject(CURATED_KEY))).toBe("Allowed");
+  });
+
+  it("may use the data key through S3 and Glue (job bookmarks), not through other services", async () => {
+    const [key] = lake.rolePolicies[roleName("glue-job")].Statement.find((s) => s.Sid === "UseDataKey")
+      ?.Resource as string[];
+    const via = (service: string) => ({ "kms:ViaService": `${service}.${config.region}.amazonaws.com` });
+    // KMS also requires the key policy to allow: evaluate the synthesized key policy as the resource policy.
+    const keyPolicy = lake.keyPolicies[key];
+    expect(keyPolicy).toBeDefined();
+    expect(await decide("glue-job", "kms:GenerateDataKey", key, via("s3"), keyPolicy)).toBe("Allowed");
+    expect(await decide("glue-job", "kms:Decrypt", key, via("glue"), keyPolicy)).toBe("Allowed");
+    expect(await decide("glue-job", "kms:Decrypt", key, via("dynamodb"), keyPolicy)).toBe("ImplicitlyDenied");
+    expect(await decide("glue-job", "kms:Decrypt", key, {}, keyPolicy)).toBe("ImplicitlyDenied");
+  });
+
+  it("reads but cannot rewrite its own code", async () => {
+    const code = `${lake.bucketArn("cleaned")}/glue-artifacts/scripts/abc/clean_job.py`;
+    expect(await decide("glue-job", "s3:GetObject", code)).toBe("Allowed");
+    expect(await decide("glue-job", "s3:PutObject", code)).toBe("ImplicitlyDenied");
+  });
+
+  it("updates only the lake's catalog and never deletes from it", async () => {
+    const glue = `arn:aws:glue:${config.region}:${account}`;
+    const curatedDb = `${config.namePrefix}_${config.environment}_curated`;
+    expect(
+      await decide("glue-job", "glue:BatchCreatePartition", `${glue}:table/${curatedDb}/general_payments`),
+    ).toBe("Allowed");
+    expect(await decide("glue-job", "glue:CreateTable", `${glue}:table/other_db/t`)).toBe("ImplicitlyDenied");
+    expect(await decide("glue-job", "glue:DeleteTable", `${glue}:table/${curatedDb}/general_payments`)).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+});
+
+describe("crawler role", () => {
+  it("reads raw and curated, writes nothing to S3", async () => {
+    expect(await decide("glue-crawler", "s3:GetObject", rawObject(RAW_KEY))).toBe("Allowed");
+    expect(await decide("glue-crawler", "s3:GetObject", curatedObject(CURATED_KEY))).toBe("Allowed");
+    expect(await decide("glue-crawler", "s3:PutObject", curatedObject(CURATED_KEY))).toBe("ImplicitlyDenied");
+  });
+});
