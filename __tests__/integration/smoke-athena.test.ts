@@ -8,6 +8,7 @@ import {
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
 import { AthenaEngine } from "../../tools/smoke/athena-engine";
@@ -226,6 +227,36 @@ describe("smoke CLI against moto", () => {
       );
     }
     ddb.destroy();
+    // The jobs' reports: 2022 had one quarantined record, 2023 one duplicate resolved by the curate job.
+    const s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "lake-cleaned" }));
+    await s3.send(new CreateBucketCommand({ Bucket: "lake-curated" }));
+    const files = [2022, 2023].map((year) => ({
+      source_object: `raw/ownership/program_year=${year}/publication=P01302025_01212025/OP_DTL_OWNRSHP_PGYR${year}_P01302025_01212025/part-00000.csv`,
+      dataset: "ownership",
+      program_year: year,
+      raw_records: year === 2022 ? 40 : 41,
+      cleaned: year === 2022 ? 39 : 41,
+      quarantined: year === 2022 ? 1 : 0,
+    }));
+    const partitions = [2022, 2023].map((year) => ({
+      dataset: "ownership",
+      program_year: year,
+      removed: 0,
+      duplicates_resolved: year === 2023 ? 1 : 0,
+    }));
+    for (const [Bucket, Key, body] of [
+      ["lake-cleaned", "reports/clean/latest.json", { files }],
+      ["lake-curated", "reports/curate/latest.json", { partitions }],
+    ] as const) {
+      await s3.send(new PutObjectCommand({ Bucket, Key, Body: JSON.stringify(body) }));
+    }
+    s3.destroy();
   });
 
   const args = (workgroup: string, extra: string[] = []) => [
@@ -239,6 +270,10 @@ describe("smoke CLI against moto", () => {
     "curated",
     "--ingestion-table",
     table,
+    "--clean-report",
+    "s3://lake-cleaned/reports/clean/latest.json",
+    "--curate-report",
+    "s3://lake-curated/reports/curate/latest.json",
     "--checks-dir",
     checksDir,
     "--concurrency",
@@ -261,18 +296,20 @@ describe("smoke CLI against moto", () => {
       {
         columns: ["dataset", "program_year", "records"],
         rows: [
-          ["ownership", "2022", "40"],
-          ["ownership", "2023", "41"],
+          ["ownership", "2022", "39"],
+          ["ownership", "2023", "40"],
         ],
       },
       { columns: ["record_id"], rows: [] },
     );
     const { lines, io } = captured();
     expect(await main(args("lake-local"), io)).toBe(0);
-    expect(lines.join("\n")).toMatch(/PASS +years .* 2 dataset-years match ingestion \(81 records\)/);
+    const text = lines.join("\n");
+    expect(text).toMatch(/PASS +years .* 2 dataset-years match ingestion \(79 records\)/);
+    expect(text).toMatch(/PASS +raw_reconciles_per_file .* 2 files reconcile \(81 raw records\)/);
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
-    expect(report.summary).toEqual({ total: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
-    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="3" failures="0" errors="0"');
+    expect(report.summary).toEqual({ total: 4, passed: 4, failed: 0, errors: 0, skipped: 0 });
+    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="4" failures="0" errors="0"');
   });
 
   it("fails (exit 1) naming the check and the numbers when the lake is off", async () => {
@@ -280,8 +317,8 @@ describe("smoke CLI against moto", () => {
       {
         columns: ["dataset", "program_year", "records"],
         rows: [
-          ["ownership", "2022", "40"],
-          ["ownership", "2023", "40"],
+          ["ownership", "2022", "39"],
+          ["ownership", "2023", "39"],
         ],
       },
       { columns: ["record_id"], rows: [["100001"]] },
@@ -289,7 +326,9 @@ describe("smoke CLI against moto", () => {
     const { lines, io } = captured();
     expect(await main(args("lake-local"), io)).toBe(1);
     const text = lines.join("\n");
-    expect(text).toContain("ownership 2023: lake has 40 records, ingestion verified 41 (-1;");
+    expect(text).toContain(
+      "ownership 2023: lake has 39 records, expected 40 = ingested 41 - quarantined 0 - removed 0 - duplicates 1 (-1;",
+    );
     expect(text).toMatch(/FAIL +dups .* 1 offending rows/);
     expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('failures="2"');
   });
@@ -299,8 +338,8 @@ describe("smoke CLI against moto", () => {
       {
         columns: ["dataset", "program_year", "records"],
         rows: [
-          ["ownership", "2022", "40"],
-          ["ownership", "2023", "41"],
+          ["ownership", "2022", "39"],
+          ["ownership", "2023", "40"],
         ],
       },
       { columns: ["record_id"], rows: [] },

@@ -1,6 +1,6 @@
 import { parseExpectation } from "../../tools/smoke/checks";
 import { evaluate, type QueryResult } from "../../tools/smoke/expectations";
-import { expectedCounts, publicationDate } from "../../tools/smoke/ingestion";
+import { expectedCounts, expectedFiles, publicationOrder } from "../../tools/smoke/ingestion";
 
 const result = (names: string[], rows: (string | null)[][], bytesScanned = 0): QueryResult => ({
   columns: names.map((name) => ({ name, type: "varchar" })),
@@ -95,9 +95,25 @@ describe("evaluate", () => {
       expect(v.passed).toBe(false);
       expect(v.message).toBe("3 mismatches against 3 ingested dataset-years");
       expect(v.details).toEqual([
-        "general 2022: missing from the lake (ingested 10 records, publication P01302025_01212025, 1 file)",
-        "general 2023: lake has 19 records, ingestion verified 20 (-1; publication P01302025_01212025, 1 file)",
+        "general 2022: missing from the lake (expected 10 = ingestion verified; publication P01302025_01212025, 1 file)",
+        "general 2023: lake has 19 records, expected 20 = ingestion verified (-1; publication P01302025_01212025, 1 file)",
         "research 2019: lake has 4 records but no verified ingestion",
+      ]);
+    });
+
+    it("subtracts what the jobs reported as quarantined, removed and de-duplicated, and spells the sum out", () => {
+      const withJobs = [
+        {
+          ...(ingested[1] as (typeof ingested)[number]),
+          deductions: { quarantined: 2, removed: 1, duplicatesResolved: 3 },
+        },
+      ] as const;
+      const cols3 = result(cols, [["general", "2023", "14"]]);
+      expect(judge("matches ingestion", cols3, withJobs)).toMatchObject({ passed: true });
+      const off = judge("matches ingestion", result(cols, [["general", "2023", "15"]]), withJobs);
+      expect(off.details).toEqual([
+        "general 2023: lake has 15 records, expected 14 = ingested 20 - quarantined 2 - removed 1 - duplicates 3 " +
+          "(+1; publication P01302025_01212025, 1 file)",
       ]);
     });
 
@@ -126,21 +142,23 @@ describe("expectedCounts", () => {
   });
 
   it("sums verified files of the latest publication per dataset and year, one version per file", () => {
-    const counts = expectedCounts([
-      item("general", 2023, "OP_DTL_GNRL_PGYR2023_P01302025_01212025"),
-      // an older version of the same file: superseded by the later verified one above
-      item("general", 2023, "OP_DTL_GNRL_PGYR2023_P01302025_01212025", {
-        sk: "V#old",
-        records: 9,
-        updatedAt: "2025-01-31T00:00:00Z",
-      }),
-      // the previous publication of the year (legacy stamp): replaced by the newer one
-      item("general", 2023, "OP_DTL_GNRL_PGYR2023_P06302024", { publication: "P06302024", records: 7 }),
-      item("general", 2022, "OP_DTL_GNRL_PGYR2022_P01302025_01212025", { status: "failed" }),
-      item("ownership", 2021, "A", { records: 3 }),
-      item("ownership", 2021, "B", { records: 4 }),
-      item("removed_deleted", 2023, "OP_REMOVED_DELETED_PGYR2023_P01302025_01212025"),
-    ]);
+    const counts = expectedCounts(
+      expectedFiles([
+        item("general", 2023, "OP_DTL_GNRL_PGYR2023_P01302025_01212025"),
+        // an older version of the same file: superseded by the later verified one above
+        item("general", 2023, "OP_DTL_GNRL_PGYR2023_P01302025_01212025", {
+          sk: "V#old",
+          records: 9,
+          updatedAt: "2025-01-31T00:00:00Z",
+        }),
+        // the previous publication of the year (legacy stamp): replaced by the newer one
+        item("general", 2023, "OP_DTL_GNRL_PGYR2023_P06302024", { publication: "P06302024", records: 7 }),
+        item("general", 2022, "OP_DTL_GNRL_PGYR2022_P01302025_01212025", { status: "failed" }),
+        item("ownership", 2021, "A", { records: 3 }),
+        item("ownership", 2021, "B", { records: 4 }),
+        item("removed_deleted", 2023, "OP_REMOVED_DELETED_PGYR2023_P01302025_01212025"),
+      ]),
+    );
     expect(counts).toEqual([
       { dataset: "general", programYear: 2023, publication: "P01302025_01212025", records: 10, files: 1 },
       { dataset: "ownership", programYear: 2021, publication: "P01302025_01212025", records: 7, files: 2 },
@@ -149,16 +167,42 @@ describe("expectedCounts", () => {
 
   it("names a malformed item and a verified item without records", () => {
     expect(() =>
-      expectedCounts([{ pk: "nope", sk: "x", status: "verified", publication: "P01302025" }]),
+      expectedFiles([{ pk: "nope", sk: "x", status: "verified", publication: "P01302025" }]),
     ).toThrow(/ingestion item 0 is malformed: pk must be FILE#/);
-    expect(() => expectedCounts([item("general", 2023, "X", { records: undefined })])).toThrow(
+    expect(() => expectedFiles([item("general", 2023, "X", { records: undefined })])).toThrow(
       /has no records/,
     );
   });
 
-  it("orders publication stamps of both formats by date", () => {
-    expect(publicationDate("P06302017")).toBe(Date.UTC(2017, 5, 30));
-    expect(publicationDate("P01302025_01212025")).toBeGreaterThan(publicationDate("P06302024"));
-    expect(() => publicationDate("2025")).toThrow(/unrecognised publication stamp/);
+  it("orders publication stamps of both formats by date, then by the second date", () => {
+    expect(publicationOrder("P06302017")).toBe("2017063000000000");
+    expect(publicationOrder("P01302025_01212025") > publicationOrder("P06302024")).toBe(true);
+    expect(publicationOrder("P01302025_01222025") > publicationOrder("P01302025_01212025")).toBe(true);
+    expect(() => publicationOrder("2025")).toThrow(/unrecognised publication stamp/);
+  });
+
+  it("keeps the file stems of the latest publication for per-file reconciliation", () => {
+    const files = expectedFiles([
+      item("removed_deleted", 2023, "OP_REMOVED_DELETED_PGYR2023_P01302025_01212025", { records: 2 }),
+      item("general", 2023, "OP_DTL_GNRL_PGYR2023_P06302024", { publication: "P06302024" }),
+    ]);
+    expect(files).toEqual(
+      [
+        {
+          dataset: "removed_deleted",
+          programYear: 2023,
+          fileStem: "OP_REMOVED_DELETED_PGYR2023_P01302025_01212025",
+          publication: "P01302025_01212025",
+          records: 2,
+        },
+        {
+          dataset: "general",
+          programYear: 2023,
+          fileStem: "OP_DTL_GNRL_PGYR2023_P06302024",
+          publication: "P06302024",
+          records: 10,
+        },
+      ].sort((a, b) => a.dataset.localeCompare(b.dataset)),
+    );
   });
 });

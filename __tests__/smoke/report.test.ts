@@ -117,6 +117,7 @@ describe("targets from terraform outputs", () => {
       curated_database_name: "lake_dev_curated",
       athena_results_bucket_name: "results-b",
       ingestion_table_name: "ingestion",
+      cleaned_bucket_name: "cleaned-b",
       curated_bucket_name: "curated-b",
       region: "eu-west-1",
       raw_bucket_name: "raw-b",
@@ -130,6 +131,7 @@ describe("targets from terraform outputs", () => {
       database: "lake_dev_curated",
       outputLocation: "s3://results-b/smoke/",
       ingestionTable: "ingestion",
+      cleanedBucket: "cleaned-b",
       curatedBucket: "curated-b",
     });
   });

@@ -4,7 +4,21 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { AthenaEngine } from "./athena-engine";
 import { defaultChecksDir, loadChecks } from "./checks";
 import type { QueryEngine } from "./engine";
-import { expectedCounts, type IngestedCount, type IngestionSource, loadIngestionItems } from "./ingestion";
+import {
+  expectedCounts,
+  expectedFiles,
+  type IngestedFile,
+  type IngestionSource,
+  loadIngestionItems,
+} from "./ingestion";
+import {
+  type JobReports,
+  loadJobReports,
+  RECONCILE_CHECK_DESCRIPTION,
+  RECONCILE_CHECK_ID,
+  reconcileFiles,
+  withDeductions,
+} from "./job-reports";
 import { LocalAthenaEngine } from "./local-engine";
 import { formatTable, toJson, toJUnit, writeFileEnsuringDir } from "./report";
 import { type BuiltinCheck, exitCode, runChecks } from "./runner";
@@ -30,7 +44,9 @@ interface Flags {
   local?: boolean;
   warehouse?: string;
   s3Endpoint?: string;
-  checksDir: string;
+  cleanReport?: string;
+  curateReport?: string;
+  checksDir?: string;
   only?: string[];
   concurrency: number;
   timeout: number;
@@ -70,7 +86,15 @@ function program(): Command {
     .option("--local", "run the checks on the local Athena engine over curated Parquet")
     .option("--warehouse <dir|s3uri>", "local mode: curated root (default: s3://<curated bucket>/curated/)")
     .option("--s3-endpoint <url>", "local mode: S3 endpoint for an s3:// warehouse (default: --endpoint)")
-    .option("--checks-dir <dir>", "directory of smoke checks", defaultChecksDir)
+    .option(
+      "--clean-report <path|s3uri>",
+      "clean job report (default: s3://<cleaned bucket>/reports/clean/latest.json)",
+    )
+    .option(
+      "--curate-report <path|s3uri>",
+      "curate job report (default: s3://<curated bucket>/reports/curate/latest.json)",
+    )
+    .option("--checks-dir <dir>", "directory of smoke checks (default: sql/smoke)")
     .option("--only <ids>", "comma-separated check ids to run", (v: string) => v.split(",").filter(Boolean))
     .option("--concurrency <n>", "queries in flight at once", positiveInt("--concurrency"), 4)
     .option(
@@ -98,7 +122,6 @@ function resolveTarget(f: Flags): Target {
       ? outputsFromStack(f.outputsFrom)
       : {};
   const region = f.region ?? base.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new CouldNotRunError("no region: pass --region, --outputs or set AWS_REGION");
   return {
     ...base,
     region,
@@ -110,24 +133,86 @@ function resolveTarget(f: Flags): Target {
   };
 }
 
-async function loadIngested(f: Flags, t: Target): Promise<IngestedCount[]> {
+function needRegion(t: Target): string {
+  if (!t.region) throw new CouldNotRunError("no region: pass --region, --outputs or set AWS_REGION");
+  return t.region;
+}
+
+async function loadIngested(f: Flags, t: Target): Promise<IngestedFile[]> {
   const source: IngestionSource | undefined = f.ingestionFile
     ? { kind: "file", path: f.ingestionFile }
     : t.ingestionTable
-      ? { kind: "table", tableName: t.ingestionTable, region: t.region, endpoint: t.endpoint }
+      ? { kind: "table", tableName: t.ingestionTable, region: needRegion(t), endpoint: t.endpoint }
       : undefined;
   if (!source)
     throw new CouldNotRunError(
-      "'matches ingestion' checks need --ingestion-table, --ingestion-file or --outputs",
+      "reconciling with ingestion needs --ingestion-table, --ingestion-file or --outputs",
     );
   try {
-    return expectedCounts(await loadIngestionItems(source));
+    return expectedFiles(await loadIngestionItems(source));
   } catch (e) {
     const where = source.kind === "file" ? source.path : `table ${source.tableName}`;
     throw new CouldNotRunError(`cannot read the ingestion records (${where}): ${(e as Error).message}`, {
       cause: e,
     });
   }
+}
+
+/** Job reports: absent location → not loaded (the per-file check says so); unreadable → the reason. */
+async function loadReports(
+  f: Flags,
+  t: Target,
+): Promise<{ loaded?: JobReports; problem: string } | undefined> {
+  const clean = f.cleanReport ?? (t.cleanedBucket && `s3://${t.cleanedBucket}/reports/clean/latest.json`);
+  const curate = f.curateReport ?? (t.curatedBucket && `s3://${t.curatedBucket}/reports/curate/latest.json`);
+  if (!clean) return undefined;
+  try {
+    const loaded = await loadJobReports(
+      { clean, curate: curate || undefined },
+      { region: t.region, endpoint: t.endpoint },
+    );
+    return { loaded, problem: "" };
+  } catch (e) {
+    return { problem: (e as Error).message };
+  }
+}
+
+async function workgroupCheck(
+  client: AthenaClient | undefined,
+  workgroup: string | undefined,
+): Promise<BuiltinCheck> {
+  const base = {
+    id: WORKGROUP_CHECK_ID,
+    description: WORKGROUP_CHECK_DESCRIPTION,
+    expectText: "workgroup settings",
+  };
+  if (!client || !workgroup) {
+    return {
+      ...base,
+      skipReason: "local mode without an Athena API: pass --endpoint and --workgroup (or --outputs)",
+    };
+  }
+  // Read before any query runs: a missing workgroup or bad credentials means "could not run" (exit 2).
+  const wg = await readWorkgroup(client, workgroup);
+  return { ...base, run: async () => judgeWorkgroup(wg) };
+}
+
+function reconcileCheck(
+  files: readonly IngestedFile[],
+  reports: { loaded?: JobReports; problem: string } | undefined,
+): BuiltinCheck {
+  const base = {
+    id: RECONCILE_CHECK_ID,
+    description: RECONCILE_CHECK_DESCRIPTION,
+    expectText: "raw = cleaned + quarantined",
+  };
+  if (!reports) return { ...base, skipReason: "no clean job report: pass --clean-report or --outputs" };
+  const { loaded, problem } = reports;
+  return {
+    ...base,
+    run: async () =>
+      loaded ? reconcileFiles(files, loaded.clean) : { passed: false, message: problem, details: [] },
+  };
 }
 
 /** Runs the harness; returns the exit code. `signal` is aborted on Ctrl-C. */
@@ -146,38 +231,29 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
   try {
     const target = resolveTarget(f);
     if (!target.database) throw new CouldNotRunError("no curated database: pass --database or --outputs");
-    let checks = loadChecks(f.checksDir);
+    let checks = loadChecks(f.checksDir ?? defaultChecksDir);
     if (f.only) {
       const unknown = f.only.filter((id) => !checks.some((c) => c.id === id) && id !== WORKGROUP_CHECK_ID);
       if (unknown.length) throw new CouldNotRunError(`--only names unknown checks: ${unknown.join(", ")}`);
       checks = checks.filter((c) => f.only?.includes(c.id));
     }
-    const ingested = checks.some((c) => c.expect.kind === "matches ingestion")
-      ? await loadIngested(f, target)
-      : undefined;
+    const only = (id: string) => !f.only || f.only.includes(id);
+    const needsIngestion =
+      checks.some((c) => c.expect.kind === "matches ingestion") || only(RECONCILE_CHECK_ID);
+    const files = needsIngestion ? await loadIngested(f, target) : undefined;
+    const reports = files ? await loadReports(f, target) : undefined;
+    const counts = files && expectedCounts(files);
+    // Without the jobs' reports, the curated counts must equal ingestion exactly.
+    const ingested = counts && reports?.loaded ? withDeductions(counts, reports.loaded) : counts;
 
-    const wantsApi = !f.local || target.endpoint !== undefined;
-    if (wantsApi)
-      client = new AthenaClient({ region: target.region, endpoint: target.endpoint, maxAttempts: 3 });
+    if (!f.local || target.endpoint !== undefined) {
+      client = new AthenaClient({ region: needRegion(target), endpoint: target.endpoint, maxAttempts: 3 });
+    }
     if (!f.local && !target.workgroup)
       throw new CouldNotRunError("no workgroup: pass --workgroup or --outputs");
-
     const builtins: BuiltinCheck[] = [];
-    if (!f.only || f.only.includes(WORKGROUP_CHECK_ID)) {
-      const base = {
-        id: WORKGROUP_CHECK_ID,
-        description: WORKGROUP_CHECK_DESCRIPTION,
-        expectText: "workgroup settings",
-      };
-      if (client && target.workgroup) {
-        // Read before any query runs: a missing workgroup or bad credentials means "could not run" (exit 2).
-        const wg = await readWorkgroup(client, target.workgroup);
-        builtins.push({ ...base, run: async () => judgeWorkgroup(wg) });
-      } else {
-        const skipReason = "local mode without an Athena API: pass --endpoint and --workgroup (or --outputs)";
-        builtins.push({ ...base, skipReason });
-      }
-    }
+    if (only(WORKGROUP_CHECK_ID)) builtins.push(await workgroupCheck(client, target.workgroup));
+    if (files && only(RECONCILE_CHECK_ID)) builtins.push(reconcileCheck(files, reports));
 
     let engine: QueryEngine;
     let described: string;

@@ -109,19 +109,20 @@ function matchesIngestion(result: QueryResult, ingested: readonly IngestedCount[
     const key = `${exp.dataset} ${exp.programYear}`;
     const got = lakeCounts.get(key);
     lakeCounts.delete(key);
+    const { expected, why } = expectedRows(exp);
+    if (got === expected) continue;
     const source = `publication ${exp.publication}, ${exp.files} file${exp.files === 1 ? "" : "s"}`;
-    if (got === undefined)
-      details.push(`${key}: missing from the lake (ingested ${exp.records} records, ${source})`);
-    else if (got !== exp.records) {
-      const diff = got - exp.records;
+    if (got === undefined) details.push(`${key}: missing from the lake (expected ${why}; ${source})`);
+    else {
+      const diff = got - expected;
       details.push(
-        `${key}: lake has ${got} records, ingestion verified ${exp.records} (${diff > 0 ? "+" : ""}${diff}; ${source})`,
+        `${key}: lake has ${got} records, expected ${why} (${diff > 0 ? "+" : ""}${diff}; ${source})`,
       );
     }
   }
   for (const [key, got] of lakeCounts)
     details.push(`${key}: lake has ${got} records but no verified ingestion`);
-  const total = ingested.reduce((s, e) => s + e.records, 0);
+  const total = ingested.reduce((s, e) => s + expectedRows(e).expected, 0);
   return details.length === 0
     ? {
         passed: true,
@@ -133,4 +134,17 @@ function matchesIngestion(result: QueryResult, ingested: readonly IngestedCount[
         message: `${details.length} mismatches against ${ingested.length} ingested dataset-years`,
         details,
       };
+}
+
+/** Ingested records less what the jobs reported as quarantined, removed and de-duplicated, with the sum spelled out. */
+function expectedRows(c: IngestedCount): { expected: number; why: string } {
+  const d = c.deductions;
+  if (!d) return { expected: c.records, why: `${c.records} = ingestion verified` };
+  const expected = c.records - d.quarantined - d.removed - d.duplicatesResolved;
+  return {
+    expected,
+    why:
+      `${expected} = ingested ${c.records} - quarantined ${d.quarantined} - removed ${d.removed}` +
+      ` - duplicates ${d.duplicatesResolved}`,
+  };
 }

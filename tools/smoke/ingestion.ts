@@ -15,6 +15,15 @@ const ingestionItem = z.object({
 });
 export type IngestionItem = z.infer<typeof ingestionItem>;
 
+/** One raw file the lake must account for: the current version of a file of the year's latest publication. */
+export interface IngestedFile {
+  readonly dataset: string;
+  readonly programYear: number;
+  readonly fileStem: string;
+  readonly publication: string;
+  readonly records: number;
+}
+
 /** Records per dataset and program year that the lake must hold: the key of `matches ingestion`. */
 export interface IngestedCount {
   readonly dataset: string;
@@ -22,28 +31,33 @@ export interface IngestedCount {
   readonly publication: string;
   readonly records: number;
   readonly files: number;
+  /** Rows the jobs reported as not curated (from their reports, when available). */
+  readonly deductions?: Deductions;
 }
 
-/** `P01302025_01212025` or `P06302017` → the publication date (the first MMDDYYYY), for ordering. */
-export function publicationDate(stamp: string): number {
-  const m = /^P(\d{2})(\d{2})(\d{4})(?:_\d{8})?$/.exec(stamp);
-  if (!m)
-    throw new Error(`unrecognised publication stamp '${stamp}' (expected PMMDDYYYY or PMMDDYYYY_MMDDYYYY)`);
-  const [, mm, dd, yyyy] = m;
-  return Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd));
+export interface Deductions {
+  readonly quarantined: number;
+  readonly removed: number;
+  readonly duplicatesResolved: number;
 }
 
 /**
- * What the curated zone must hold per dataset and program year: the verified files of the latest publication of
- * that year (the curate job treats a re-publication as replacing the whole year), one version per file (the most
- * recently updated verified one). Datasets without a curated table (removed/deleted) are left out.
+ * Sort key of a CMS publication stamp (`P01302025_01212025` or `P06302017`): the publication date, then the
+ * second date (absent = earliest), as the clean job orders them.
  */
-export function expectedCounts(items: readonly unknown[]): IngestedCount[] {
-  const curatedDatasets = new Set(
-    Object.entries(lake.datasets)
-      .filter(([, d]) => d.curatedTable)
-      .map(([name]) => name),
-  );
+export function publicationOrder(stamp: string): string {
+  const m = /^P(\d{2})(\d{2})(\d{4})(?:_(\d{2})(\d{2})(\d{4}))?$/.exec(stamp);
+  if (!m)
+    throw new Error(`unrecognised publication stamp '${stamp}' (expected PMMDDYYYY or PMMDDYYYY_MMDDYYYY)`);
+  const [, m1, d1, y1, m2, d2, y2] = m;
+  return `${y1}${m1}${d1}${y2 ? `${y2}${m2}${d2}` : "00000000"}`;
+}
+
+/**
+ * The files the lake must account for: per file (pk) the most recently updated verified version, and per dataset
+ * and program year only the files of the latest publication (the jobs treat a re-publication as replacing the year).
+ */
+export function expectedFiles(items: readonly unknown[]): IngestedFile[] {
   const latestVersion = new Map<string, IngestionItem>();
   items.forEach((raw, i) => {
     const parsed = ingestionItem.safeParse(raw);
@@ -59,29 +73,54 @@ export function expectedCounts(items: readonly unknown[]): IngestedCount[] {
     const prev = latestVersion.get(item.pk);
     if (!prev || (item.updatedAt ?? "") > (prev.updatedAt ?? "")) latestVersion.set(item.pk, item);
   });
-  const byYear = new Map<string, IngestionItem[]>();
-  for (const item of latestVersion.values()) {
-    const [, dataset, year] = item.pk.split("#") as [string, string, string];
-    if (!curatedDatasets.has(dataset)) continue;
-    const key = `${dataset}#${year}`;
-    byYear.set(key, [...(byYear.get(key) ?? []), item]);
-  }
-  const out: IngestedCount[] = [];
-  for (const [key, files] of byYear) {
-    const [dataset, year] = key.split("#") as [string, string];
-    const latest = files.reduce((a, b) =>
-      publicationDate(b.publication) > publicationDate(a.publication) ? b : a,
-    );
-    const current = files.filter((f) => f.publication === latest.publication);
-    out.push({
+  const files = [...latestVersion.values()].map((item): IngestedFile => {
+    const [, dataset, year, ...stem] = item.pk.split("#") as [string, string, string, ...string[]];
+    return {
       dataset,
       programYear: Number(year),
-      publication: latest.publication,
-      records: current.reduce((sum, f) => sum + (f.records ?? 0), 0),
-      files: current.length,
+      fileStem: stem.join("#"),
+      publication: item.publication,
+      records: item.records ?? 0,
+    };
+  });
+  const latestPublication = new Map<string, string>();
+  for (const f of files) {
+    const key = `${f.dataset}#${f.programYear}`;
+    const cur = latestPublication.get(key);
+    if (!cur || publicationOrder(f.publication) > publicationOrder(cur))
+      latestPublication.set(key, f.publication);
+  }
+  return files
+    .filter((f) => latestPublication.get(`${f.dataset}#${f.programYear}`) === f.publication)
+    .sort(
+      (a, b) =>
+        a.dataset.localeCompare(b.dataset) ||
+        a.programYear - b.programYear ||
+        a.fileStem.localeCompare(b.fileStem),
+    );
+}
+
+/** Per dataset with a curated table and program year: the ingested records of `expectedFiles`. */
+export function expectedCounts(files: readonly IngestedFile[]): IngestedCount[] {
+  const curatedDatasets = new Set(
+    Object.entries(lake.datasets)
+      .filter(([, d]) => d.curatedTable)
+      .map(([name]) => name),
+  );
+  const byYear = new Map<string, IngestedCount>();
+  for (const f of files) {
+    if (!curatedDatasets.has(f.dataset)) continue;
+    const key = `${f.dataset}#${f.programYear}`;
+    const cur = byYear.get(key);
+    byYear.set(key, {
+      dataset: f.dataset,
+      programYear: f.programYear,
+      publication: f.publication,
+      records: (cur?.records ?? 0) + f.records,
+      files: (cur?.files ?? 0) + 1,
     });
   }
-  return out.sort((a, b) => a.dataset.localeCompare(b.dataset) || a.programYear - b.programYear);
+  return [...byYear.values()];
 }
 
 /** Source of the ingestion records: the DynamoDB table (AWS or moto) or a JSON file holding the items. */
@@ -100,7 +139,7 @@ export async function loadIngestionItems(source: IngestionSource): Promise<unkno
     try {
       parsed = JSON.parse(readFileSync(source.path, "utf8"));
     } catch (e) {
-      throw new Error(`cannot read ingestion records from ${source.path}: ${(e as Error).message}`);
+      throw new Error((e as Error).message);
     }
     const items = Array.isArray(parsed) ? parsed : (parsed as { items?: unknown }).items;
     if (!Array.isArray(items)) throw new Error(`${source.path}: expected a JSON array of ingestion items`);

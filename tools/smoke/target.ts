@@ -5,7 +5,8 @@ import { CouldNotRunError } from "./workgroup-check";
 
 /** The deployment the checks run against. */
 export interface Target {
-  readonly region: string;
+  /** Needed whenever an AWS API is called (not for local mode on files alone). */
+  readonly region?: string;
   /** AWS endpoint override (local AWS on moto); unset for real AWS. */
   readonly endpoint?: string;
   readonly workgroup?: string;
@@ -13,6 +14,7 @@ export interface Target {
   readonly database?: string;
   readonly outputLocation?: string;
   readonly ingestionTable?: string;
+  readonly cleanedBucket?: string;
   readonly curatedBucket?: string;
 }
 
@@ -25,6 +27,7 @@ const lakeOutputs = z.object({
   curated_database_name: z.string().min(1),
   athena_results_bucket_name: z.string().min(1),
   ingestion_table_name: z.string().min(1),
+  cleaned_bucket_name: z.string().min(1),
   curated_bucket_name: z.string().min(1),
   region: z.string().min(1),
 });
@@ -46,6 +49,7 @@ export function targetFromOutputs(json: unknown, where: string): Target {
     // Used only if the workgroup does not enforce its own location (the workgroup check flags that).
     outputLocation: `s3://${o.athena_results_bucket_name}/smoke/`,
     ingestionTable: o.ingestion_table_name,
+    cleanedBucket: o.cleaned_bucket_name,
     curatedBucket: o.curated_bucket_name,
   };
 }

@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { IngestedFile } from "../../tools/smoke/ingestion";
+import { fileStemOf, loadJobReports, reconcileFiles, withDeductions } from "../../tools/smoke/job-reports";
+
+const stem = "OP_DTL_OWNRSHP_PGYR2023_P01302025_01212025";
+const part = (n: number) =>
+  `raw/ownership/program_year=2023/publication=P01302025_01212025/${stem}/part-0000${n}.csv`;
+const fileEntry = (n: number, raw: number, cleaned: number, quarantined: number) => ({
+  source_object: part(n),
+  dataset: "ownership",
+  program_year: 2023,
+  raw_records: raw,
+  cleaned,
+  quarantined,
+});
+const ingested: IngestedFile[] = [
+  { dataset: "ownership", programYear: 2023, fileStem: stem, publication: "P01302025_01212025", records: 10 },
+];
+
+describe("reconcileFiles", () => {
+  it("sums a file's parts and passes when ingestion = raw = cleaned + quarantined", () => {
+    const v = reconcileFiles(ingested, { files: [fileEntry(0, 6, 5, 1), fileEntry(1, 4, 4, 0)] });
+    expect(v).toMatchObject({ passed: true, message: "1 files reconcile (10 raw records)" });
+  });
+
+  it("names the file and the numbers when counts disagree", () => {
+    const v = reconcileFiles(ingested, { files: [fileEntry(0, 9, 7, 1)] });
+    expect(v.passed).toBe(false);
+    expect(v.details).toEqual([
+      `ownership 2023 ${stem}: ingestion verified 10 records, the clean job read 9`,
+      `ownership 2023 ${stem}: raw 9 != cleaned 7 + quarantined 1`,
+    ]);
+  });
+
+  it("flags a file the clean job skipped and one it read without verified ingestion", () => {
+    const other = {
+      ...fileEntry(0, 3, 3, 0),
+      source_object: "raw/ownership/program_year=2022/publication=P/X/part-00000.csv",
+      program_year: 2022,
+    };
+    const v = reconcileFiles(ingested, { files: [other] });
+    expect(v.details).toEqual([
+      `ownership 2023 ${stem}: ingested 10 records but the clean report does not list the file`,
+      "ownership 2022 X: the clean job read 3 records of a file ingestion never verified",
+    ]);
+  });
+
+  it("refuses a source object that is not a raw part", () => {
+    expect(fileStemOf(part(0))).toBe(stem);
+    expect(() => fileStemOf("raw/ownership/file.csv")).toThrow(/is not a raw part/);
+  });
+});
+
+describe("job reports", () => {
+  const dir = mkdtempSync(join(tmpdir(), "smoke-reports-"));
+  const write = (name: string, body: unknown) => {
+    writeFileSync(join(dir, name), JSON.stringify(body));
+    return join(dir, name);
+  };
+
+  it("turns the reports into per dataset-year deductions", async () => {
+    const reports = await loadJobReports({
+      clean: write("clean.json", { job: "clean", files: [fileEntry(0, 6, 5, 1), fileEntry(1, 4, 3, 1)] }),
+      curate: write("curate.json", {
+        partitions: [
+          { dataset: "ownership", program_year: 2023, removed: 2, duplicates_resolved: 1, curated_rows: 5 },
+        ],
+      }),
+    });
+    const counts = withDeductions(
+      [{ dataset: "ownership", programYear: 2023, publication: "P01302025_01212025", records: 10, files: 1 }],
+      reports,
+    );
+    expect(counts[0]?.deductions).toEqual({ quarantined: 2, removed: 2, duplicatesResolved: 1 });
+  });
+
+  it("names a report that is missing or of the wrong shape", async () => {
+    await expect(loadJobReports({ clean: join(dir, "none.json") })).rejects.toThrow(
+      /cannot read the clean report/,
+    );
+    await expect(loadJobReports({ clean: write("bad.json", { files: [{ dataset: 1 }] }) })).rejects.toThrow(
+      /bad\.json is not a clean report: files\.0\.source_object/,
+    );
+  });
+});

@@ -1,0 +1,160 @@
+import { readFileSync } from "node:fs";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { z } from "zod";
+import type { Verdict } from "./expectations";
+import type { Deductions, IngestedCount, IngestedFile } from "./ingestion";
+
+// The Glue jobs' reports (glue-scripts/README.md); only the fields the reconciliation reads.
+const cleanReport = z.object({
+  files: z.array(
+    z.object({
+      source_object: z.string(),
+      dataset: z.string(),
+      program_year: z.number().int(),
+      raw_records: z.number().int(),
+      cleaned: z.number().int(),
+      quarantined: z.number().int(),
+    }),
+  ),
+});
+const curateReport = z.object({
+  partitions: z.array(
+    z.object({
+      dataset: z.string(),
+      program_year: z.number().int(),
+      removed: z.number().int(),
+      duplicates_resolved: z.number().int(),
+    }),
+  ),
+});
+export type CleanReport = z.infer<typeof cleanReport>;
+export type CurateReport = z.infer<typeof curateReport>;
+
+export interface JobReports {
+  readonly clean: CleanReport;
+  readonly curate?: CurateReport;
+}
+
+/** Reads a JSON document from a local path or `s3://bucket/key`. */
+async function readJson(location: string, s3: { region?: string; endpoint?: string }): Promise<unknown> {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!m) return JSON.parse(readFileSync(location, "utf8"));
+  const client = new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: !!s3.endpoint,
+    maxAttempts: 3,
+  });
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+    return JSON.parse((await res.Body?.transformToString("utf8")) ?? "");
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function loadJobReports(
+  locations: { clean: string; curate?: string },
+  s3: { region?: string; endpoint?: string } = {},
+): Promise<JobReports> {
+  const parse = async <T>(what: string, location: string, schema: z.ZodType<T>): Promise<T> => {
+    let json: unknown;
+    try {
+      json = await readJson(location, s3);
+    } catch (e) {
+      throw new Error(`cannot read the ${what} report ${location}: ${(e as Error).message}`);
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new Error(`${location} is not a ${what} report: ${issue?.path.join(".")}: ${issue?.message}`);
+    }
+    return r.data;
+  };
+  return {
+    clean: await parse("clean", locations.clean, cleanReport),
+    curate: locations.curate ? await parse("curate", locations.curate, curateReport) : undefined,
+  };
+}
+
+/** `raw/<dataset>/program_year=Y/publication=P/<file stem>/part-00000.csv` → the file stem. */
+export function fileStemOf(sourceObject: string): string {
+  const segments = sourceObject.split("/");
+  const stem = segments.at(-2);
+  if (!stem || !/^part-\d+\.csv$/.test(segments.at(-1) ?? "")) {
+    throw new Error(`source object '${sourceObject}' is not a raw part (…/<file stem>/part-NNNNN.csv)`);
+  }
+  return stem;
+}
+
+/** Adds the rows the jobs reported as quarantined, removed and de-duplicated to each dataset-year. */
+export function withDeductions(counts: readonly IngestedCount[], reports: JobReports): IngestedCount[] {
+  const key = (dataset: string, year: number) => `${dataset} ${year}`;
+  const acc = new Map<string, { quarantined: number; removed: number; duplicatesResolved: number }>();
+  const entry = (k: string) => {
+    const e = acc.get(k) ?? { quarantined: 0, removed: 0, duplicatesResolved: 0 };
+    acc.set(k, e);
+    return e;
+  };
+  for (const f of reports.clean.files) entry(key(f.dataset, f.program_year)).quarantined += f.quarantined;
+  for (const p of reports.curate?.partitions ?? []) {
+    const e = entry(key(p.dataset, p.program_year));
+    e.removed += p.removed;
+    e.duplicatesResolved += p.duplicates_resolved;
+  }
+  return counts.map((c) => {
+    const d: Deductions | undefined = acc.get(key(c.dataset, c.programYear));
+    return d ? { ...c, deductions: d } : c;
+  });
+}
+
+export const RECONCILE_CHECK_ID = "raw_reconciles_per_file";
+export const RECONCILE_CHECK_DESCRIPTION =
+  "Per ingested file, the clean job read exactly the records ingestion verified, and raw = cleaned + quarantined.";
+
+/** Per raw file: ingestion's records = the clean report's raw records = cleaned + quarantined. */
+export function reconcileFiles(files: readonly IngestedFile[], report: CleanReport): Verdict {
+  const byFile = new Map<string, { raw: number; cleaned: number; quarantined: number; parts: number }>();
+  for (const f of report.files) {
+    const k = `${f.dataset} ${f.program_year} ${fileStemOf(f.source_object)}`;
+    const e = byFile.get(k) ?? { raw: 0, cleaned: 0, quarantined: 0, parts: 0 };
+    e.raw += f.raw_records;
+    e.cleaned += f.cleaned;
+    e.quarantined += f.quarantined;
+    e.parts += 1;
+    byFile.set(k, e);
+  }
+  const details: string[] = [];
+  for (const f of files) {
+    const k = `${f.dataset} ${f.programYear} ${f.fileStem}`;
+    const got = byFile.get(k);
+    byFile.delete(k);
+    if (!got) {
+      details.push(`${k}: ingested ${f.records} records but the clean report does not list the file`);
+      continue;
+    }
+    if (got.raw !== f.records) {
+      details.push(`${k}: ingestion verified ${f.records} records, the clean job read ${got.raw}`);
+    }
+    if (got.cleaned + got.quarantined !== got.raw) {
+      details.push(`${k}: raw ${got.raw} != cleaned ${got.cleaned} + quarantined ${got.quarantined}`);
+    }
+  }
+  for (const [k, got] of byFile)
+    details.push(`${k}: the clean job read ${got.raw} records of a file ingestion never verified`);
+  if (files.length === 0) {
+    return {
+      passed: false,
+      message: "the ingestion table holds no verified files: nothing to reconcile",
+      details,
+    };
+  }
+  const raw = files.reduce((s, f) => s + f.records, 0);
+  return details.length === 0
+    ? { passed: true, message: `${files.length} files reconcile (${raw} raw records)`, details }
+    : {
+        passed: false,
+        message: `${details.length} file mismatches against ${files.length} ingested files`,
+        details,
+      };
+}
