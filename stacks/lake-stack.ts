@@ -103,6 +103,8 @@ export class LakeStack extends TerraformStack {
       athenaResultsPrefix: ATHENA_RESULTS_PREFIX,
       glueArtifactsPrefix: GLUE_ARTIFACTS_PREFIX,
       glueTempPrefix: GLUE_TEMP_PREFIX,
+      ingestionPrincipalArns: config.access.ingestionPrincipalArns,
+      analystPrincipalArns: config.access.analystPrincipalArns,
     });
     const { ingestionRole, crawlerRole, glueJobRole, analystRole } = this.access;
     this.keys.data.addUser({

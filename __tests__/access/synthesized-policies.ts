@@ -66,7 +66,11 @@ export function synthesizeLake(config: LakeConfig): SynthesizedLake {
   }
   const keyPolicies: Record<string, PolicyJson> = {};
   for (const policy of Object.values(stack.resource.aws_kms_key_policy ?? {})) {
-    const keyArn = resolveReferences(stack, config, (policy.key_id as string).replace(/\.key_id\}$/, ".arn}"));
+    const keyArn = resolveReferences(
+      stack,
+      config,
+      (policy.key_id as string).replace(/\.key_id\}$/, ".arn}"),
+    );
     keyPolicies[keyArn] = resolve(policy.policy as string);
   }
   const buckets = Object.values(stack.resource.aws_s3_bucket ?? {}).map((b) => b.bucket as string);

@@ -31,9 +31,9 @@ export interface LakeAccessProps {
   /** Key prefixes in the cleaned bucket the Glue jobs read their code from and spill temporary data to. */
   readonly glueArtifactsPrefix: string;
   readonly glueTempPrefix: string;
-  /** Principals allowed to assume the ingestion writer and the analyst role; default: this account. */
-  readonly ingestionPrincipalArns?: string[];
-  readonly analystPrincipalArns?: string[];
+  /** Named IAM roles allowed to assume the ingestion writer and the analyst role (never an account root). */
+  readonly ingestionPrincipalArns: string[];
+  readonly analystPrincipalArns: string[];
 }
 
 // Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
@@ -82,7 +82,6 @@ export class LakeAccess extends Construct {
   constructor(scope: Construct, id: string, props: LakeAccessProps) {
     super(scope, id);
     const { location, buckets } = props;
-    const accountRoot = arns.account(location);
     const viaS3 = `s3.${location.region}.amazonaws.com`;
     const glueTrust = [
       trust("GlueAssumesRole", { Service: "glue.amazonaws.com" }, "sts:AssumeRole", {
@@ -90,9 +89,15 @@ export class LakeAccess extends Construct {
         StringEquals: { "aws:SourceAccount": location.account },
       }),
     ];
-    const accountTrust = (sid: string, principals: string[] | undefined) => [
-      trust(sid, { AWS: principals && principals.length > 0 ? principals : [accountRoot] }, "sts:AssumeRole"),
-    ];
+    const roleTrust = (sid: string, field: string, principals: string[]) => {
+      if (principals.length === 0 || principals.some((p) => !/^arn:[\w-]+:iam::\d{12}:role\//.test(p))) {
+        throw new Error(
+          `LakeAccess ${field}: list the IAM role ARNs that may assume the role (got ${JSON.stringify(principals)}); ` +
+            "an account root would let any principal of the account with sts:AssumeRole in.",
+        );
+      }
+      return [trust(sid, { AWS: principals }, "sts:AssumeRole")];
+    };
     const lakeCatalog = (databases: string[]) => [
       arns.glueCatalog(location),
       ...databases.map((db) => arns.glueDatabase(location, db)),
@@ -115,7 +120,11 @@ export class LakeAccess extends Construct {
       roleName: `${props.namePrefix}-ingestion-writer`,
       description:
         "Uploads CMS Open Payments files under raw/ and records each ingestion; cannot read or delete",
-      trustStatements: accountTrust("TrustedIngestionPrincipals", props.ingestionPrincipalArns),
+      trustStatements: roleTrust(
+        "TrustedIngestionPrincipals",
+        "ingestionPrincipalArns",
+        props.ingestionPrincipalArns,
+      ),
       statements: [
         allow({
           sid: "PutRawObjects",
@@ -276,7 +285,11 @@ export class LakeAccess extends Construct {
     this.analystRole = new LakeRole(this, "analyst", {
       roleName: `${props.namePrefix}-analyst`,
       description: "Analysts: run Athena queries in the lake workgroup over curated data",
-      trustStatements: accountTrust("TrustedAnalystPrincipals", props.analystPrincipalArns),
+      trustStatements: roleTrust(
+        "TrustedAnalystPrincipals",
+        "analystPrincipalArns",
+        props.analystPrincipalArns,
+      ),
       statements: [
         allow({
           sid: "RunQueriesInWorkgroup",

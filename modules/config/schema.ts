@@ -67,6 +67,16 @@ const backendSchema = z
   )
   .describe("Where the lake stack keeps its state. The state-bootstrap stack always uses local state.");
 
+const roleArns = (who: string) =>
+  z
+    .array(
+      z.string().regex(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+        error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/DataEngineer",
+      }),
+    )
+    .min(1, { error: "must list at least one IAM role ARN" })
+    .describe(`IAM role ARNs that may assume ${who}.`);
+
 export const lakeConfigSchema = z
   .strictObject({
     environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
@@ -177,6 +187,17 @@ export const lakeConfigSchema = z
         email: z.email({ error: "must be an e-mail" }).describe("Subscribed to the alerts topic."),
       })
       .describe("Failure alerts (Glue job / crawler failures)."),
+    access: z
+      .strictObject({
+        ingestionPrincipalArns: roleArns(
+          "the ingestion writer role (people or pipelines that upload CMS files)",
+        ),
+        analystPrincipalArns: roleArns("the analyst role (people or tools that query the curated tables)"),
+      })
+      .describe(
+        "Who may assume the lake's tool-facing roles: existing IAM roles of this account (e.g. SSO permission-set " +
+          "roles). Named roles only, never the account root, so assuming a lake role takes an explicit grant here.",
+      ),
     ci: z
       .strictObject({
         githubRepository: z
@@ -217,6 +238,17 @@ export const lakeConfigSchema = z
         code: "custom",
         path: ["localEndpoint"],
         message: "is only allowed for the local environment",
+      });
+    }
+    for (const field of ["ingestionPrincipalArns", "analystPrincipalArns"] as const) {
+      c.access[field].forEach((arn, i) => {
+        if (arn.split(":")[4] !== c.accountId) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["access", field, i],
+            message: `must be a role of account ${c.accountId}`,
+          });
+        }
       });
     }
     if (c.environment === "prod" && !c.protectStatefulResources) {

@@ -1,0 +1,4 @@
+export * from "./arns";
+export * from "./lake-access";
+export * from "./lake-role";
+export * from "./policy";
