@@ -1,6 +1,6 @@
-import { parse } from "csv-parse/sync";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "csv-parse/sync";
 import { BadInputError } from "../../tools/ingest/errors";
 import { type SplitEvent, splitRecords } from "../../tools/ingest/record-splitter";
 
@@ -23,7 +23,10 @@ async function split(data: Buffer, partSize: number, chunkSizes = [7, 1, 64, 3])
   const parts: Part[] = [];
   let header: Buffer | undefined;
   let current: Buffer[] = [];
-  for await (const event of splitRecords(chunked(data, chunkSizes), { partSize, fileName: "t.csv" }) as AsyncGenerator<SplitEvent>) {
+  for await (const event of splitRecords(chunked(data, chunkSizes), {
+    partSize,
+    fileName: "t.csv",
+  }) as AsyncGenerator<SplitEvent>) {
     if (event.kind === "header") header = event.bytes;
     else if (event.kind === "part-start") current = [];
     else if (event.kind === "data") current.push(event.chunk);
@@ -33,7 +36,9 @@ async function split(data: Buffer, partSize: number, chunkSizes = [7, 1, 64, 3])
 }
 
 function csvRecords(data: Buffer | string): number {
-  return (parse(data, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][]).length - 1;
+  return (
+    (parse(data, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][]).length - 1
+  );
 }
 
 function rebuild(header: Buffer, parts: Part[]): Buffer {
@@ -82,7 +87,10 @@ describe("splitRecords", () => {
   });
 
   it("splits a real CMS Ownership file with embedded newlines into valid parts", async () => {
-    const file = join(__dirname, "../../../shared/open-payments/real/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv");
+    const file = join(
+      __dirname,
+      "../../../shared/open-payments/real/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv",
+    );
     const data = readFileSync(file);
     const { header, parts } = await split(data, 256 * 1024, [65536]);
     expect(parts.length).toBe(Math.ceil(data.length / (256 * 1024)));

@@ -42,6 +42,8 @@ const unreachable = new Set([
 /** Maps "cannot talk to AWS at all" errors onto exit code 3 with what was being attempted. */
 export function asAwsError(what: string, error: unknown): unknown {
   const e = error as { name?: string; code?: string; cause?: { code?: string } };
-  const code = [e.name, e.code, e.cause?.code].find((c) => c && unreachable.has(c));
+  // The SDK may wrap a network error (e.g. "AWS SDK error wrapper for Error: connect ECONNREFUSED …").
+  const inMessage = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT)\b/.exec(errorMessage(error))?.[1];
+  const code = [e.name, e.code, e.cause?.code, inMessage].find((c) => c && unreachable.has(c));
   return code ? new AwsUnreachableError(`${what}: ${code}: ${errorMessage(error)}`) : error;
 }

@@ -16,10 +16,15 @@ import { readManifest, rebuildOriginal, verifyStoredParts } from "./verify";
 /** Where the CLI writes: results to `out` (stdout), progress and logs to the reporter (stderr). */
 export interface CliIo {
   readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
   readonly reporter: () => Reporter;
 }
 
-const defaultIo: CliIo = { out: (text) => process.stdout.write(text), reporter: () => defaultReporter() };
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  reporter: () => defaultReporter(),
+};
 
 function programYear(value: string): number {
   const year = Number(value);
@@ -330,7 +335,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  program.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   try {
     await program.parseAsync([...argv], { from: "user" });
     return code;
@@ -338,7 +343,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    process.stderr.write(`error: ${errorMessage(error)}\n`);
+    io.err(`error: ${errorMessage(error)}\n`);
     return error instanceof IngestError ? error.exitCode : ExitCode.ingestionFailed;
   }
 }

@@ -1,0 +1,536 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { parse } from "csv-parse/sync";
+import { runCli } from "../../tools/ingest/cli";
+import { IngestionLedger } from "../../tools/ingest/ledger";
+import { JsonLinesReporter } from "../../tools/ingest/progress";
+import {
+  csvFor,
+  FakeCms,
+  headerOf,
+  type LocalLake,
+  makeZip,
+  realOwnership,
+  sha256,
+  startLocalLake,
+} from "../ingest/fixtures";
+
+jest.setTimeout(60_000);
+
+let lake: LocalLake;
+let cms: FakeCms;
+let work: string;
+
+beforeAll(async () => {
+  [lake, cms] = await Promise.all([startLocalLake(), new FakeCms().start()]);
+  work = mkdtempSync(join(tmpdir(), "ingest-test-"));
+});
+
+afterAll(async () => {
+  await Promise.all([lake?.stop(), cms?.stop()]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+  logs: Record<string, unknown>[];
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  let out = "";
+  let err = "";
+  const logs: Record<string, unknown>[] = [];
+  const code = await runCli(args, {
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
+    reporter: () => new JsonLinesReporter((line) => logs.push(JSON.parse(line))),
+  });
+  return { code, out, err, logs };
+}
+
+const targetArgs = () => [
+  "--bucket",
+  lake.bucket,
+  "--table",
+  lake.table,
+  "--region",
+  "us-east-1",
+  "--endpoint",
+  lake.moto.endpoint,
+];
+const ingest = (...args: string[]) => cli("ingest", ...targetArgs(), ...args);
+
+async function versionsUnder(prefix: string) {
+  const out = await lake.s3.send(new ListObjectVersionsCommand({ Bucket: lake.bucket, Prefix: prefix }));
+  return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])];
+}
+
+async function openMultipartUploads() {
+  return (await lake.s3.send(new ListMultipartUploadsCommand({ Bucket: lake.bucket }))).Uploads ?? [];
+}
+
+async function records(pk: string) {
+  const out = await lake.ddb.send(
+    new QueryCommand({
+      TableName: lake.table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": pk },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+async function getObject(key: string): Promise<Buffer> {
+  const out = await lake.s3.send(new GetObjectCommand({ Bucket: lake.bucket, Key: key }));
+  return Buffer.from(
+    await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
+}
+
+const csvRecordCount = (data: Buffer) =>
+  (parse(data, { bom: true, skip_empty_lines: true, relax_column_count: true }) as string[][]).length - 1;
+
+function localCopy(name: string, data: Buffer | string): string {
+  const path = join(work, name);
+  writeFileSync(path, data);
+  return path;
+}
+
+describe("ingest a real CMS Ownership file from a local path", () => {
+  const source = realOwnership(2022);
+  const original = readFileSync(source);
+  const prefix =
+    "raw/ownership/program_year=2022/publication=P01302025_01212025/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025/";
+  const pk = "FILE#ownership#2022#OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025";
+
+  it("stores record-aligned parts, a manifest and a verified metadata record", async () => {
+    const run = await ingest("--part-size", "512KiB", source);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^verified /);
+
+    const manifest = JSON.parse((await getObject(`${prefix}manifest.json`)).toString());
+    expect(manifest).toMatchObject({
+      version: 1,
+      dataset: "ownership",
+      programYear: 2022,
+      publication: "P01302025_01212025",
+      layout: "ownership.modern-30",
+      source,
+      original: {
+        fileName: "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv",
+        sha256: sha256(original),
+        bytes: original.length,
+        records: csvRecordCount(original),
+      },
+    });
+    expect(manifest.parts).toHaveLength(Math.ceil(original.length / (512 * 1024)));
+    const header = original.subarray(0, original.indexOf(0x0a) + 1);
+    const rebuilt: Buffer[] = [];
+    for (const [i, part] of manifest.parts.entries()) {
+      expect(part.key).toBe(`part-${String(i).padStart(5, "0")}.csv`);
+      const bytes = await getObject(prefix + part.key);
+      expect(bytes.subarray(0, header.length).equals(header)).toBe(true);
+      expect(sha256(bytes)).toBe(part.sha256);
+      expect(csvRecordCount(bytes)).toBe(part.records);
+      rebuilt.push(i === 0 ? bytes : bytes.subarray(header.length));
+      const head = await lake.s3.send(
+        new HeadObjectCommand({ Bucket: lake.bucket, Key: prefix + part.key, ChecksumMode: "ENABLED" }),
+      );
+      expect(head.Metadata).toMatchObject({
+        sha256: part.sha256,
+        source,
+        publication: "P01302025_01212025",
+        layout: "ownership.modern-30",
+      });
+      expect(head.ChecksumSHA256).toBe(Buffer.from(part.sha256, "hex").toString("base64"));
+    }
+    expect(Buffer.concat(rebuilt).equals(original)).toBe(true);
+
+    const items = await records(pk);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      sk: `V#${sha256(original)}`,
+      gsi1pk: "DATASET#ownership",
+      gsi1sk: "PY#2022#P01302025_01212025#OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025",
+      status: "verified",
+      bytes: original.length,
+      records: manifest.original.records,
+      sha256: sha256(original),
+      s3Key: `${prefix}manifest.json`,
+      layout: "ownership.modern-30",
+      source,
+      publication: "P01302025_01212025",
+      ingestionId: manifest.ingestionId,
+    });
+    expect(items[0].s3VersionId).toEqual(expect.any(String));
+    expect(items[0].timings).toMatchObject({ uploadMs: expect.any(Number), verifyMs: expect.any(Number) });
+    expect(run.logs.map((l) => l.event)).toEqual(expect.arrayContaining(["started", "verified"]));
+  });
+
+  it("is a no-op when the identical file is ingested again", async () => {
+    const before = await versionsUnder(prefix);
+    const run = await ingest("--part-size", "512KiB", source);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^unchanged .*identical content already verified/);
+    expect(await versionsUnder(prefix)).toHaveLength(before.length);
+    expect(await records(pk)).toHaveLength(1);
+  });
+
+  it("shows the ingestion in the history (gsi1)", async () => {
+    const run = await cli(
+      "history",
+      ...targetArgs(),
+      "--dataset",
+      "ownership",
+      "--program-year",
+      "2022",
+      "--json",
+    );
+    expect(run.code).toBe(0);
+    const history = JSON.parse(run.out);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({
+      status: "verified",
+      fileStem: "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025",
+    });
+  });
+
+  it("rebuilds the original byte for byte from its parts", async () => {
+    const out = join(work, "rebuilt.csv");
+    const run = await cli("rebuild", ...targetArgs(), prefix, "--out", out);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^OK /);
+    expect(readFileSync(out).equals(original)).toBe(true);
+  });
+
+  it("detects a part altered in S3 after ingestion", async () => {
+    const key = `${prefix}part-00001.csv`;
+    const altered = Buffer.from((await getObject(key)).toString().replace(/\d/, "9"));
+    await lake.s3.send(
+      new PutObjectCommand({ Bucket: lake.bucket, Key: key, Body: altered, ChecksumAlgorithm: "SHA256" }),
+    );
+    const run = await cli("rebuild", ...targetArgs(), prefix);
+    expect(run.code).toBe(1);
+    expect(run.out).toBe("");
+    expect(run.err).toContain(`${key}: S3 SHA-256 `);
+    expect(run.err).toContain("sha256 metadata differs from the manifest");
+  });
+});
+
+describe("bad input: clear error, failed record, nothing in raw", () => {
+  const modern = headerOf("ownership.modern-30");
+
+  it.each([
+    ["truncated CSV with an unbalanced quote", `${modern}\nNEW,"1\nNEW,2\n`, /unbalanced quote/],
+    ["empty file", "", /empty file/],
+    ["HTML error page", "<!DOCTYPE html><html><body>Service unavailable</body></html>\n", /HTML/],
+    [
+      "wrong header",
+      `${modern},Extra_Column\nNEW,1\n`,
+      /OP_DTL_OWNRSHP_PGYR2019_P06302020\.csv: unknown header layout with 31 columns; nearest known layout is ownership\.modern-30 \(30 columns\): unexpected Extra_Column/,
+    ],
+  ])("%s", async (_name, content, message) => {
+    const path = localCopy("OP_DTL_OWNRSHP_PGYR2019_P06302020.csv", content);
+    const run = await ingest(path);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(message);
+    expect(await versionsUnder("raw/ownership/program_year=2019/")).toEqual([]);
+    const failed = (await records("FILE#ownership#2019#OP_DTL_OWNRSHP_PGYR2019_P06302020")).find(
+      (r) => r.sk === `V#${sha256(content)}`,
+    );
+    expect(failed).toMatchObject({ status: "failed", reason: expect.stringMatching(message) });
+  });
+
+  it("a truncated file larger than a part: uploaded parts are removed again", async () => {
+    const data = Buffer.concat([csvFor("ownership.modern-30", 400), Buffer.from('NEW,"never closed\n')]);
+    const path = localCopy("OP_DTL_OWNRSHP_PGYR2018_P06302019.csv", data);
+    const run = await ingest("--part-size", "4KiB", path);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/unbalanced quote/);
+    expect(await versionsUnder("raw/ownership/program_year=2018/")).toEqual([]);
+    expect(await openMultipartUploads()).toEqual([]);
+  });
+
+  it("a corrupt ZIP", async () => {
+    const path = localCopy(
+      "PGYR2020_P01302025_01212025.zip",
+      Buffer.from("PK\u0003\u0004 this is not really a zip"),
+    );
+    const run = await ingest(path);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/PGYR2020_P01302025_01212025\.zip: .*(ZIP|zip)/);
+  });
+
+  it("a ZIP using Deflate64 names the method and the way out", async () => {
+    cms.routes.set("/PGYR2021_P01302025_01212025.zip", {
+      body: makeZip(
+        { "OP_DTL_OWNRSHP_PGYR2021_P01302025_01212025.csv": readFileSync(realOwnership(2021)) },
+        "deflate64",
+      ),
+      contentType: "application/zip",
+    });
+    const run = await ingest(`${cms.url}/PGYR2021_P01302025_01212025.zip`);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/Deflate64, which cannot be streamed; ingest the per-file CSV URLs/);
+    expect(await versionsUnder("raw/ownership/program_year=2021/")).toEqual([]);
+  });
+
+  it("an HTML page served instead of a CSV URL", async () => {
+    cms.routes.set("/missing/OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv", {
+      body: Buffer.from("<html><body>Sorry</body></html>"),
+      contentType: "text/html; charset=utf-8",
+    });
+    const run = await ingest(`${cms.url}/missing/OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv`);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/answered with an HTML page/);
+  });
+});
+
+describe("remote sources", () => {
+  const name = "OP_DTL_OWNRSHP_PGYR2020_P01302025_01212025.csv";
+  const body = readFileSync(realOwnership(2020));
+  const prefix = `raw/ownership/program_year=2020/publication=P01302025_01212025/${name.replace(".csv", "")}/`;
+  const pk = `FILE#ownership#2020#${name.replace(".csv", "")}`;
+  const url = () => `${cms.url}/PGYR2020_P01302025_01212025/${name}`;
+
+  it("a download cut mid-stream leaves nothing in raw and a failed record; the next run resumes", async () => {
+    cms.routes.set(`/PGYR2020_P01302025_01212025/${name}`, { body, cutAfter: 700_000 });
+    const cut = await ingest("--part-size", "256KiB", url());
+    expect(cut.code).toBe(1);
+    expect(cut.out).toMatch(/cut|terminated|closed/i);
+    expect(await versionsUnder(prefix)).toEqual([]);
+    expect(await openMultipartUploads()).toEqual([]);
+    const failed = await records(pk);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: "failed", sk: expect.stringMatching(/^ATTEMPT#/) });
+
+    cms.routes.set(`/PGYR2020_P01302025_01212025/${name}`, {
+      body,
+      slow: { chunk: 256 * 1024, delayMs: 20 },
+    });
+    const resumed = await ingest("--part-size", "256KiB", url());
+    expect(resumed.code).toBe(0);
+    const items = await records(pk);
+    expect(items.find((i) => i.sk === `V#${sha256(body)}`)).toMatchObject({
+      status: "verified",
+      source: url(),
+    });
+    expect(await getObject(`${prefix}part-00000.csv`)).toEqual(expect.any(Buffer));
+  });
+
+  it("a re-run of an unchanged URL does not download it again", async () => {
+    const gets = () => cms.requests.filter((r) => r.method === "GET" && r.path.endsWith(name)).length;
+    const before = gets();
+    const run = await ingest("--part-size", "256KiB", url());
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^unchanged .*same URL, ETag and size/);
+    expect(gets()).toBe(before);
+  });
+
+  it("concurrent runs of the same file: one ingests, the other exits clean saying so", async () => {
+    const other = "OP_DTL_OWNRSHP_PGYR2017_P01302025_01212025.csv";
+    cms.routes.set(`/c/${other}`, {
+      body: readFileSync(realOwnership(2017)),
+      slow: { chunk: 128 * 1024, delayMs: 50 },
+    });
+    const [a, b] = await Promise.all([ingest(`${cms.url}/c/${other}`), ingest(`${cms.url}/c/${other}`)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const outs = [a.out, b.out].sort();
+    expect(outs[0]).toMatch(/^busy .*another run .* is ingesting it; nothing done/);
+    expect(outs[1]).toMatch(/^verified /);
+  });
+
+  it("a stale lease of a dead run is taken over; a live one is respected", async () => {
+    const file = {
+      dataset: "ownership" as const,
+      programYear: 2021,
+      publication: "P01302025_01212025",
+      fileStem: "OP_DTL_OWNRSHP_PGYR2021_P01302025_01212025",
+    };
+    const ledger = new IngestionLedger(lake.ddb, lake.table);
+    const path = realOwnership(2021);
+    expect(await ledger.claimLease(file, "live-run", "elsewhere", 60_000)).toEqual({ claimed: true });
+    expect((await ingest(path)).out).toMatch(/^busy .*live-run/);
+    await ledger.releaseLease(file, "live-run");
+    expect(await ledger.claimLease(file, "dead-run", "elsewhere", 1)).toEqual({ claimed: true });
+    await new Promise((r) => setTimeout(r, 20));
+    const run = await ingest(path);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^verified /);
+  });
+
+  it("a year ZIP read through byte ranges, legacy layout inside, README skipped", async () => {
+    const legacy = csvFor("general.legacy-75", 120, "\r\n");
+    cms.routes.set("/PGYR16_P06302017.ZIP", {
+      body: makeZip({
+        "OP_DTL_GNRL_PGYR2016_P06302017.csv": legacy,
+        "OP_PGYR2016_README_P06302017.txt": Buffer.from("readme"),
+      }),
+      contentType: "application/zip",
+    });
+    const run = await ingest("--part-size", "16KiB", `${cms.url}/PGYR16_P06302017.ZIP`);
+    expect(run.code).toBe(0);
+    expect(run.logs.find((l) => l.event === "skipped")).toMatchObject({
+      reason: expect.stringMatching(/not a CSV/),
+    });
+    const prefix16 = "raw/general/program_year=2016/publication=P06302017/OP_DTL_GNRL_PGYR2016_P06302017/";
+    const manifest = JSON.parse((await getObject(`${prefix16}manifest.json`)).toString());
+    expect(manifest).toMatchObject({
+      layout: "general.legacy-75",
+      original: { sha256: sha256(legacy), records: 120 },
+    });
+    expect(manifest.parts.length).toBeGreaterThan(1);
+    expect(cms.requests.some((r) => r.path === "/PGYR16_P06302017.ZIP" && r.range)).toBe(true);
+  });
+});
+
+describe("dry run and move", () => {
+  it("--dry-run prints every key with its size and touches nothing", async () => {
+    const data = csvFor("research.modern-252", 30);
+    const path = localCopy("OP_DTL_RSRCH_PGYR2023_P01302025_01212025.csv", data);
+    const run = await ingest("--dry-run", "--part-size", "8KiB", path);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(
+      `would upload OP_DTL_RSRCH_PGYR2023_P01302025_01212025 (research.modern-252, ${data.length} bytes, 30 records`,
+    );
+    expect(run.out).toContain(
+      `s3://${lake.bucket}/raw/research/program_year=2023/publication=P01302025_01212025/OP_DTL_RSRCH_PGYR2023_P01302025_01212025/part-00000.csv`,
+    );
+    expect(run.out).toMatch(/manifest\.json/);
+    expect(await versionsUnder("raw/research/")).toEqual([]);
+    const scan = await lake.ddb.send(new ScanCommand({ TableName: lake.table }));
+    expect((scan.Items ?? []).filter((i) => String(i.pk).startsWith("FILE#research#"))).toEqual([]);
+  });
+
+  it("--move deletes a local file only after its upload is verified", async () => {
+    const good = localCopy(
+      "OP_DTL_OWNRSHP_PGYR2019_P01302025_01212025.csv",
+      readFileSync(realOwnership(2019)),
+    );
+    const bad = localCopy(
+      "OP_DTL_OWNRSHP_PGYR2016_P01302025_01212025.csv",
+      `${headerOf("ownership.modern-30")}\nNEW,"x\n`,
+    );
+    const run = await ingest("--move", good, bad);
+    expect(run.code).toBe(1);
+    expect(existsSync(good)).toBe(false);
+    expect(existsSync(bad)).toBe(true);
+    const items = await records("FILE#ownership#2019#OP_DTL_OWNRSHP_PGYR2019_P01302025_01212025");
+    expect(items[0]).toMatchObject({ status: "verified" });
+  });
+});
+
+describe("discovery, totals and the command line", () => {
+  beforeAll(() => {
+    const dist = (path: string) => ({
+      "@type": "dcat:Distribution",
+      downloadURL: `${cms.url}${path}`,
+      mediaType: "text/csv",
+    });
+    cms.routes.set("/api/1/metastore/schemas/dataset/items", {
+      contentType: "application/json",
+      body: Buffer.from(
+        JSON.stringify([
+          {
+            identifier: "a1b2-c3d4",
+            title: "2023 General Payment Data",
+            modified: "2025-01-30",
+            distribution: [dist("/PGYR2023_P01302025_01212025/OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv")],
+          },
+          {
+            identifier: "e5f6-g7h8",
+            title: "2023 Research Payment Data",
+            modified: "2025-01-30",
+            distribution: [dist("/PGYR2023_P01302025_01212025/OP_DTL_RSRCH_PGYR2023_P01302025_01212025.csv")],
+          },
+          {
+            identifier: "i9j0-k1l2",
+            title: "2022 General Payment Data",
+            modified: "2025-01-30",
+            distribution: [dist("/PGYR2022_P01302025_01212025/OP_DTL_GNRL_PGYR2022_P01302025_01212025.csv")],
+          },
+          {
+            identifier: "m3n4-o5p6",
+            title: "2023 Payments by Reporting Entity",
+            modified: "2025-01-30",
+            distribution: [],
+          },
+        ]),
+      ),
+    });
+    const rows = Array.from({ length: 620 }, (_, i) => ({
+      company: `Company ${i}`,
+      total_amount: `${i}.00`,
+    }));
+    for (const offset of [0, 500]) {
+      cms.routes.set(`/api/1/datastore/query/m3n4-o5p6/0?limit=500&offset=${offset}&count=true`, {
+        contentType: "application/json",
+        body: Buffer.from(JSON.stringify({ results: rows.slice(offset, offset + 500), count: rows.length })),
+      });
+    }
+  });
+
+  it("discover resolves the year's datasets by title", async () => {
+    const run = await cli("discover", "--program-year", "2023", "--api", `${cms.url}/api/1`, "--json");
+    expect(run.code).toBe(0);
+    expect(
+      JSON.parse(run.out).map((f: { dataset: string; identifier: string }) => [f.dataset, f.identifier]),
+    ).toEqual([
+      ["general", "a1b2-c3d4"],
+      ["research", "e5f6-g7h8"],
+    ]);
+  });
+
+  it("totals pages through CMS's per-company summary into raw/reference/company_totals/", async () => {
+    const run = await cli("totals", ...targetArgs(), "--program-year", "2023", "--api", `${cms.url}/api/1`);
+    expect(run.code).toBe(0);
+    const stored = JSON.parse(
+      (await getObject("raw/reference/company_totals/program_year=2023/m3n4-o5p6.json")).toString(),
+    );
+    expect(stored).toMatchObject({ programYear: 2023, title: "2023 Payments by Reporting Entity" });
+    expect(stored.rows).toHaveLength(620);
+    expect(stored.rows[619]).toEqual({ company: "Company 619", total_amount: "619.00" });
+  });
+
+  it("--help teaches with examples and exit codes; bad arguments exit 2", async () => {
+    const help = await cli("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/Examples:[\s\S]*--dry-run[\s\S]*Exit codes: 0 ok/);
+    expect((await cli("ingest", ...targetArgs(), "--part-size", "lots", "x.csv")).code).toBe(2);
+    expect((await cli("ingest", "x.csv")).code).toBe(2);
+    expect((await cli("history", ...targetArgs(), "--dataset", "payments")).code).toBe(2);
+  });
+
+  it("an unreachable AWS endpoint exits 3", async () => {
+    const run = await cli(
+      "history",
+      "--bucket",
+      "b",
+      "--table",
+      "t",
+      "--region",
+      "us-east-1",
+      "--endpoint",
+      "http://127.0.0.1:9",
+      "--dataset",
+      "general",
+    );
+    expect(run.code).toBe(3);
+    expect(run.err).toMatch(/DynamoDB query history on t: ECONNREFUSED/);
+  });
+});
