@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { LakeAccess } from "../modules/access";
+import { GithubCiRoles, LakeAccess } from "../modules/access";
 import { GlueFailureAlerts } from "../modules/alerts";
 import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
 import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
@@ -33,6 +33,7 @@ export class LakeStack extends TerraformStack {
   readonly etl: LakeEtl;
   readonly query: LakeQuery;
   readonly alerts: GlueFailureAlerts;
+  readonly ci: GithubCiRoles;
 
   constructor(scope: Construct, id: string, { config }: LakeStackProps) {
     super(scope, id);
@@ -182,6 +183,31 @@ export class LakeStack extends TerraformStack {
           "aws:SourceArn": `arn:aws:events:${config.region}:${config.accountId}:rule/${alertsTopicName}-*`,
         },
       },
+    });
+
+    this.ci = new GithubCiRoles(this, "ci", {
+      location,
+      namePrefix: this.naming.prefix,
+      oidcProviderArn: this.githubOidcProviderArn,
+      repository: config.ci.githubRepository,
+      deployRef: config.ci.deployRef,
+      state: {
+        bucketName: this.naming.stateBucket,
+        key: this.naming.stateKey(id),
+        lockTableName: this.naming.lockTable,
+      },
+      bucketArns: this.storage.all.map((bucket) => bucket.bucketArn),
+      artifactsBucketArn: cleaned.bucketArn,
+      artifactsPrefix: GLUE_ARTIFACTS_PREFIX,
+      workloadRoleNames: [ingestionRole, crawlerRole, glueJobRole, analystRole].map((r) => r.roleName),
+      glueRoleNames: [crawlerRole.roleName, glueJobRole.roleName],
+      environmentTag: { key: "environment", value: config.tags.environment },
+    });
+    // The deployer uploads the Glue code into the SSE-KMS cleaned bucket.
+    this.keys.data.addUser({
+      name: "CiDeploy",
+      principalArn: this.ci.deployRole.roleArn,
+      viaServices: [via("s3")],
     });
 
     output("ingestion_table_name", this.ingestionTable.tableName);

@@ -225,3 +225,89 @@ describe("crawler role", () => {
     expect(await decide("glue-crawler", "s3:PutObject", curatedObject(CURATED_KEY))).toBe("ImplicitlyDenied");
   });
 });
+
+describe("CI roles (GitHub OIDC)", () => {
+  const glueJobArn = (name: string) => `arn:aws:glue:${config.region}:${account}:job/${name}`;
+  const roleArn = (purpose: string) => `arn:aws:iam::${account}:role/${roleName(purpose)}`;
+
+  it("deploy may configure the lake's buckets but never read their data", async () => {
+    expect(await decide("ci-deploy", "s3:PutBucketPolicy", lake.bucketArn("raw"))).toBe("Allowed");
+    expect(await decide("ci-deploy", "s3:GetObject", rawObject(RAW_KEY))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-deploy", "s3:GetObject", curatedObject(CURATED_KEY))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-deploy", "s3:DeleteBucket", lake.bucketArn("raw"))).toBe("ImplicitlyDenied");
+  });
+
+  it("deploy may upload the Glue code, only under the artifacts prefix", async () => {
+    const cleaned = lake.bucketArn("cleaned");
+    expect(
+      await decide("ci-deploy", "s3:PutObject", `${cleaned}/glue-artifacts/scripts/ab/clean_job.py`),
+    ).toBe("Allowed");
+    expect(await decide("ci-deploy", "s3:PutObject", `${cleaned}/cleaned/general/x.parquet`)).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("deploy manages the workload roles and passes only the Glue roles to Glue, but cannot change the CI roles", async () => {
+    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("glue-job"))).toBe("Allowed");
+    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("ci-deploy"))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-deploy", "iam:UpdateAssumeRolePolicy", roleArn("ci-plan"))).toBe(
+      "ImplicitlyDenied",
+    );
+    const pass = (role: string, service: string) =>
+      decide("ci-deploy", "iam:PassRole", roleArn(role), { "iam:PassedToService": service });
+    expect(await pass("glue-job", "glue.amazonaws.com")).toBe("Allowed");
+    expect(await pass("glue-job", "ec2.amazonaws.com")).toBe("ImplicitlyDenied");
+    expect(await pass("analyst", "glue.amazonaws.com")).toBe("ImplicitlyDenied");
+  });
+
+  it("deploy manages this environment's Glue jobs only", async () => {
+    expect(await decide("ci-deploy", "glue:UpdateJob", glueJobArn(roleName("clean")))).toBe("Allowed");
+    expect(await decide("ci-deploy", "glue:UpdateJob", glueJobArn("opl-prod-clean"))).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("plan reads configuration and state, and changes nothing", async () => {
+    expect(await decide("ci-plan", "s3:GetBucketPolicy", lake.bucketArn("raw"))).toBe("Allowed");
+    expect(await decide("ci-plan", "s3:PutBucketPolicy", lake.bucketArn("raw"))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-plan", "glue:GetJob", glueJobArn(roleName("clean")))).toBe("Allowed");
+    expect(await decide("ci-plan", "glue:UpdateJob", glueJobArn(roleName("clean")))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-plan", "iam:PutRolePolicy", roleArn("glue-job"))).toBe("ImplicitlyDenied");
+    const state = `arn:aws:s3:::${config.namePrefix}-${config.environment}-tfstate-${account}-${config.region}`;
+    expect(await decide("ci-plan", "s3:GetObject", `${state}/stacks/lake-dev/terraform.tfstate`)).toBe(
+      "Allowed",
+    );
+    expect(await decide("ci-plan", "s3:GetObject", `${state}/stacks/lake-prod/terraform.tfstate`)).toBe(
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("trusts only GitHub's OIDC tokens for this repository: pull requests plan, the deploy ref deploys", () => {
+    const trustOf = (purpose: string) => {
+      const role = Object.values(lake.stack.resource.aws_iam_role ?? {}).find(
+        (r) => r.name === roleName(purpose),
+      );
+      return JSON.parse(role?.assume_role_policy as string).Statement;
+    };
+    const expected = (sid: string, sub: string) => [
+      {
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Federated: `arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com` },
+        Action: ["sts:AssumeRoleWithWebIdentity"],
+        Condition: {
+          StringEquals: {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": sub,
+          },
+        },
+      },
+    ];
+    expect(trustOf("ci-deploy")).toEqual(
+      expected("GithubDeployBranch", `repo:${config.ci.githubRepository}:ref:${config.ci.deployRef}`),
+    );
+    expect(trustOf("ci-plan")).toEqual(
+      expected("GithubPullRequests", `repo:${config.ci.githubRepository}:pull_request`),
+    );
+  });
+});
