@@ -63,10 +63,11 @@ export function evaluate(
           details: [],
         };
       }
+      // The other columns of the row say where the value comes from (e.g. the worst dataset-year).
       return {
         passed: compare(v, expect.op, expect.n),
         message: `value ${raw} (expected ${expect.op} ${expect.n})`,
-        details: [],
+        details: result.columns.length > 1 ? showRows({ ...result, rows: [first] }) : [],
       };
     }
     case "bytes scanned": {
