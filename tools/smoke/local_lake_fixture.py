@@ -2,7 +2,7 @@
 
 `build`: generated raw files, the real Glue jobs (clean, curate) on local Spark, and the ingestion records the
 ingestion CLI would have written for them; prints one JSON object naming the curated warehouse, the ingestion
-items file and the two job reports.
+items file and the two job reports, relative to --out.
 `break`: a copy of a curated warehouse broken on purpose: a duplicated general Record_ID in 2023, the
 ownership 2022 partition gone, one research 2022 row missing.
 
@@ -86,11 +86,12 @@ def build(out: Path, rows: int, seed: int, years: list[int]) -> dict[str, str]:
         spark.stop()
     ingestion = out / "ingestion.json"
     ingestion.write_text(json.dumps(ingestion_items(out / "raw"), indent=1), encoding="utf-8")
+    # Relative to --out, so the built lake can be moved (the test caches it).
     return {
-        "warehouse": f"{out}/curated/curated",
-        "ingestion": str(ingestion),
-        "cleanReport": f"{out}/cleaned/reports/clean/latest.json",
-        "curateReport": f"{out}/curated/reports/curate/latest.json",
+        "warehouse": "curated/curated",
+        "ingestion": ingestion.name,
+        "cleanReport": "cleaned/reports/clean/latest.json",
+        "curateReport": "curated/reports/curate/latest.json",
     }
 
 
