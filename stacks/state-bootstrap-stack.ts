@@ -52,7 +52,11 @@ export class StateBootstrapStack extends TerraformStack {
         description: `${this.naming.prefix}: Glue Data Catalog of the account`,
         accountPrincipalsViaServices: [`glue.${config.region}.amazonaws.com`],
       });
-      this.singletons = new AccountSingletons(this, "account", { naming: this.naming, catalogKey });
+      this.singletons = new AccountSingletons(this, "account", {
+        naming: this.naming,
+        catalogKey,
+        accountPublicAccessBlock: supports(config, "s3ControlAccountEndpoint"),
+      });
     }
 
     new TerraformOutput(this, "state_bucket_name", { value: this.stateStore.bucket.bucketName });

@@ -20,6 +20,8 @@ export interface AccountSingletonsProps {
    * `accountPrincipalsViaServices: [glue.<region>.amazonaws.com]`: every catalog reader decrypts through Glue.
    */
   readonly catalogKey: LakeKey;
+  /** False only where the S3 Control endpoint is unreachable (the local profile, see MOTO_GAPS). */
+  readonly accountPublicAccessBlock: boolean;
 }
 
 /**
@@ -29,10 +31,14 @@ export interface AccountSingletonsProps {
  */
 export class AccountSingletons extends Construct {
   readonly catalogEncryption: GlueDataCatalogEncryptionSettings;
-  readonly publicAccessBlock: S3AccountPublicAccessBlock;
+  readonly publicAccessBlock?: S3AccountPublicAccessBlock;
   readonly githubOidcProvider: IamOpenidConnectProvider;
 
-  constructor(scope: Construct, id: string, { naming, catalogKey }: AccountSingletonsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { naming, catalogKey, accountPublicAccessBlock }: AccountSingletonsProps,
+  ) {
     super(scope, id);
     this.catalogEncryption = new GlueDataCatalogEncryptionSettings(this, "glue-catalog-encryption", {
       catalogId: naming.accountId,
@@ -44,13 +50,15 @@ export class AccountSingletons extends Construct {
         },
       },
     });
-    this.publicAccessBlock = new S3AccountPublicAccessBlock(this, "s3-account-public-access-block", {
-      accountId: naming.accountId,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
+    if (accountPublicAccessBlock) {
+      this.publicAccessBlock = new S3AccountPublicAccessBlock(this, "s3-account-public-access-block", {
+        accountId: naming.accountId,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+    }
     this.githubOidcProvider = new IamOpenidConnectProvider(this, "github-oidc", {
       url: `https://${GITHUB_OIDC_HOST}`,
       clientIdList: ["sts.amazonaws.com"],

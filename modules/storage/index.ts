@@ -1,18 +1,33 @@
 import { Construct } from "constructs";
-import type { LakeConfig, Naming } from "../config";
-import { LakeBucket, type LifecycleRule } from "./lake-bucket";
+import { type LakeConfig, MOTO_GAPS, type Naming, supports } from "../config";
+import {
+  accessLogsBucket,
+  housekeepingRule,
+  LakeBucket,
+  type LakeBucketProps,
+  type LifecycleRule,
+} from "./lake-bucket";
 import { ZONES, type Zone } from "./layout";
 
 export * from "./lake-bucket";
 export * from "./layout";
 
 export interface LakeStorageProps {
-  readonly config: Pick<LakeConfig, "accountId" | "storage">;
+  readonly config: Pick<LakeConfig, "environment" | "accountId" | "storage">;
   readonly naming: Naming;
   /** KMS key of the lake's data (raw, cleaned, curated, query results). */
   readonly dataKeyArn: string;
   /** Role allowed to delete raw objects (break-glass); raw is otherwise immutable. */
   readonly breakGlassRoleArn: string;
+}
+
+/** The Deny statements of bucket policies, unless the environment runs on moto (see MOTO_GAPS). */
+export function denyStatementsFor(
+  config: Pick<LakeConfig, "environment">,
+): LakeBucketProps["denyStatements"] {
+  return supports(config, "s3PolicyDenyStatements")
+    ? { enforce: true }
+    : { enforce: false, reason: MOTO_GAPS.s3PolicyDenyStatements };
 }
 
 /**
@@ -31,29 +46,23 @@ export class LakeStorage extends Construct {
   ) {
     super(scope, id);
     const s = config.storage;
-    const housekeeping: LifecycleRule = {
-      id: "abort-uploads-and-expire-old-versions",
-      prefix: "",
-      abortIncompleteMultipartAfterDays: s.abortIncompleteMultipartDays,
-      noncurrentVersionExpiryDays: s.noncurrentVersionExpiryDays,
-    };
+    const denyStatements = denyStatementsFor(config);
+    const housekeeping = housekeepingRule(s);
     const kms = { kind: "kms", keyArn: dataKeyArn } as const;
+    const names = {
+      ...(Object.fromEntries(ZONES.map((z) => [z, naming.bucket(z)])) as Record<Zone, string>),
+      athenaResults: naming.bucket("athena-results"),
+      accessLogs: naming.bucket("access-logs"),
+    };
 
-    this.accessLogs = new LakeBucket(this, "access-logs", {
-      bucketName: naming.bucket("access-logs"),
-      encryption: {
-        kind: "s3-managed",
-        reason: "S3 server access log delivery cannot write to a bucket whose default encryption is SSE-KMS",
-      },
-      accessLogging: undefined,
-      lifecycleRules: [
-        { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
-      ],
+    this.accessLogs = accessLogsBucket(this, "access-logs", {
+      bucketName: names.accessLogs,
+      accountId: config.accountId,
+      sourceBucketNames: [...ZONES.map((z) => names[z]), names.athenaResults],
+      lifecycleRule: { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
+      denyStatements,
     });
-    const logsTo = (purpose: string) => ({
-      targetBucket: this.accessLogs.bucketName,
-      targetPrefix: `${purpose}/`,
-    });
+    const logsTo = (purpose: string) => ({ target: this.accessLogs, prefix: `${purpose}/` });
 
     const zoneRules: Record<Zone, LifecycleRule[]> = {
       raw: [
@@ -70,48 +79,43 @@ export class LakeStorage extends Construct {
       cleaned: [housekeeping],
       curated: [housekeeping],
     };
+    // Raw files are the lake's evidence: nobody but the break-glass role may delete them (IAM adds a second
+    // line: no role of the lake is granted a delete on raw).
+    const zoneStatements: Record<Zone, LakeBucketProps["policyStatements"]> = {
+      raw: [
+        {
+          Sid: "DenyRawDeletion",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+          Resource: `arn:aws:s3:::${names.raw}/*`,
+          Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
+        },
+      ],
+      cleaned: [],
+      curated: [],
+    };
     const zones = {} as Record<Zone, LakeBucket>;
     for (const zone of ZONES) {
       zones[zone] = new LakeBucket(this, zone, {
-        bucketName: naming.bucket(zone),
+        bucketName: names[zone],
         encryption: kms,
         accessLogging: logsTo(zone),
         lifecycleRules: zoneRules[zone],
+        policyStatements: zoneStatements[zone],
+        denyStatements,
       });
     }
-    // Raw files are the lake's evidence: nobody but the break-glass role may delete them (IAM adds a second
-    // line: no role of the lake is granted a delete on raw).
-    zones.raw.addPolicyStatements({
-      Sid: "DenyRawDeletion",
-      Effect: "Deny",
-      Principal: "*",
-      Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-      Resource: zones.raw.objectsArn(),
-      Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
-    });
     this.zones = zones;
 
     this.athenaResults = new LakeBucket(this, "athena-results", {
-      bucketName: naming.bucket("athena-results"),
+      bucketName: names.athenaResults,
       encryption: kms,
       accessLogging: logsTo("athena-results"),
       lifecycleRules: [
         { ...housekeeping, id: "expire-query-results", expireAfterDays: s.athenaResultsExpiryDays },
       ],
-    });
-
-    // S3's log delivery writes with its service principal; pinned to this account's lake buckets.
-    const sources = [...ZONES.map((z) => this.zones[z]), this.athenaResults];
-    this.accessLogs.addPolicyStatements({
-      Sid: "AllowS3LogDelivery",
-      Effect: "Allow",
-      Principal: { Service: "logging.s3.amazonaws.com" },
-      Action: "s3:PutObject",
-      Resource: this.accessLogs.objectsArn(),
-      Condition: {
-        StringEquals: { "aws:SourceAccount": config.accountId },
-        ArnLike: { "aws:SourceArn": sources.map((b) => b.bucketArn) },
-      },
+      denyStatements,
     });
   }
 

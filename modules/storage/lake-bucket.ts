@@ -10,7 +10,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Construct } from "constructs";
-import { Lazy, type PolicyStatement, policyJson } from "../core";
+import { type PolicyStatement, policyJson } from "../core";
 
 /** Default encryption: a KMS key (with S3 bucket keys), or SSE-S3 only where AWS demands it. */
 export type BucketEncryption =
@@ -35,9 +35,9 @@ export interface LifecycleRule {
 }
 
 export interface AccessLogging {
-  /** Name of the bucket that receives S3 server access logs. */
-  readonly targetBucket: string;
-  readonly targetPrefix: string;
+  /** The bucket that receives the S3 server access logs; its policy must allow S3's log delivery. */
+  readonly target: LakeBucket;
+  readonly prefix: string;
 }
 
 export interface LakeBucketProps {
@@ -46,9 +46,16 @@ export interface LakeBucketProps {
   /** Where server access logs go; undefined only for the access-logs bucket itself (logging it to itself loops). */
   readonly accessLogging: AccessLogging | undefined;
   readonly lifecycleRules: readonly LifecycleRule[];
-  /** Extra statements for the bucket policy (the TLS and encryption guards are always present). */
+  /** Extra statements for the bucket policy, besides the TLS and encryption guards. */
   readonly policyStatements?: readonly PolicyStatement[];
+  /**
+   * Whether the policy keeps its Deny statements (default). Only the local profile turns them off, saying why
+   * (moto turns every conditional Deny into an unconditional one, see MOTO_GAPS).
+   */
+  readonly denyStatements?: { readonly enforce: true } | { readonly enforce: false; readonly reason: string };
 }
+
+const ANYONE = { AWS: "*" } as const;
 
 const BUCKET_NAME = /^(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -65,10 +72,11 @@ export class LakeBucket extends Construct {
   readonly publicAccessBlock: S3BucketPublicAccessBlock;
   readonly versioning: S3BucketVersioningA;
   readonly encryption: S3BucketServerSideEncryptionConfigurationA;
-  readonly policy: S3BucketPolicy;
+  /** Absent only when the local profile leaves a bucket without any statement. */
+  readonly policy?: S3BucketPolicy;
   readonly lifecycle: S3BucketLifecycleConfiguration;
   readonly logging?: S3BucketLoggingA;
-  private readonly extraStatements: PolicyStatement[] = [];
+  private readonly staticArn: string;
 
   constructor(scope: Construct, id: string, props: LakeBucketProps) {
     super(scope, id);
@@ -89,6 +97,7 @@ export class LakeBucket extends Construct {
     this.bucket = new S3Bucket(this, "bucket", { bucket: props.bucketName, forceDestroy: false });
     this.bucketName = this.bucket.bucket;
     this.bucketArn = this.bucket.arn;
+    const staticArn = `arn:aws:s3:::${props.bucketName}`;
 
     this.publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
       bucket: this.bucket.id,
@@ -118,85 +127,92 @@ export class LakeBucket extends Construct {
       versioningConfiguration: { status: "Enabled" },
     });
     if (props.accessLogging) {
+      const { target, prefix } = props.accessLogging;
+      // S3 checks that the target's policy lets log delivery write (moto enforces it too): policy first.
       this.logging = new S3BucketLoggingA(this, "logging", {
         bucket: this.bucket.id,
-        targetBucket: props.accessLogging.targetBucket,
-        targetPrefix: props.accessLogging.targetPrefix,
+        targetBucket: target.bucketName,
+        targetPrefix: prefix,
+        dependsOn: [target.policy ?? target.bucket],
       });
     }
-    // S3 rejects a policy written while the public access block is being changed (409 OperationAborted), and a
-    // policy with a public statement once the block exists: the block must be in place first.
-    this.extraStatements.push(...(props.policyStatements ?? []));
-    this.policy = new S3BucketPolicy(this, "policy", {
-      bucket: this.bucket.id,
-      policy: Lazy.stringValue({ produce: () => policyJson(this.policyStatements(enc)) }),
-      dependsOn: [this.publicAccessBlock],
-    });
+    const enforceDeny = props.denyStatements?.enforce ?? true;
+    const statements = [...guardStatements(staticArn, enc), ...(props.policyStatements ?? [])].filter(
+      (st) => enforceDeny || st.Effect !== "Deny",
+    );
+    if (statements.length > 0) {
+      // S3 rejects a policy written while the public access block is being changed (409 OperationAborted): the
+      // block must be in place first.
+      this.policy = new S3BucketPolicy(this, "policy", {
+        bucket: this.bucket.id,
+        policy: policyJson(statements),
+        dependsOn: [this.publicAccessBlock],
+      });
+    }
     // Rules on noncurrent versions need versioning enabled first; the provider documents this depends_on.
     this.lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket: this.bucket.id,
       rule: props.lifecycleRules.map(toProviderRule),
       dependsOn: [this.versioning],
     });
+    this.staticArn = staticArn;
   }
 
-  /** Adds statements to the bucket policy (e.g. a service's write access); rendered at synth time. */
-  addPolicyStatements(...statements: PolicyStatement[]): void {
-    this.extraStatements.push(...statements);
-  }
-
-  /** ARN pattern of the objects under `prefix` (e.g. `raw/`), for IAM policies. */
+  /** ARN pattern of the objects under `prefix` (e.g. `raw/`), for IAM and bucket policies. */
   objectsArn(prefix = ""): string {
-    return `${this.bucketArn}/${prefix}*`;
+    return `${this.staticArn}/${prefix}*`;
   }
+}
 
-  private policyStatements(enc: BucketEncryption): PolicyStatement[] {
-    const resources = [this.bucketArn, `${this.bucketArn}/*`];
-    const statements: PolicyStatement[] = [
+/** Deny plain HTTP, TLS < 1.2 and uploads naming another algorithm or key. */
+function guardStatements(bucketArn: string, enc: BucketEncryption): PolicyStatement[] {
+  const resources = [bucketArn, `${bucketArn}/*`];
+  // {"AWS": "*"} is IAM's equivalent of "*" for resource policies; moto's log-delivery check crashes on a
+  // plain-string principal in a logging target's policy, so every bucket uses the object form.
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: ANYONE,
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { Bool: { "aws:SecureTransport": false } },
+    },
+    {
+      Sid: "DenyOutdatedTls",
+      Effect: "Deny",
+      Principal: ANYONE,
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
+    },
+  ];
+  if (enc.kind === "kms") {
+    // "IfExists": an upload without encryption headers gets the default key (bucket default encryption);
+    // one that names another algorithm or key is refused. UploadPart carries no such header, so requiring
+    // the header would break every multipart upload.
+    statements.push(
       {
-        Sid: "DenyInsecureTransport",
+        Sid: "DenyOtherEncryption",
         Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: resources,
-        Condition: { Bool: { "aws:SecureTransport": false } },
+        Principal: ANYONE,
+        Action: "s3:PutObject",
+        Resource: `${bucketArn}/*`,
+        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
       },
       {
-        Sid: "DenyOutdatedTls",
+        Sid: "DenyOtherKmsKey",
         Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: resources,
-        Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
+        Principal: ANYONE,
+        Action: "s3:PutObject",
+        Resource: `${bucketArn}/*`,
+        Condition: {
+          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": enc.keyArn },
+        },
       },
-    ];
-    if (enc.kind === "kms") {
-      // "IfExists": an upload without encryption headers gets the default key (bucket default encryption);
-      // one that names another algorithm or key is refused. UploadPart carries no such header, so requiring
-      // the header would break every multipart upload.
-      statements.push(
-        {
-          Sid: "DenyOtherEncryption",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: `${this.bucketArn}/*`,
-          Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-        },
-        {
-          Sid: "DenyOtherKmsKey",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:PutObject",
-          Resource: `${this.bucketArn}/*`,
-          Condition: {
-            StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": enc.keyArn },
-          },
-        },
-      );
-    }
-    return [...statements, ...this.extraStatements];
+    );
   }
+  return statements;
 }
 
 function toProviderRule(r: LifecycleRule): S3BucketLifecycleConfigurationRule {
@@ -214,5 +230,65 @@ function toProviderRule(r: LifecycleRule): S3BucketLifecycleConfigurationRule {
     ...(r.transitions?.length && {
       transition: r.transitions.map((t) => ({ days: t.days, storageClass: t.storageClass })),
     }),
+  };
+}
+
+/** Lets S3's log delivery write into the access-logs bucket, only for the named source buckets of this account. */
+function logDeliveryStatement(
+  logsBucketName: string,
+  accountId: string,
+  sourceBucketNames: readonly string[],
+): PolicyStatement {
+  return {
+    Sid: "AllowS3LogDelivery",
+    Effect: "Allow",
+    Principal: { Service: "logging.s3.amazonaws.com" },
+    Action: "s3:PutObject",
+    // moto's log-delivery check wants exactly this single resource string.
+    Resource: `arn:aws:s3:::${logsBucketName}/*`,
+    Condition: {
+      StringEquals: { "aws:SourceAccount": accountId },
+      ArnLike: { "aws:SourceArn": sourceBucketNames.map((b) => `arn:aws:s3:::${b}`) },
+    },
+  };
+}
+
+export interface AccessLogsBucketProps {
+  readonly bucketName: string;
+  readonly accountId: string;
+  /** The buckets whose server access logs it receives. */
+  readonly sourceBucketNames: readonly string[];
+  readonly lifecycleRule: LifecycleRule;
+  readonly denyStatements: LakeBucketProps["denyStatements"];
+}
+
+/**
+ * The target of S3 server access logs: SSE-S3 (log delivery cannot write SSE-KMS), not logged itself, and a
+ * policy admitting S3's log delivery for the named source buckets only.
+ */
+export function accessLogsBucket(scope: Construct, id: string, props: AccessLogsBucketProps): LakeBucket {
+  return new LakeBucket(scope, id, {
+    bucketName: props.bucketName,
+    encryption: {
+      kind: "s3-managed",
+      reason: "S3 server access log delivery cannot write to a bucket whose default encryption is SSE-KMS",
+    },
+    accessLogging: undefined,
+    lifecycleRules: [props.lifecycleRule],
+    policyStatements: [logDeliveryStatement(props.bucketName, props.accountId, props.sourceBucketNames)],
+    denyStatements: props.denyStatements,
+  });
+}
+
+/** The rule every bucket has: abort incomplete multipart uploads, expire noncurrent versions. */
+export function housekeepingRule(
+  storage: { readonly abortIncompleteMultipartDays: number; readonly noncurrentVersionExpiryDays: number },
+  id = "abort-uploads-and-expire-old-versions",
+): LifecycleRule {
+  return {
+    id,
+    prefix: "",
+    abortIncompleteMultipartAfterDays: storage.abortIncompleteMultipartDays,
+    noncurrentVersionExpiryDays: storage.noncurrentVersionExpiryDays,
   };
 }
