@@ -166,6 +166,7 @@ async function streamParts(
   let layout: Layout | undefined;
   const parts: ManifestPart[] = [];
   const seals: Promise<void>[] = [];
+  let pendingFailure: unknown;
   let partBytes = 0;
   try {
     input = await source.open();
@@ -195,23 +196,25 @@ async function streamParts(
         if (current) await current.write(event.chunk);
       } else {
         const key = partFileName(event.index);
+        const slot = parts.push({ key, sha256: "", bytes: partBytes, records: event.records }) - 1;
         if (current && written && layout) {
-          const done = await current.finish();
-          const upload: WrittenObject = { key: prefix + key, versionId: done.versionId };
-          written.push(upload);
-          current = undefined;
+          // Completing and sealing a part (metadata + S3's own SHA-256) runs while the next part streams.
+          const finishing = current;
           const partMetadata = { ...metadata(layout), records: String(event.records) };
-          // Sealing (metadata + S3's own SHA-256) runs while the next part streams.
-          seals.push(
-            deps.store.seal(upload, done.sha256, partMetadata).then((sealed) => {
-              written.push(sealed);
-            }),
-          );
-          parts.push({ key, sha256: done.sha256, bytes: done.bytes, records: event.records });
-        } else {
-          parts.push({ key, sha256: "", bytes: partBytes, records: event.records });
+          current = undefined;
+          const pending = finishing.finish().then(async (done) => {
+            const upload: WrittenObject = { key: prefix + key, versionId: done.versionId };
+            written.push(upload);
+            parts[slot] = { key, sha256: done.sha256, bytes: done.bytes, records: event.records };
+            written.push(await deps.store.seal(upload, done.sha256, partMetadata));
+          });
+          pending.catch((error) => {
+            pendingFailure ??= error;
+          });
+          seals.push(pending);
         }
       }
+      if (pendingFailure) throw pendingFailure;
     }
     await Promise.all(seals);
   } catch (error) {
@@ -309,6 +312,7 @@ async function ingestIdentified(
       // one read and one conditional write.
       const pre = await hashLocalFile(source.localPath);
       localSha = pre.sha256;
+      reporter.event("hashed", { file: file.fileStem, bytes: pre.bytes, sha256: pre.sha256 });
       if (
         !(await ledger.start(file, versionKey(pre.sha256), { ...base, sha256: pre.sha256, bytes: pre.bytes }))
       ) {
@@ -351,6 +355,7 @@ async function ingestIdentified(
       sourceMetadata(source, file, layout, ingestionId),
     );
     const uploadedAt = Date.now();
+    reporter.event("uploaded", { file: file.fileStem, bytes: result.bytes, parts: result.parts.length });
     if (localSha && localSha !== result.sha256) {
       throw new BadInputError(`${source.name}: the file changed while it was being uploaded`);
     }

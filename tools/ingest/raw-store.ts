@@ -36,8 +36,8 @@ const asciiMetadata = (metadata: Record<string, string>) =>
     Object.entries(metadata).map(([k, v]) => [k, /^[\x20-\x7e]*$/.test(v) ? v : encodeURI(v)]),
   );
 
-/** lib-storage buffers queueSize chunks of this size: 4 × 16 MiB keeps memory flat whatever the file size. */
-const uploadChunkBytes = 16 * 1024 * 1024;
+/** lib-storage buffers queueSize chunks of this size: 4 × 8 MiB keeps memory flat whatever the file size. */
+const uploadChunkBytes = 8 * 1024 * 1024;
 const uploadQueueSize = 4;
 
 /**

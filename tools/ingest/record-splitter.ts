@@ -1,6 +1,12 @@
 import { stripBom } from "./csv-header";
 import { BadInputError } from "./errors";
 
+/** Whether bytes [from, to) hold anything but carriage returns (a blank line is not a record). */
+function hasContent(chunk: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (chunk[k] !== CR) return true;
+  return false;
+}
+
 /**
  * Events of a record-aligned split: the header line once, then for each part its bytes (the header line first,
  * then whole records) and its end with the number of data records it holds. Concatenating part 0 with every
@@ -86,10 +92,13 @@ export async function* splitRecords(
       partBytes = header.length;
     }
 
+    // Jumps between quotes and newlines with indexOf (native) instead of visiting every byte.
     let segmentStart = 0;
     const n = chunk.length;
-    for (let i = 0; i < n; i++) {
-      const b = chunk[i];
+    let i = 0;
+    let q = chunk.indexOf(QUOTE, 0);
+    let l = chunk.indexOf(LF, 0);
+    while (i < n) {
       if (cutPending) {
         // The previous record ended a full part and more data follows: start the next part here.
         if (i > segmentStart) yield { kind: "data", chunk: chunk.subarray(segmentStart, i) };
@@ -102,17 +111,30 @@ export async function* splitRecords(
         segmentStart = i;
         cutPending = false;
       }
-      if (b === QUOTE) {
-        inQuotes = !inQuotes;
+      if (inQuotes) {
+        if (q < 0) break; // the rest of the chunk is inside the quoted field
+        inQuotes = false;
+        i = q + 1;
+        q = chunk.indexOf(QUOTE, i);
+        continue;
+      }
+      if (l >= 0 && l < i) l = chunk.indexOf(LF, i); // that newline was inside quotes
+      const nextQuote = q < 0 ? n : q;
+      const nextNewline = l < 0 ? n : l;
+      if (nextNewline < nextQuote) {
+        if (lineHasContent || hasContent(chunk, i, nextNewline)) partRecords += 1;
+        lineHasContent = false;
+        i = nextNewline + 1;
+        l = chunk.indexOf(LF, i);
+        if (partBytes + (i - segmentStart) >= partSize) cutPending = true;
+      } else if (nextQuote < n) {
         lineHasContent = true;
-      } else if (b === LF) {
-        if (!inQuotes) {
-          if (lineHasContent) partRecords += 1;
-          lineHasContent = false;
-          if (partBytes + (i + 1 - segmentStart) >= partSize) cutPending = true;
-        }
-      } else if (b !== CR) {
-        lineHasContent = true;
+        inQuotes = true;
+        i = nextQuote + 1;
+        q = chunk.indexOf(QUOTE, i);
+      } else {
+        if (!lineHasContent) lineHasContent = hasContent(chunk, i, n);
+        i = n;
       }
     }
     if (n > segmentStart) yield { kind: "data", chunk: chunk.subarray(segmentStart) };
