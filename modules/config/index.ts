@@ -61,7 +61,8 @@ export function loadConfig(
     throw new ConfigError(`unknown environment "${environment}": use one of ${ENVIRONMENTS.join(", ")}`);
   }
   const file = join(configDir, `${environment}.json`);
-  const source = relative(repoRoot, file) || file;
+  const rel = relative(repoRoot, file);
+  const source = rel.startsWith("..") ? file : rel;
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, "utf8"));

@@ -63,7 +63,7 @@ const backendSchema = z
         })
         .describe("Terraform Cloud / Enterprise (remote runs, state and locking in TFC)."),
     ],
-    { error: "must be an object with type local, s3 or cloud" },
+    { error: "must be local, s3 or cloud" },
   )
   .describe("Where the lake stack keeps its state. The state-bootstrap stack always uses local state.");
 
@@ -91,7 +91,7 @@ export const lakeConfigSchema = z
       .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "must be an AWS region such as us-east-1" })
       .describe("AWS region of every resource of the environment."),
     accountId: z
-      .string()
+      .string({ error: "must be a 12-digit AWS account id (quoted, as a string)" })
       .regex(/^\d{12}$/, { error: "must be a 12-digit AWS account id (quoted, as a string)" })
       .describe("The AWS account; the provider refuses any other (allowed_account_ids)."),
     ownsAccountSingletons: z
