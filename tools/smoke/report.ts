@@ -46,7 +46,8 @@ export function formatTable(result: RunResult, target: string): string {
   const out = [`Smoke checks against ${target}`, "", line(header), line(widths.map((w) => "-".repeat(w)))];
   for (const [i, o] of result.outcomes.entries()) {
     out.push(line(rows[i] as string[]));
-    for (const d of o.details) out.push(`        ${d}`);
+    // Details explain failures; a passing check's context stays in the JSON report.
+    if (o.status !== "passed") for (const d of o.details) out.push(`        ${d}`);
   }
   const s = summarize(result.outcomes);
   out.push(
