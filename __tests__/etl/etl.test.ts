@@ -72,6 +72,7 @@ describe("LakeEtl", () => {
         timeout: 45,
         max_retries: 1,
         execution_property: { max_concurrent_runs: 1 },
+        execution_class: "STANDARD",
       });
       expect(j.command).toMatchObject({ name: "glueetl", python_version: "3" });
     }
