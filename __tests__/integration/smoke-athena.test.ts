@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   AthenaClient,
   CreateWorkGroupCommand,
   GetQueryExecutionCommand,
+  ListQueryExecutionsCommand,
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -151,7 +153,6 @@ describe("Athena API path on moto", () => {
     const running = engine().run("SELECT 1", new AbortController().signal);
     // find the execution the engine started, then cancel it as another operator would
     await new Promise((r) => setTimeout(r, 100));
-    const { ListQueryExecutionsCommand } = await import("@aws-sdk/client-athena");
     const ids =
       (await athena.send(new ListQueryExecutionsCommand({ WorkGroup: "lake-local" }))).QueryExecutionIds ??
       [];
@@ -181,7 +182,6 @@ describe("smoke CLI against moto", () => {
   const table = "lake-local-ingestion";
 
   beforeAll(async () => {
-    const { mkdirSync } = await import("node:fs");
     mkdirSync(checksDir);
     writeFileSync(
       join(checksDir, "a_years.sql"),
@@ -368,4 +368,84 @@ describe("smoke CLI against moto", () => {
     expect(lines.join("\n")).toMatch(/ERROR +years .* overall timeout of 1 s reached; query \S+ cancelled/);
     expect(lines.join("\n")).toMatch(/ERROR +dups .* not started: overall timeout of 1 s reached/);
   });
+  it("targets the lake by `terraform output -json` of a stack directory (--outputs-from)", async () => {
+    const stack = join(dir, "stack");
+    mkdirSync(stack);
+    const outputs = {
+      athena_workgroup_name: "lake-local",
+      curated_database_name: "curated",
+      athena_results_bucket_name: "lake-results",
+      ingestion_table_name: table,
+      cleaned_bucket_name: "lake-cleaned",
+      curated_bucket_name: "lake-curated",
+      region: "us-east-1",
+    };
+    // A local-backend state holding only outputs: what `terraform output -json` reads after an apply.
+    writeFileSync(
+      join(stack, "terraform.tfstate"),
+      JSON.stringify({
+        version: 4,
+        terraform_version: "1.11.0",
+        serial: 1,
+        lineage: "smoke-test",
+        outputs: Object.fromEntries(
+          Object.entries(outputs).map(([k, value]) => [k, { value, type: "string" }]),
+        ),
+        resources: [],
+      }),
+    );
+    await queueResults(
+      {
+        columns: ["dataset", "program_year", "records"],
+        rows: [
+          ["ownership", "2022", "39"],
+          ["ownership", "2023", "40"],
+        ],
+      },
+      { columns: ["record_id"], rows: [] },
+    );
+    const { lines, io } = captured();
+    const flags = ["--outputs-from", stack, "--endpoint", moto.endpoint, "--checks-dir", checksDir];
+    const code = await main(
+      [...flags, "--concurrency", "1", "--json", join(dir, "o.json"), "--junit", join(dir, "o.xml")],
+      io,
+    );
+    expect({ code, text: lines.join("\n") }).toEqual({
+      code: 0,
+      text: expect.stringContaining("4 passed, 0 failed"),
+    });
+  });
+
+  it("cancels its running query and exits 2 on Ctrl-C (SIGINT)", async () => {
+    await manualTransitions(1_000_000);
+    const repo = resolve(__dirname, "..", "..");
+    const child = spawn(
+      join(repo, "node_modules", ".bin", "tsx"),
+      ["tools/smoke/cli.ts", ...args("lake-local")],
+      {
+        cwd: repo,
+        env: { ...process.env, ...localAwsEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    const started = new Promise<void>((ok) => {
+      const onData = (b: Buffer) => {
+        output += b.toString();
+        if (output.includes("Running ")) ok();
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+    });
+    const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+    await started;
+    await new Promise((r) => setTimeout(r, 500)); // let it start its query and poll
+    child.kill("SIGINT");
+    expect(await exited).toBe(2);
+    expect(output).toContain("Interrupted: cancelling running queries");
+    expect(output).toMatch(/ERROR +years .* interrupted \(Ctrl-C\); query (\S+) cancelled/);
+    const id = /query (\S+) cancelled/.exec(output)?.[1];
+    const qe = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    expect(qe.QueryExecution?.Status?.State).toBe("CANCELLED");
+  }, 30_000);
 });
