@@ -28,6 +28,10 @@ describe("evaluate", () => {
       message: "value 0.99 (expected >= 1)",
     });
     expect(judge("value = 0", result(["n"], []))).toMatchObject({ passed: false, message: /^no rows/ });
+    // the rest of the row says where the value comes from
+    expect(judge("value <= 0.01", result(["share", "dataset"], [["0.03", "general"]])).details).toEqual([
+      "share=0.03, dataset=general",
+    ]);
     expect(judge("value = 0", result(["n"], [[null]]))).toMatchObject({
       passed: false,
       message: /NULL is not a number/,
