@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { Construct } from "constructs";
 import {
   DEFAULT_CONFIG_DIR,
   ENVIRONMENTS,
@@ -8,7 +10,7 @@ import {
   loadConfig,
   parseConfig,
 } from "../../modules/config";
-import { Testing } from "../../modules/core";
+import { TerraformStack, Testing } from "../../modules/core";
 import { addEnvironment, STACK_KINDS, type StackKind, stackName } from "../../stacks";
 
 /** A synthesized stack's Terraform JSON (the parts tests read). */
@@ -108,4 +110,18 @@ export function policyOf(json: unknown): {
   }>;
 } {
   return JSON.parse(String(json));
+}
+
+/** Synthesizes whatever `build` adds to a fresh stack with an AWS provider (for one construct's tests). */
+export function synthConstruct(build: (scope: Construct) => void): TfJson {
+  const stack = new TerraformStack(Testing.app(), "test");
+  new AwsProvider(stack, "aws", { region: "us-east-1" });
+  build(stack);
+  return JSON.parse(Testing.synth(stack)) as TfJson;
+}
+
+/** The only element of a list; fails (naming `what`) when there are zero or several. */
+export function single<T>(items: readonly T[], what: string): T {
+  if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+  return items[0] as T;
 }
