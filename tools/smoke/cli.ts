@@ -158,11 +158,11 @@ async function loadIngested(f: Flags, t: Target): Promise<IngestedFile[]> {
   }
 }
 
-/** Job reports: absent location → not loaded (the per-file check says so); unreadable → the reason. */
-async function loadReports(
-  f: Flags,
-  t: Target,
-): Promise<{ loaded?: JobReports; problem: string } | undefined> {
+/** The jobs' reports as read, or why they could not be. */
+type ReportsRead = { readonly loaded: JobReports } | { readonly problem: string };
+
+/** No location → undefined (the per-file check is skipped, saying so); unreadable → the reason. */
+async function loadReports(f: Flags, t: Target): Promise<ReportsRead | undefined> {
   const clean = f.cleanReport ?? (t.cleanedBucket && `s3://${t.cleanedBucket}/reports/clean/latest.json`);
   const curate = f.curateReport ?? (t.curatedBucket && `s3://${t.curatedBucket}/reports/curate/latest.json`);
   if (!clean) return undefined;
@@ -171,7 +171,7 @@ async function loadReports(
       { clean, curate: curate || undefined },
       { region: t.region, endpoint: t.endpoint },
     );
-    return { loaded, problem: "" };
+    return { loaded };
   } catch (e) {
     return { problem: (e as Error).message };
   }
@@ -197,21 +197,19 @@ async function workgroupCheck(
   return { ...base, run: async () => judgeWorkgroup(wg) };
 }
 
-function reconcileCheck(
-  files: readonly IngestedFile[],
-  reports: { loaded?: JobReports; problem: string } | undefined,
-): BuiltinCheck {
+function reconcileCheck(files: readonly IngestedFile[], reports: ReportsRead | undefined): BuiltinCheck {
   const base = {
     id: RECONCILE_CHECK_ID,
     description: RECONCILE_CHECK_DESCRIPTION,
     expectText: "raw = cleaned + quarantined",
   };
   if (!reports) return { ...base, skipReason: "no clean job report: pass --clean-report or --outputs" };
-  const { loaded, problem } = reports;
   return {
     ...base,
     run: async () =>
-      loaded ? reconcileFiles(files, loaded.clean) : { passed: false, message: problem, details: [] },
+      "loaded" in reports
+        ? reconcileFiles(files, reports.loaded.clean)
+        : { passed: false, message: reports.problem, details: [] },
   };
 }
 
@@ -233,7 +231,8 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
     if (!target.database) throw new CouldNotRunError("no curated database: pass --database or --outputs");
     let checks = loadChecks(f.checksDir ?? defaultChecksDir);
     if (f.only) {
-      const unknown = f.only.filter((id) => !checks.some((c) => c.id === id) && id !== WORKGROUP_CHECK_ID);
+      const builtinIds = [WORKGROUP_CHECK_ID, RECONCILE_CHECK_ID];
+      const unknown = f.only.filter((id) => !checks.some((c) => c.id === id) && !builtinIds.includes(id));
       if (unknown.length) throw new CouldNotRunError(`--only names unknown checks: ${unknown.join(", ")}`);
       checks = checks.filter((c) => f.only?.includes(c.id));
     }
@@ -244,7 +243,8 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
     const reports = files ? await loadReports(f, target) : undefined;
     const counts = files && expectedCounts(files);
     // Without the jobs' reports, the curated counts must equal ingestion exactly.
-    const ingested = counts && reports?.loaded ? withDeductions(counts, reports.loaded) : counts;
+    const ingested =
+      counts && reports && "loaded" in reports ? withDeductions(counts, reports.loaded) : counts;
 
     if (!f.local || target.endpoint !== undefined) {
       client = new AthenaClient({ region: needRegion(target), endpoint: target.endpoint, maxAttempts: 3 });
