@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import openPayments from "../../datasets/open-payments.json";
-import { INGESTION_TABLE_KEYS as K } from "../../modules/ingestion-metadata/keys";
+import { createIngestionTarget } from "../../tools/ingest/bench/local-lake";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
 
 export const repoRoot = join(__dirname, "..", "..");
@@ -58,36 +58,7 @@ export async function startLocalLake(): Promise<LocalLake> {
   const table = "lake-local-ingestion";
   const s3 = new S3Client({ region, endpoint: moto.endpoint, forcePathStyle: true });
   const ddbClient = new DynamoDBClient({ region, endpoint: moto.endpoint });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(
-    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
-  );
-  await ddbClient.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [K.partitionKey, K.sortKey, K.historyPartitionKey, K.historySortKey].map(
-        (name) => ({
-          AttributeName: name,
-          AttributeType: "S",
-        }),
-      ),
-      KeySchema: [
-        { AttributeName: K.partitionKey, KeyType: "HASH" },
-        { AttributeName: K.sortKey, KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: K.historyIndex,
-          KeySchema: [
-            { AttributeName: K.historyPartitionKey, KeyType: "HASH" },
-            { AttributeName: K.historySortKey, KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "ALL" },
-        },
-      ],
-    }),
-  );
+  await createIngestionTarget(s3, ddbClient, bucket, table);
   return {
     moto,
     bucket,

@@ -333,6 +333,29 @@ describe("remote sources", () => {
     expect(await getObject(`${prefix}part-00000.csv`)).toEqual(expect.any(Buffer));
   });
 
+  it("retries a server error, and gives up on a stalled download", async () => {
+    const stalled = "OP_DTL_OWNRSHP_PGYR2018_P01302025_01212025.csv";
+    cms.routes.set(`/s/${stalled}`, { body: readFileSync(realOwnership(2018)), stallAfter: 100_000 });
+    const run = await ingest("--stall-seconds", "1", `${cms.url}/s/${stalled}`);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/was cut: no data for 1000 ms/);
+    expect(await versionsUnder("raw/ownership/program_year=2018/publication=P01302025_01212025/")).toEqual(
+      [],
+    );
+
+    let calls = 0;
+    cms.routes.set(`/s/${stalled}`, {
+      body: readFileSync(realOwnership(2018)),
+      get status() {
+        calls += 1;
+        return calls <= 2 ? 503 : 200; // the first two requests fail
+      },
+    });
+    const retried = await ingest(`${cms.url}/s/${stalled}`);
+    expect(retried.out).toMatch(/^verified /);
+    expect(retried.code).toBe(0);
+  });
+
   it("a re-run of an unchanged URL does not download it again", async () => {
     const gets = () => cms.requests.filter((r) => r.method === "GET" && r.path.endsWith(name)).length;
     const before = gets();

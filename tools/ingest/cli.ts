@@ -192,6 +192,11 @@ export function buildProgram(
         .default(900)
         .argParser(positiveSeconds),
     )
+    .addOption(
+      new Option("--stall-seconds <s>", "give up on a download that sends nothing for this long")
+        .default(60)
+        .argParser(positiveSeconds),
+    )
     .option("--json", "print the outcome of every file as JSON")
     .action(
       async (
@@ -203,6 +208,7 @@ export function buildProgram(
           programYear?: number;
           publication?: string;
           leaseSeconds: number;
+          stallSeconds: number;
           json?: boolean;
         },
       ) => {
@@ -228,7 +234,7 @@ export function buildProgram(
           ledger: new IngestionLedger(ddb, target.table),
           reporter,
         };
-        const resolved = await resolveSources(sources);
+        const resolved = await resolveSources(sources, { idleTimeoutMs: opts.stallSeconds * 1000 });
         const outcomes: FileOutcome[] = resolved.failed.map((f) => ({
           status: "failed",
           source: f.source,
