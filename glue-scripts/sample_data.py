@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -107,94 +108,103 @@ def _payment_date(rng: random.Random, year: int) -> date:
     return date(year, 1, 1) + timedelta(days=rng.randrange(365))
 
 
-def _value(rng: random.Random, name: str, column_type: str, year: int, pub_date: date) -> str:
-    """A realistic clean value for a canonical column (dirty values are injected afterwards)."""
+def _value_maker(name: str, column_type: str, year: int, pub_date: date) -> Callable[[random.Random], str]:
+    """How to draw a realistic clean value of a canonical column (dirty values are injected afterwards).
+
+    Decided once per column, so generating millions of rows stays fast.
+    """
     if name == "change_type":
-        return rng.choice(CHANGE_TYPES)
+        return lambda rng: rng.choice(CHANGE_TYPES)
     if name == "program_year":
-        return str(year)
+        return lambda rng: str(year)
     if name == "payment_publication_date":
-        return pub_date.strftime("%m/%d/%Y")
+        return lambda rng: pub_date.strftime("%m/%d/%Y")
     if column_type == "decimal":
-        return _money(rng)
+        return lambda rng: _money(rng)
     if column_type == "date":
-        return _payment_date(rng, year).strftime("%m/%d/%Y")
+        return lambda rng: _payment_date(rng, year).strftime("%m/%d/%Y")
     if column_type == "integer":
-        return str(rng.choice([1, 1, 1, 2, 3]))
+        return lambda rng: str(rng.choice([1, 1, 1, 2, 3]))
     if column_type == "boolean":
-        return rng.choice(["No", "No", "No", "Yes", ""])
+        return lambda rng: rng.choice(["No", "No", "No", "Yes", ""])
     if name == "covered_recipient_type":
-        return rng.choice(RECIPIENT_TYPES)
+        return lambda rng: rng.choice(RECIPIENT_TYPES)
     if name.endswith("_ccn"):
-        return f"{rng.randrange(1, 670000):06d}" if rng.random() < 0.1 else ""
+        return lambda rng: f"{rng.randrange(1, 670000):06d}" if rng.random() < 0.1 else ""
     if name.endswith("_npi"):
-        return str(rng.randrange(1000000000, 2000000000))
+        return lambda rng: str(rng.randrange(1000000000, 2000000000))
     if name.endswith("profile_id") or name.endswith("_id"):
-        return str(rng.randrange(10000, 1500000)) if "principal_investigator" not in name else ""
+        return lambda rng: str(rng.randrange(10000, 1500000)) if "principal_investigator" not in name else ""
     if "principal_investigator" in name or name.startswith("noncovered"):
-        return ""  # most research payments name no principal investigator columns beyond the first
+        return lambda rng: (
+            ""
+        )  # most research payments name no principal investigator columns beyond the first
     if name.endswith("first_name"):
-        return rng.choice(FIRST)
+        return lambda rng: rng.choice(FIRST)
     if name.endswith("last_name"):
-        return rng.choice(LAST)
+        return lambda rng: rng.choice(LAST)
     if name.endswith("middle_name"):
-        return rng.choice(["", "", "B", "D"])
+        return lambda rng: rng.choice(["", "", "B", "D"])
     if name.endswith("address_line1"):
-        return f"{rng.randrange(1, 9999)} {rng.choice(['Main St', 'AERO DRIVE', 'Silver Falls Court'])}"
+        return lambda rng: (
+            f"{rng.randrange(1, 9999)} {rng.choice(['Main St', 'AERO DRIVE', 'Silver Falls Court'])}"
+        )
     if name.endswith("address_line2"):
-        return rng.choice(["", "", "", "STE 200", "Suite 4"])
+        return lambda rng: rng.choice(["", "", "", "STE 200", "Suite 4"])
     if name == "recipient_city":
-        return rng.choice(CITIES)
+        return lambda rng: rng.choice(CITIES)
     if name in ("recipient_state", "applicable_manufacturer_or_applicable_gpo_making_payment_state"):
-        return rng.choice(STATES)
+        return lambda rng: rng.choice(STATES)
     if name == "recipient_zip_code":
-        return rng.choice([f"{rng.randrange(601, 99999):05d}", f"0646{rng.randrange(10)}-2574"])
+        return lambda rng: rng.choice([f"{rng.randrange(601, 99999):05d}", f"0646{rng.randrange(10)}-2574"])
     if name.endswith("_country"):
-        return "United States"
+        return lambda rng: "United States"
     if name in ("covered_recipient_primary_type_1", "physician_primary_type"):
-        return rng.choice(["Medical Doctor", "Doctor of Dentistry", "Nurse Practitioner"])
+        return lambda rng: rng.choice(["Medical Doctor", "Doctor of Dentistry", "Nurse Practitioner"])
     if name in ("covered_recipient_specialty_1", "physician_specialty"):
-        return rng.choice(SPECIALTIES)
+        return lambda rng: rng.choice(SPECIALTIES)
     if name.endswith("license_state_code1"):
-        return rng.choice(STATES)
+        return lambda rng: rng.choice(STATES)
     if name.endswith("gpo_name") or name.endswith("making_payment_name"):
-        return rng.choice(MANUFACTURERS)
+        return lambda rng: rng.choice(MANUFACTURERS)
     if name == "form_of_payment_or_transfer_of_value":
-        return rng.choice(FORMS)
+        return lambda rng: rng.choice(FORMS)
     if name == "nature_of_payment_or_transfer_of_value":
-        return rng.choice(NATURES)
+        return lambda rng: rng.choice(NATURES)
     if name == "third_party_payment_recipient_indicator":
-        return "No Third Party Payment"
+        return lambda rng: "No Third Party Payment"
     if name == "terms_of_interest":
-        return rng.choice(TERMS)
+        return lambda rng: rng.choice(TERMS)
     if name == "interest_held_by_physician_or_an_immediate_family_member":
-        return "Physician Covered Recipient"
+        return lambda rng: "Physician Covered Recipient"
     if name in ("contextual_information", "context_of_research", "name_of_study"):
-        return rng.choice(["", "", "", 'Dinner at "Bistro" with staff', "Speaker program, Q3"])
+        return lambda rng: rng.choice(["", "", "", 'Dinner at "Bistro" with staff', "Speaker program, Q3"])
     if name.endswith("_1") and name.startswith("name_of_drug"):
-        return rng.choice(PRODUCTS)
+        return lambda rng: rng.choice(PRODUCTS)
     if name == "indicate_drug_or_biological_or_device_or_medical_supply_1":
-        return rng.choice(["Drug", "Device", "Biological"])
+        return lambda rng: rng.choice(["Drug", "Device", "Biological"])
     if name == "covered_or_noncovered_indicator_1":
-        return "Covered"
-    return ""
+        return lambda rng: "Covered"
+    return lambda rng: ""
 
 
-def _dirty(rng: random.Random, row: dict[str, str], dataset: Dataset, year: int) -> None:
-    """Inject the quirks CMS files really have, at small fixed rates."""
-    roll = rng.random()
+DIRTY_KINDS = ("three_decimals", "impossible_date", "amount_na", "date_outside_year", "invalid_state")
+
+
+def _dirty(rng: random.Random, row: dict[str, str], dataset: Dataset, year: int, kind: str | None) -> None:
+    """Inject the quirks CMS files really have: `kind` (scheduled) plus random text repairs."""
     amount = dataset.amount_column
     date_column = dataset.payment_date_column
-    if roll < 0.01 and amount:
-        row[amount] = row[amount] + "5"  # three decimals: quarantined
-    elif roll < 0.02 and date_column:
-        row[date_column] = f"02/30/{year}"  # impossible date: quarantined
-    elif roll < 0.025 and amount:
+    if kind == "three_decimals" and amount:
+        row[amount] = row[amount] + "5"  # quarantined
+    elif kind == "impossible_date" and date_column:
+        row[date_column] = f"02/30/{year}"  # quarantined
+    elif kind == "amount_na" and amount:
         row[amount] = "#N/A"  # spreadsheet error in a typed column: quarantined
-    elif roll < 0.035 and date_column:
-        row[date_column] = f"12/31/{year - 1}"  # outside the program year: kept, counted by data quality
-    elif roll < 0.04:
-        row["recipient_state"] = "XX"  # invalid state: kept, counted by data quality
+    elif kind == "date_outside_year" and date_column:
+        row[date_column] = f"12/31/{year - 1}"  # kept, counted by data quality
+    elif kind == "invalid_state":
+        row["recipient_state"] = "XX"  # kept, counted by data quality
     roll = rng.random()
     if roll < 0.03:
         row["recipient_city"] = "#N/A"  # spreadsheet error in a text column: nulled
@@ -215,31 +225,46 @@ def _dirty(rng: random.Random, row: dict[str, str], dataset: Dataset, year: int)
         row[text_column] = 'Line one, with comma\nline two with "quotes"'
 
 
-def generate_rows(spec: Spec, dataset_name: str, year: int, publication: str, rows: int, rng: random.Random):
-    """Canonical rows (dicts) of one detail file, including duplicates of earlier Record_IDs."""
+def generate_rows(
+    spec: Spec,
+    dataset_name: str,
+    year: int,
+    publication: str,
+    rows: int,
+    rng: random.Random,
+    dirty_every: int,
+) -> Iterator[dict[str, str]]:
+    """Canonical rows (dicts) of one detail file, streamed, including duplicates of recent Record_IDs.
+
+    Every `dirty_every`-th record gets the next dirty kind of DIRTY_KINDS (3 of the 5 quarantine the row).
+    A duplicate is an exact copy or, for a record not itself CHANGED, a CHANGED correction (which must win).
+    """
     dataset = spec.dataset(dataset_name)
     pub_date = publication_dates(publication)[0]
     record_base = rng.randrange(10**8, 9 * 10**8)
-    produced: list[dict[str, str]] = []
+    makers = [(c.name, _value_maker(c.name, c.type, year, pub_date)) for c in dataset.columns]
+    recent: list[dict[str, str]] = []  # bounded pool of records not duplicated yet
     for index in range(rows):
-        if produced and rng.random() < 0.02:
-            duplicate = dict(rng.choice(produced))
-            if rng.random() < 0.5:
+        if recent and rng.random() < 0.02:
+            original = recent.pop(rng.randrange(len(recent)))
+            duplicate = dict(original)
+            if rng.random() < 0.5 and original["change_type"] != "CHANGED":
                 duplicate["change_type"] = "CHANGED"
                 if dataset.amount_column:
                     duplicate[dataset.amount_column] = _money(rng)
-            produced.append(duplicate)
+            yield duplicate
             continue
-        row = {c.name: _value(rng, c.name, c.type, year, pub_date) for c in dataset.columns}
+        row = {name: make(rng) for name, make in makers}
         row[dataset.record_key] = str(record_base + index * 7)
-        _dirty(rng, row, dataset, year)
-        produced.append(row)
-    return produced
+        kind = DIRTY_KINDS[(index // dirty_every) % len(DIRTY_KINDS)] if index % dirty_every == 3 else None
+        _dirty(rng, row, dataset, year, kind)
+        recent.append(row)
+        if len(recent) > 512:
+            recent.pop(0)
+        yield row
 
 
-def removed_rows(
-    detail_rows: dict[str, list[dict[str, str]]], year: int, rng: random.Random
-) -> list[dict[str, str]]:
+def removed_rows(record_ids: dict[str, list[str]], year: int, rng: random.Random) -> list[dict[str, str]]:
     """Removed/deleted records: a few Record_IDs of each detail file, plus IDs no file holds."""
     payment_types = {
         "general": "General Payment",
@@ -247,8 +272,8 @@ def removed_rows(
         "ownership": "Ownership Payment",
     }
     out = []
-    for dataset_name in sorted(detail_rows):
-        ids = sorted({r["record_id"] for r in detail_rows[dataset_name]})
+    for dataset_name in sorted(record_ids):
+        ids = sorted(set(record_ids[dataset_name]))
         for record_id in [*rng.sample(ids, max(1, len(ids) // 50)), str(rng.randrange(10**9, 2 * 10**9))]:
             out.append(
                 {
@@ -270,56 +295,51 @@ def _field(value: str, quote_all: bool, quote_empty: bool) -> str:
 
 
 def csv_lines(
-    layout: Layout, dataset: Dataset, rows: list[dict[str, str]], rng: random.Random
+    layout: Layout, dataset: Dataset, rows: Iterable[dict[str, str]], rng: random.Random
 ) -> Iterator[str]:
-    """Header + records in the layout's quoting style (legacy: quote all text; modern: minimal, some "")."""
+    """Records (no header) in the quoting style of the layout (legacy: quote all text; modern: minimal)."""
     quote_all = layout.kind == "legacy"
     unquoted = {c.name for c in dataset.columns if c.type == "decimal"}
-    yield ",".join(_field(h, False, False) for h in layout.header) + "\n"
     for row in rows:
         quote_empty = not quote_all and rng.random() < 0.3
-        yield (
-            ",".join(
-                _field(
-                    row.get(c, ""), quote_all and c not in unquoted, quote_empty and c.endswith("specialty_2")
-                )
-                for c in layout.canonical
-            )
-            + "\n"
+        fields = (
+            _field(row.get(c, ""), quote_all and c not in unquoted, quote_empty and c.endswith("specialty_2"))
+            for c in layout.canonical
         )
+        yield ",".join(fields) + "\n"
 
 
-def _write_raw(out: Path, spec: Spec, stem: Stem, layout: Layout, lines: list[str], parts: int) -> Path:
-    """Record-aligned parts (header repeated) + manifest.json under the raw-zone key layout."""
+def header_line(layout: Layout) -> str:
+    return ",".join(layout.header) + "\n"
+
+
+def _write_raw(
+    out: Path, spec: Spec, stem: Stem, layout: Layout, records: Iterator[str], count: int, parts: int
+) -> Path:
+    """Record-aligned parts (header repeated) + manifest.json under the raw-zone key layout, streamed."""
     file_stem = stem.file_stem(spec)
-    folder = (
-        out
-        / "raw"
-        / stem.dataset
-        / f"program_year={stem.program_year}"
-        / f"publication={stem.publication}"
-        / file_stem
-    )
+    folder = out / "raw" / stem.dataset / f"program_year={stem.program_year}"
+    folder = folder / f"publication={stem.publication}" / file_stem
     folder.mkdir(parents=True, exist_ok=True)
-    header, records = lines[0], lines[1:]
-    whole = "".join(lines).encode("utf-8")
-    size = max(1, -(-len(records) // parts))
+    header = header_line(layout).encode("utf-8")
+    whole = hashlib.sha256(header)
+    whole_bytes = len(header)
+    per_part = max(1, -(-count // parts))
     manifest_parts = []
-    for index in range(max(1, parts)):
-        chunk = records[index * size : (index + 1) * size]
-        if not chunk and index:
-            break
-        data = (header + "".join(chunk)).encode("utf-8")
+    for index in range(max(1, -(-count // per_part))):
         name = f"part-{index:05d}.csv"
-        (folder / name).write_bytes(data)
-        manifest_parts.append(
-            {
-                "key": name,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "bytes": len(data),
-                "records": len(chunk),
-            }
-        )
+        digest, size, written = hashlib.sha256(header), len(header), 0
+        with (folder / name).open("wb") as handle:
+            handle.write(header)
+            for line in itertools.islice(records, per_part):
+                data = line.encode("utf-8")
+                handle.write(data)
+                digest.update(data)
+                whole.update(data)
+                size += len(data)
+                whole_bytes += len(data)
+                written += 1
+        manifest_parts.append({"key": name, "sha256": digest.hexdigest(), "bytes": size, "records": written})
     manifest = {
         "version": 1,
         "ingestionId": str(uuid.UUID(hashlib.md5(file_stem.encode()).hexdigest())),
@@ -331,9 +351,9 @@ def _write_raw(out: Path, spec: Spec, stem: Stem, layout: Layout, lines: list[st
         "ingestedAt": "2025-02-01T00:00:00Z",
         "original": {
             "fileName": f"{file_stem}.csv",
-            "sha256": hashlib.sha256(whole).hexdigest(),
-            "bytes": len(whole),
-            "records": len(records),
+            "sha256": whole.hexdigest(),
+            "bytes": whole_bytes,
+            "records": count,
         },
         "parts": manifest_parts,
     }
@@ -351,6 +371,7 @@ def generate(
     parts: int = 1,
     publication: str | None = None,
     spec: Spec | None = None,
+    dirty_every: int = 64,
 ) -> list[Path]:
     """Write the files; returns the written file (flat) or folder (raw) paths."""
     spec = spec or load_spec()
@@ -358,52 +379,46 @@ def generate(
     written = []
     for year in years:
         rng = random.Random(f"{seed}-{year}")
-        detail: dict[str, list[dict[str, str]]] = {}
+        record_ids: dict[str, list[str]] = {}
         stamps = []
         for layout in layouts:
             if layout.id == REMOVED_LAYOUT:
                 continue
             stamp = publication or DEFAULT_STAMPS[layout.kind]
             stamps.append(stamp)
-            detail[layout.dataset] = generate_rows(spec, layout.dataset, year, stamp, rows, rng)
-            written.append(
-                _emit(
-                    out,
-                    spec,
-                    Stem(layout.dataset, year, stamp),
-                    layout,
-                    detail[layout.dataset],
-                    rng,
-                    raw,
-                    parts,
-                )
-            )
+            ids = record_ids.setdefault(layout.dataset, [])
+            detail = generate_rows(spec, layout.dataset, year, stamp, rows, rng, dirty_every)
+            tracked = (ids.append(row["record_id"]) or row for row in detail)
+            stem = Stem(layout.dataset, year, stamp)
+            written.append(_emit(out, spec, stem, layout, tracked, rows, rng, raw, parts))
         if REMOVED_LAYOUT in layout_ids:
             layout = spec.layout(REMOVED_LAYOUT)
             stamp = publication or max(stamps or [DEFAULT_STAMPS["modern"]], key=publication_order)
-            written.append(
-                _emit(
-                    out,
-                    spec,
-                    Stem("removed_deleted", year, stamp),
-                    layout,
-                    removed_rows(detail, year, rng),
-                    rng,
-                    raw,
-                    1,
-                )
-            )
+            removed = removed_rows(record_ids, year, rng)
+            stem = Stem("removed_deleted", year, stamp)
+            written.append(_emit(out, spec, stem, layout, iter(removed), len(removed), rng, raw, 1))
     return written
 
 
-def _emit(out, spec, stem, layout, rows, rng, raw, parts) -> Path:
-    lines = list(csv_lines(layout, spec.dataset(stem.dataset), rows, rng))
+def _emit(
+    out: Path,
+    spec: Spec,
+    stem: Stem,
+    layout: Layout,
+    rows: Iterator[dict[str, str]],
+    count: int,
+    rng: random.Random,
+    raw: bool,
+    parts: int,
+) -> Path:
+    records = csv_lines(layout, spec.dataset(stem.dataset), rows, rng)
     if raw:
-        return _write_raw(out, spec, stem, layout, lines, parts)
+        return _write_raw(out, spec, stem, layout, records, count, parts)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{stem.file_stem(spec)}.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.writelines(lines)
+        handle.write(header_line(layout))
+        handle.writelines(records)
     return path
 
 
@@ -422,9 +437,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", action="store_true", help="write the raw-zone layout with manifests")
     parser.add_argument("--parts", type=int, default=1, help="record-aligned parts per file (with --raw)")
     parser.add_argument("--publication", help="publication stamp for every file (default by layout kind)")
+    parser.add_argument(
+        "--dirty-every",
+        type=int,
+        default=64,
+        help="every N-th record gets a dirty value (default 64: <1%% quarantined)",
+    )
     args = parser.parse_args(argv)
-    if args.rows < 1 or args.parts < 1:
-        parser.error("--rows and --parts must be at least 1")
+    if args.rows < 1 or args.parts < 1 or args.dirty_every < 1:
+        parser.error("--rows, --parts and --dirty-every must be at least 1")
     try:
         years = [int(y) for y in args.years.split(",")]
         layouts = [x.strip() for x in args.layouts.split(",")]

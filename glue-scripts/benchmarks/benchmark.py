@@ -1,0 +1,226 @@
+"""Benchmark of the jobs raw -> cleaned -> curated on local Spark (a script, not a test).
+
+    .venv/bin/python glue-scripts/benchmarks/benchmark.py --rows 1000000 --parts 4 --work /tmp/opl-bench \
+        [--scale-rows 100000,300000] [--scale-parts 1,2,4] [--scale-at 300000]
+
+Prints (and writes to <work>/benchmark.json): rows/s of clean + curate, raw CSV bytes vs curated
+Parquet bytes, the same CSV -> Parquet conversion by DuckDB (ratio Spark/DuckDB), and for three analyst
+queries the bytes a columnar engine reads from curated (Parquet column chunks of the referenced columns,
+from the file metadata) vs the raw CSV size; then how time grows with rows and with the number of parts.
+Targets: curated >= 10x smaller; analyst queries read <= 5 % of raw bytes; Spark within 5x DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, when run as a script
+
+import sample_data
+from open_payments_lake.clean import CleanOptions, run_clean
+from open_payments_lake.curate import CurateOptions, run_curate
+from open_payments_lake.session import configure
+
+LAYOUTS = ["general.modern-91", "removed-deleted-4"]
+YEAR = 2023
+# Three analyst questions from the CMS README, with the curated columns each one reads.
+QUERIES = {
+    "top manufacturers by dollars": (
+        ["manufacturer_name_normalized", "total_amount_of_payment_usdollars"],
+        "SELECT manufacturer_name_normalized, sum(total_amount_of_payment_usdollars) AS dollars FROM general "
+        "WHERE program_year = 2023 GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
+    ),
+    "nature of payment: count vs dollars": (
+        ["nature_of_payment_or_transfer_of_value", "total_amount_of_payment_usdollars"],
+        "SELECT nature_of_payment_or_transfer_of_value, count(*), sum(total_amount_of_payment_usdollars) "
+        "FROM general GROUP BY 1 ORDER BY 3 DESC",
+    ),
+    "monthly trend": (
+        ["payment_month", "total_amount_of_payment_usdollars"],
+        "SELECT payment_month, sum(total_amount_of_payment_usdollars) FROM general GROUP BY 1 ORDER BY 1",
+    ),
+}
+
+
+def tree_bytes(path: Path, suffix: str) -> int:
+    return sum(p.stat().st_size for p in path.rglob(f"*{suffix}"))
+
+
+def prepare(work: Path, rows: int, parts: int) -> Path:
+    """Generated raw zone (General modern layout + a removed/deleted file) under work/rows-parts/."""
+    root = work / f"{rows}-{parts}"
+    if not (root / "raw").exists():
+        started = time.perf_counter()
+        sample_data.generate(root, rows, seed=42, years=[YEAR], layout_ids=LAYOUTS, raw=True, parts=parts)
+        print(
+            f"  generated {rows:,} rows in {parts} parts in {time.perf_counter() - started:.1f}s", flush=True
+        )
+    for zone in ("cleaned", "curated"):
+        shutil.rmtree(root / zone, ignore_errors=True)
+    return root
+
+
+def run_jobs(spark: SparkSession, root: Path) -> dict:
+    cleaned = f"{root}/cleaned"
+    started = time.perf_counter()
+    clean = run_clean(
+        spark,
+        CleanOptions(
+            f"{root}/raw/", f"{cleaned}/cleaned/", f"{cleaned}/quarantine/", f"{cleaned}/reports/", 1.0
+        ),
+    )
+    clean_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    curate = run_curate(
+        spark,
+        CurateOptions(f"{cleaned}/cleaned/", f"{root}/curated/curated/", f"{root}/curated/reports/", 1.0),
+    )
+    curate_seconds = time.perf_counter() - started
+    records = clean["totals"]["raw_records"]
+    return {
+        "raw_records": records,
+        "curated_rows": curate["totals"]["curated_rows"],
+        "clean_seconds": round(clean_seconds, 1),
+        "curate_seconds": round(curate_seconds, 1),
+        "rows_per_second": round(records / (clean_seconds + curate_seconds)),
+    }
+
+
+def duckdb_conversion(root: Path, threads: int) -> dict:
+    """The reference: DuckDB reads the same CSV parts (typed by its sniffer) and writes Parquet ZSTD."""
+    parts = sorted(str(p) for p in (root / "raw" / "general").rglob("part-*.csv"))
+    target = root / "duckdb" / "general.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect()
+    connection.execute(f"SET threads = {threads}")
+    started = time.perf_counter()
+    connection.execute(
+        "COPY (SELECT * FROM read_csv(?, header = true, quote = '\"', escape = '\"', "
+        f"sample_size = -1)) TO '{target}' (FORMAT parquet, COMPRESSION zstd)",
+        [parts],
+    )
+    return {"seconds": round(time.perf_counter() - started, 1), "parquet_bytes": target.stat().st_size}
+
+
+def query_bytes(curated: Path, columns: list[str]) -> int:
+    """Compressed bytes of the column chunks a columnar engine reads for these columns."""
+    total = 0
+    for file in curated.rglob("*.parquet"):
+        metadata = pq.ParquetFile(file).metadata
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for index in range(row_group.num_columns):
+                chunk = row_group.column(index)
+                if chunk.path_in_schema in columns:
+                    total += chunk.total_compressed_size
+    return total
+
+
+def analyst_queries(curated: Path, raw_bytes: int) -> list[dict]:
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE VIEW general AS SELECT * FROM read_parquet(?, hive_partitioning = true)",
+        [str(curated / "**" / "*.parquet")],
+    )
+    results = []
+    for name, (columns, sql) in QUERIES.items():
+        started = time.perf_counter()
+        rows = connection.execute(sql).fetchall()
+        read = query_bytes(curated, columns)
+        results.append(
+            {
+                "query": name,
+                "bytes_read": read,
+                "share_of_raw": round(read / raw_bytes, 4),
+                "seconds": round(time.perf_counter() - started, 2),
+                "result_rows": len(rows),
+            }
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--parts", type=int, default=4)
+    parser.add_argument(
+        "--work", type=Path, required=True, help="scratch directory (data is kept for re-runs)"
+    )
+    parser.add_argument("--scale-rows", default="", help="comma-separated row counts for the growth table")
+    parser.add_argument("--scale-parts", default="", help="comma-separated part counts for the growth table")
+    parser.add_argument("--scale-at", type=int, default=200_000, help="rows of the parts growth table")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+
+    spark = (
+        SparkSession.builder.master(f"local[{args.cores}]")
+        .appName("open-payments-benchmark")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    configure(spark)
+
+    print(f"main run: {args.rows:,} General rows, {args.parts} parts, {args.cores} cores", flush=True)
+    root = prepare(args.work, args.rows, args.parts)
+    jobs = run_jobs(spark, root)
+    raw_bytes = tree_bytes(root / "raw" / "general", ".csv")
+    curated = root / "curated" / "curated" / "general"
+    curated_bytes = tree_bytes(curated, ".parquet")
+    reference = duckdb_conversion(root, args.cores)
+    spark_seconds = jobs["clean_seconds"] + jobs["curate_seconds"]
+    summary = {
+        "jobs": jobs,
+        "raw_csv_bytes": raw_bytes,
+        "curated_parquet_bytes": curated_bytes,
+        "compression_ratio": round(raw_bytes / curated_bytes, 1),
+        "duckdb": {**reference, "compression_ratio": round(raw_bytes / reference["parquet_bytes"], 1)},
+        "spark_vs_duckdb_time": round(spark_seconds / reference["seconds"], 1),
+        "queries": analyst_queries(curated, raw_bytes),
+        "growth": [],
+    }
+    print(json.dumps(summary, indent=2), flush=True)
+
+    growth = [(int(r), 4) for r in args.scale_rows.split(",") if r] + [
+        (args.scale_at, int(p)) for p in args.scale_parts.split(",") if p
+    ]
+    for rows, parts in growth:
+        print(f"growth run: {rows:,} rows, {parts} parts", flush=True)
+        measured = run_jobs(spark, prepare(args.work, rows, parts))
+        summary["growth"].append({"rows": rows, "parts": parts, **measured})
+    if growth:
+        print("\n| rows | parts | clean s | curate s | rows/s |\n|---:|---:|---:|---:|---:|")
+        for g in summary["growth"]:
+            cells = [
+                f"{g['rows']:,}",
+                g["parts"],
+                g["clean_seconds"],
+                g["curate_seconds"],
+                f"{g['rows_per_second']:,}",
+            ]
+            print("| " + " | ".join(str(c) for c in cells) + " |")
+    (args.work / "benchmark.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    targets = {
+        "curated >= 10x smaller than CSV": summary["compression_ratio"] >= 10,
+        "analyst queries read <= 5% of raw": all(q["share_of_raw"] <= 0.05 for q in summary["queries"]),
+        "Spark within 5x DuckDB": summary["spark_vs_duckdb_time"] <= 5,
+    }
+    for target, met in targets.items():
+        print(f"{'MET ' if met else 'MISSED'} {target}")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

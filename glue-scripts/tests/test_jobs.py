@@ -1,0 +1,309 @@
+"""Whole-job runs on local Spark: generated files of every dataset x layout, the real CMS Ownership files and
+the legacy General sample, reconciled with independent expectations (tests/oracle.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from oracle import FileExpectation, curated_rows, expect_file
+from pyspark.sql import functions as F
+
+import sample_data
+from open_payments_lake.clean import CleanOptions, ThresholdExceeded, run_clean
+from open_payments_lake.curate import CurateOptions, run_curate
+from open_payments_lake.raw_objects import parse_raw_uri
+from open_payments_lake.spec import UnknownLayoutError, load_spec
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments"
+MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
+LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "removed-deleted-4"]
+REAL_STAMP = "P01302025_01212025"
+SAMPLE = SHARED / "samples" / "OP_DTL_GNRL_PGYR2016_P06302017.sample.csv"
+
+
+def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, stem: str) -> None:
+    """Put a CMS file into the raw-zone layout as one part, without a manifest (as a manual upload would)."""
+    folder = root / "raw" / dataset / f"program_year={year}" / f"publication={stamp}" / stem
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, folder / "part-00000.csv")
+
+
+def zones(root: Path) -> dict[str, str]:
+    return {
+        "raw": f"{root}/raw/",
+        "cleaned": f"{root}/cleaned/cleaned/",
+        "quarantine": f"{root}/cleaned/quarantine/",
+        "clean_reports": f"{root}/cleaned/reports/clean/",
+        "curated": f"{root}/curated/curated/",
+        "curate_reports": f"{root}/curated/reports/curate/",
+    }
+
+
+def run_jobs(spark, root: Path, max_ratio: float = 1.0) -> tuple[dict, dict]:
+    z = zones(root)
+    clean = run_clean(
+        spark,
+        CleanOptions(
+            z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], max_quarantine_ratio=max_ratio
+        ),
+    )
+    curate = run_curate(spark, CurateOptions(z["cleaned"], z["curated"], z["curate_reports"], max_ratio))
+    return clean, curate
+
+
+def expectations(root: Path) -> dict[str, FileExpectation]:
+    """Oracle per raw part key, for the authoritative publication of each dataset and year."""
+    spec = load_spec()
+    parts = [parse_raw_uri(str(p)) for p in sorted((root / "raw").rglob("part-*.csv"))]
+    latest: dict[tuple[str, int], str] = {}
+    for p in parts:
+        latest[(p.dataset, p.program_year)] = max(
+            latest.get((p.dataset, p.program_year), p.publication),
+            p.publication,
+            key=sample_data.publication_order,
+        )
+    return {
+        p.key: expect_file(spec, root / p.key, p.dataset, p.program_year, p.publication)
+        for p in parts
+        if latest[(p.dataset, p.program_year)] == p.publication
+    }
+
+
+def oracle_curated(expected: dict[str, FileExpectation], dataset: str) -> dict[tuple[int, str], dict]:
+    removed: dict[int, set[str]] = {}
+    for f in expected.values():
+        if f.dataset == "removed_deleted":
+            for row in f.clean_rows:
+                removed.setdefault(f.program_year, set()).add(row["record_id"])
+    return curated_rows([f for f in expected.values() if f.dataset == dataset], removed)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    sample_data.generate(
+        root, rows=60, seed=11, years=[2023], layout_ids=MODERN, raw=True, parts=2, dirty_every=10
+    )
+    sample_data.generate(
+        root, rows=40, seed=12, years=[2016], layout_ids=LEGACY, raw=True, parts=1, dirty_every=10
+    )
+    for real in sorted((SHARED / "real").glob("OP_DTL_OWNRSHP_PGYR*.csv")):
+        year = int(real.stem.split("PGYR")[1][:4])
+        place_raw(root, real, "ownership", year, REAL_STAMP, real.stem)
+    # The CMS legacy sample (P06302017) is superseded by the generated PY2016 publication (P06302021).
+    place_raw(root, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
+    clean, curate = run_jobs(spark, root)
+    return {"root": root, "clean": clean, "curate": curate, "expected": expectations(root)}
+
+
+def test_every_raw_record_is_cleaned_or_quarantined(lake):
+    files = {f["source_object"]: f for f in lake["clean"]["files"]}
+    assert set(files) == set(lake["expected"])
+    for key, expected in lake["expected"].items():
+        got = files[key]
+        assert got["raw_records"] == expected.records, key
+        assert got["cleaned"] == len(expected.clean_rows), key
+        assert got["quarantined"] == expected.quarantined, key
+        assert got["cleaned"] + got["quarantined"] == got["raw_records"]
+        if got["manifest_records"] is not None:
+            assert got["manifest_records"] == got["raw_records"]
+    # The generated files carry dirty values: some rows must have been quarantined, some values repaired.
+    assert lake["clean"]["totals"]["quarantined"] > 0
+    assert any(f["repairs"] for f in files.values())
+
+
+def test_superseded_publication_is_not_cleaned(lake):
+    assert any("P06302017" in key for key in lake["clean"]["superseded_parts"])
+    assert {"dataset": "general", "program_year": 2016, "publication_stamp": "P06302021"} in lake["clean"][
+        "authoritative_publications"
+    ]
+
+
+def test_cleaned_and_quarantine_outputs_match_the_report(spark, lake):
+    z = zones(lake["root"])
+    files = {f["source_object"]: f for f in lake["clean"]["files"]}
+    for dataset in ("general", "research", "ownership", "removed_deleted"):
+        cleaned = spark.read.parquet(z["cleaned"] + dataset)
+        counts = {r["source_object"]: r["count"] for r in cleaned.groupBy("source_object").count().collect()}
+        for key, count in counts.items():
+            assert files[key]["cleaned"] == count
+    quarantine = spark.read.parquet(z["quarantine"] + "general")
+    rows = quarantine.collect()
+    assert rows and all(r["reason"] and r["dataset"] == "general" for r in rows)
+    raw_values = json.loads(rows[0]["raw_values"])
+    assert "Total_Amount_of_Payment_USDollars" in raw_values and "Record_ID" in raw_values
+    reasons = {r["reason"] for r in rows}
+    assert any(r.startswith("invalid_decimal:total_amount_of_payment_usdollars") for r in reasons)
+    assert any("invalid_date:date_of_payment" in r for r in reasons)
+    assert any("spreadsheet_error:total_amount_of_payment_usdollars" in r for r in reasons)
+
+
+@pytest.mark.parametrize("dataset", ["general", "research", "ownership"])
+def test_curated_rows_and_amounts_reconcile_to_the_cent(spark, lake, dataset):
+    spec = load_spec()
+    amount = spec.dataset(dataset).amount_column
+    expected = oracle_curated(lake["expected"], dataset)
+    curated = spark.read.parquet(zones(lake["root"])["curated"] + dataset)
+    got = {
+        (r["program_year"], r["record_id"]): r[amount]
+        for r in curated.select("program_year", "record_id", amount).collect()
+    }
+    assert set(got) == set(expected)
+    assert all(got[k] == expected[k][amount] for k in expected)
+    for year in {k[0] for k in expected}:
+        total = sum((v[amount] for k, v in expected.items() if k[0] == year), Decimal("0"))
+        assert sum((v for k, v in got.items() if k[0] == year), Decimal("0")) == total
+    entries = [e for e in lake["curate"]["partitions"] if e["dataset"] == dataset]
+    assert sum(e["curated_rows"] for e in entries) == len(expected)
+
+
+def test_curated_types_provenance_and_derived_columns(spark, lake):
+    curated = spark.read.parquet(zones(lake["root"])["curated"] + "general")
+    types = dict(curated.dtypes)
+    assert types["total_amount_of_payment_usdollars"] == "decimal(18,2)"
+    assert types["date_of_payment"] == "date"
+    assert types["payment_month"] == "date"
+    assert types["number_of_payments_included_in_total_amount"] == "int"
+    assert types["related_product_indicator"] == "boolean"
+    assert types["program_year"] == "int"
+    assert types["covered_recipient_npi"] == "string"
+    for column in ("source_object", "publication_stamp", "layout_id", "ingestion_id", "specialty_top_level"):
+        assert column in types
+    rows = curated.collect()
+    for row in rows:
+        assert row["payment_month"] == row["date_of_payment"].replace(day=1)
+        assert row["source_object"].startswith(f"raw/general/program_year={row['program_year']}/")
+        if row["applicable_manufacturer_or_applicable_gpo_making_payment_name"] == "Xhale, Inc.":
+            assert row["manufacturer_name_normalized"] == "XHALE"
+        if (
+            row["applicable_manufacturer_or_applicable_gpo_making_payment_name"]
+            == "Johnson & Johnson Health Care Systems Inc."
+        ):
+            assert row["manufacturer_name_normalized"] == "JOHNSON JOHNSON HEALTH CARE SYSTEMS"
+        if row["covered_recipient_specialty_1"]:
+            assert row["specialty_top_level"] == row["covered_recipient_specialty_1"].split("|")[0]
+        assert row["recipient_zip_code"] is None or not row["recipient_zip_code"].startswith("'")
+        city = row["recipient_city"]
+        assert city is None or (city != "#N/A" and "\t" not in city)
+    legacy = [r for r in rows if r["layout_id"] == "general.legacy-75"]
+    modern = [r for r in rows if r["layout_id"] == "general.modern-91"]
+    assert legacy and modern
+    # Legacy Physician_* columns land on the modern Covered_Recipient_* names; columns legacy lacks are null.
+    assert all(r["covered_recipient_profile_id"] and r["covered_recipient_npi"] is None for r in legacy)
+    assert all(r["covered_recipient_npi"] for r in modern)
+    assert {r["ingestion_id"] is not None for r in rows} == {True}
+    ownership = spark.read.parquet(zones(lake["root"])["curated"] + "ownership")
+    assert "payment_month" not in ownership.columns
+    real = ownership.where(F.col("program_year") < 2023)  # the real CMS files (PY2017-2022)
+    assert real.where(F.col("ingestion_id").isNotNull()).count() == 0  # no manifest for the copied files
+    assert real.where(F.col("terms_of_interest").contains("\n")).count() > 0  # embedded newlines survived
+
+
+def test_curate_report_counts_removed_and_duplicates(lake):
+    entries = {(e["dataset"], e["program_year"]): e for e in lake["curate"]["partitions"]}
+    for dataset in ("general", "research", "ownership"):
+        expected = oracle_curated(lake["expected"], dataset)
+        for (ds, year), entry in entries.items():
+            if ds != dataset:
+                continue
+            cleaned = sum(
+                len(f.clean_rows)
+                for f in lake["expected"].values()
+                if (f.dataset, f.program_year) == (ds, year)
+            )
+            assert entry["cleaned_rows"] == cleaned
+            assert entry["curated_rows"] == sum(1 for k in expected if k[0] == year)
+            assert (
+                entry["cleaned_rows"] - entry["removed"] - entry["duplicates_resolved"]
+                == entry["curated_rows"]
+            )
+            assert entry["rules"]["record_id_unique"] == 0
+            assert entry["rules"]["program_year_matches_partition"] == 0
+    generated = entries[("general", 2023)]
+    assert generated["removed"] > 0 and generated["duplicates_resolved"] > 0
+    assert generated["rules"]["payment_date_in_program_year"] > 0  # injected 12/31 of the previous year
+    assert generated["rules"]["state_code_valid"] > 0  # injected XX
+    assert lake["curate"]["status"] == "passed"
+
+
+def _snapshot(spark, path: str) -> list[tuple]:
+    df = spark.read.parquet(path)
+    return sorted(tuple(str(v) for v in r) for r in df.select(sorted(df.columns)).collect())
+
+
+def test_rerun_is_idempotent_and_a_republication_replaces_one_year(spark, lake):
+    root = lake["root"]
+    curated = zones(root)["curated"]
+    before = {d: _snapshot(spark, curated + d) for d in ("general", "ownership")}
+    # Re-runs cover General only to keep the suite fast; the transforms are the same for every dataset.
+    run_jobs(spark, root, {"general"})
+    assert _snapshot(spark, curated + "general") == before["general"]
+
+    # CMS re-publishes PY2023 General: the new publication replaces that year only.
+    new_stamp = "P06302025_06202025"
+    sample_data.generate(
+        root, 50, 99, [2023], ["general.modern-91"], raw=True, parts=1, publication=new_stamp
+    )
+    clean, _ = run_jobs(spark, root, {"general"})
+    general = spark.read.parquet(curated + "general")
+    stamps = {
+        (r["program_year"], r["publication_stamp"])
+        for r in general.select("program_year", "publication_stamp").distinct().collect()
+    }
+    assert stamps == {(2023, new_stamp), (2016, "P06302021")}
+    expected = oracle_curated(expectations(root), "general")
+    got = {(r["program_year"], r["record_id"]) for r in general.select("program_year", "record_id").collect()}
+    assert got == set(expected)
+    old_2016 = [r for r in before["general"] if "P06302021" in r]
+    new_2016 = [r for r in _snapshot(spark, curated + "general") if "P06302021" in r]
+    assert new_2016 == old_2016
+    assert _snapshot(spark, curated + "ownership") == before["ownership"]
+    assert any(new_stamp in key for key in (f["source_object"] for f in clean["files"]))
+
+
+def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
+    sample_data.generate(tmp_path, 5, 1, [2023], ["ownership.modern-30"], raw=True)
+    legacy_2014 = tmp_path / "OP_DTL_GNRL_PGYR2014_P06302016.csv"
+    header = load_spec().layout("general.legacy-75").header[:65]
+    legacy_2014.write_text(",".join(header) + "\n" + ",".join("x" * 65) + "\n", encoding="utf-8")
+    place_raw(tmp_path, legacy_2014, "general", 2014, "P06302016", legacy_2014.stem)
+    z = zones(tmp_path)
+    with pytest.raises(UnknownLayoutError) as error:
+        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 1.0))
+    message = str(error.value)
+    assert "OP_DTL_GNRL_PGYR2014_P06302016/part-00000.csv" in message
+    assert "65 columns" in message and "nearest is general.legacy-75" in message
+    assert not (tmp_path / "cleaned").exists()
+
+
+def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
+    sample_data.generate(tmp_path, 80, 5, [2023], ["general.modern-91"], raw=True, dirty_every=10)
+    z = zones(tmp_path)
+    with pytest.raises(ThresholdExceeded, match="max_quarantine_ratio"):
+        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 0.0))
+    report = json.loads((tmp_path / "cleaned/reports/clean/latest.json").read_text())
+    assert report["status"] == "failed" and report["failures"]
+    assert report["files"][0]["quarantined"] > 0
+    assert (tmp_path / "cleaned/quarantine/general").exists()
+    assert not (tmp_path / "cleaned/cleaned").exists()
+
+
+def test_the_cms_legacy_sample_cleans_onto_modern_names(spark, tmp_path):
+    place_raw(tmp_path, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
+    z = zones(tmp_path)
+    report = run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 0.0))
+    assert report["totals"] == {"raw_records": 1, "cleaned": 1, "quarantined": 0}
+    row = spark.read.parquet(z["cleaned"] + "general").collect()[0]
+    assert row["record_id"] == "346039438"
+    assert row["covered_recipient_profile_id"] == "132655"
+    assert (
+        row["covered_recipient_specialty_1"]
+        == "Allopathic & Osteopathic Physicians|Radiology|Diagnostic Radiology"
+    )
+    assert row["total_amount_of_payment_usdollars"] == Decimal("90.87")
+    assert str(row["date_of_payment"]) == "2016-02-12"
+    assert row["layout_id"] == "general.legacy-75" and row["publication_stamp"] == "P06302017"

@@ -1,0 +1,85 @@
+"""Layouts, header detection, raw keys and publication stamps (no Spark)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from open_payments_lake.arguments import ratio, resolve, selection
+from open_payments_lake.raw_objects import latest_publications, parse_raw_uri, publication_dates
+from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
+
+LAYOUTS = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments" / "layouts"
+
+
+@pytest.mark.parametrize(
+    "layout_id",
+    [
+        "general.modern-91",
+        "general.legacy-75",
+        "research.modern-252",
+        "research.legacy-176",
+        "ownership.modern-30",
+        "ownership.legacy-29",
+        "removed-deleted-4",
+    ],
+)
+def test_every_cms_header_is_detected(layout_id):
+    line = (LAYOUTS / f"{layout_id}.header").read_text(encoding="utf-8").strip()
+    assert load_spec().detect_layout(parse_header_line(line), "x.csv").id == layout_id
+    quoted_with_bom = "\ufeff" + ",".join(f'"{h}"' for h in parse_header_line(line))
+    assert load_spec().detect_layout(parse_header_line(quoted_with_bom), "x.csv").id == layout_id
+
+
+def test_unknown_layout_names_file_count_and_nearest():
+    research_2014 = list(load_spec().layout("research.legacy-176").header[:166])
+    with pytest.raises(
+        UnknownLayoutError, match=r"OP_DTL_RSRCH_PGYR2014\.csv: header with 166 columns"
+    ) as error:
+        load_spec().detect_layout(research_2014, "OP_DTL_RSRCH_PGYR2014.csv")
+    assert "nearest is research.legacy-176 (176 columns)" in str(error.value)
+
+
+def test_raw_keys_parse_from_any_file_system_uri():
+    uri = "s3a://lake-raw/raw/general/program_year=2023/publication=P01302025_01212025/OP_DTL_GNRL_PGYR2023_P01302025_01212025/part-00003.csv"
+    part = parse_raw_uri(uri)
+    assert part.key.startswith("raw/general/program_year=2023/")
+    assert (part.dataset, part.program_year, part.publication, part.part) == (
+        "general",
+        2023,
+        "P01302025_01212025",
+        "part-00003.csv",
+    )
+    with pytest.raises(ValueError, match="not a raw part path"):
+        parse_raw_uri("file:/tmp/raw/general/2023/x.csv")
+
+
+def test_publication_stamps_of_both_styles_order_by_date():
+    assert publication_dates("P06302017") == (date(2017, 6, 30), None)
+    assert publication_dates("P01302025_01212025") == (date(2025, 1, 30), date(2025, 1, 21))
+    with pytest.raises(ValueError, match="13302025 is not a valid"):
+        publication_dates("P13302025")
+    parts = [
+        parse_raw_uri(f"raw/general/program_year=2021/publication={s}/F/part-00000.csv")
+        for s in ("P01182024", "P06302023", "P01302025_01212025", "P06282024_06202024")
+    ]
+    assert latest_publications(parts) == {("general", 2021): "P01302025_01212025"}
+
+
+def test_arguments_parse_like_glue_and_validate():
+    options = resolve(
+        ["raw_path", "datasets"],
+        ["job.py", "--raw_path", "s3://b/raw/", "--datasets", "all", "--JOB_ID", "j"],
+    )
+    assert options == {"raw_path": "s3://b/raw/", "datasets": "all"}
+    assert selection({"datasets": "all"}, "datasets") is None
+    assert selection({"datasets": "general, ownership"}, "datasets", ["general", "ownership"]) == {
+        "general",
+        "ownership",
+    }
+    with pytest.raises(ValueError, match="unknown \\['genral'\\]"):
+        selection({"datasets": "genral"}, "datasets", ["general"])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ratio({"max_quarantine_ratio": "5"}, "max_quarantine_ratio")

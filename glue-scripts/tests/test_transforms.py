@@ -1,0 +1,193 @@
+"""Each transform on tiny DataFrames (one shared local SparkSession)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import functions as F
+
+from open_payments_lake.cleaning import clean_text, typed_value
+from open_payments_lake.curation import (
+    apply_removed,
+    normalize_manufacturer,
+    publication_ranks,
+    resolve_duplicates,
+    top_level_specialty,
+)
+from open_payments_lake.quality import publication_date_violations, row_rules
+from open_payments_lake.spec import load_spec
+
+
+def values(spark, texts, expression):
+    df = spark.createDataFrame([(t,) for t in texts], "v string")
+    return [r[0] for r in df.select(expression(F.col("v"))).collect()]
+
+
+def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
+    got = values(spark, ["  a b ", "'06460", "\tTulsa", "", "   ", None, "O'Neil"], clean_text)
+    assert got == ["a b", "06460", "Tulsa", None, None, None, "O'Neil"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "texts", "expected"),
+    [
+        (
+            "decimal",
+            [
+                "13.78",
+                "32500.00",
+                "400000000.00",
+                "0.5",
+                "1.234",
+                "$5.00",
+                "1,000.00",
+                "#N/A",
+                "99999999999999999",
+            ],
+            [
+                Decimal("13.78"),
+                Decimal("32500.00"),
+                Decimal("400000000.00"),
+                Decimal("0.50"),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
+        ),
+        (
+            "date",
+            ["02/12/2016", "02/30/2016", "2/12/2016", "2016-02-12", "12/31/2023"],
+            [date(2016, 2, 12), None, None, None, date(2023, 12, 31)],
+        ),
+        ("integer", ["1", "2023", "1.0", "12345678901"], [1, 2023, None, None]),
+        ("boolean", ["Yes", "No", "yes", "Y", "maybe"], [True, False, True, None, None]),
+        ("string", ["06460-2574", "#REF!", "#N/A"], ["06460-2574", None, None]),
+    ],
+)
+def test_typed_values(spark, kind, texts, expected):
+    assert values(spark, texts, lambda c: typed_value(c, kind)) == expected
+
+
+def test_manufacturer_names_are_normalized(spark):
+    names = [
+        "Xhale, Inc.",
+        "Johnson & Johnson Health Care Systems Inc.",
+        " Stryker Corporation",
+        "Medtronic USA, Inc.",
+        "3M Co",
+    ]
+    assert values(spark, names, normalize_manufacturer) == [
+        "XHALE",
+        "JOHNSON JOHNSON HEALTH CARE SYSTEMS",
+        "STRYKER",
+        "MEDTRONIC",
+        "3M",
+    ]
+
+
+def test_top_level_specialty(spark):
+    got = values(
+        spark,
+        ["Allopathic & Osteopathic Physicians|Radiology|Diagnostic Radiology", "Dentist", None],
+        top_level_specialty,
+    )
+    assert got == ["Allopathic & Osteopathic Physicians", "Dentist", None]
+
+
+def test_duplicates_resolve_by_publication_then_change_type_then_source(spark):
+    general = load_spec().dataset("general")
+    columns = [c for c in general.column_names if c not in ("record_id", "change_type", "program_year")]
+    rows = [
+        ("1", "UNCHANGED", 2023, "raw/a", 1),
+        ("1", "CHANGED", 2023, "raw/b", 1),  # CHANGED beats UNCHANGED
+        ("2", "CHANGED", 2023, "raw/a", 0),
+        ("2", "UNCHANGED", 2023, "raw/c", 1),  # later publication beats Change_Type
+        ("3", "NEW", 2023, "raw/b", 1),
+        ("3", "NEW", 2023, "raw/a", 1),  # lowest source object
+        ("3", "NEW", 2022, "raw/z", 1),  # another program year: its own record
+    ]
+    df = spark.createDataFrame(
+        rows, "record_id string, change_type string, program_year int, source_object string, _pub_rank int"
+    )
+    df = df.select("*", *[F.lit(None).cast("string").alias(c) for c in columns])
+    got = sorted(
+        (r["program_year"], r["record_id"], r["source_object"])
+        for r in resolve_duplicates(df, general).collect()
+    )
+    assert got == [(2022, "3", "raw/z"), (2023, "1", "raw/b"), (2023, "2", "raw/c"), (2023, "3", "raw/a")]
+    shuffled = df.orderBy(F.rand(seed=3)).repartition(3)
+    assert sorted(r["source_object"] for r in resolve_duplicates(shuffled, general).collect()) == sorted(
+        x[2] for x in got
+    )
+
+
+def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
+    ranks = publication_ranks(spark, {"P06302023", "P01302025_01212025", "P01182024"})
+    assert [r["publication_stamp"] for r in ranks.orderBy("_pub_rank").collect()] == [
+        "P06302023",
+        "P01182024",
+        "P01302025_01212025",
+    ]
+    rows = spark.createDataFrame(
+        [("1", 2023, 1), ("2", 2023, 1), ("3", 2023, 2), ("1", 2022, 1)],
+        "record_id string, program_year int, _pub_rank int",
+    )
+    removed = spark.createDataFrame(
+        [("1", 2023, "P01182024"), ("3", 2023, "P01182024")],
+        "record_id string, program_year int, publication_stamp string",
+    )
+    kept = sorted((r["program_year"], r["record_id"]) for r in apply_removed(rows, removed, ranks).collect())
+    assert kept == [(2022, "1"), (2023, "2"), (2023, "3")]  # 3 was re-published after its removal
+
+
+def test_quality_rules_flag_each_violation(spark):
+    general = load_spec().dataset("general")
+    df = spark.createDataFrame(
+        [
+            (
+                "1",
+                2023,
+                "raw/general/program_year=2023/x",
+                "CA",
+                Decimal("1.00"),
+                date(2023, 5, 1),
+                date(2025, 1, 30),
+            ),
+            (
+                None,
+                2023,
+                "raw/general/program_year=2022/x",
+                "XX",
+                Decimal("0.00"),
+                date(2022, 12, 31),
+                date(2025, 1, 30),
+            ),
+            (
+                "3",
+                2023,
+                "raw/general/program_year=2023/x",
+                None,
+                Decimal("-5.00"),
+                date(2023, 1, 1),
+                date(2025, 1, 31),
+            ),
+        ],
+        "record_id string, program_year int, source_object string, recipient_state string, total_amount_of_"
+        "payment_usdollars decimal(18,2), date_of_payment date, payment_publication_date date",
+    )
+    rules = row_rules(general)
+    flagged = {
+        name: [r[0] for r in df.select(F.when(c, 1).otherwise(0)).collect()] for name, c in rules.items()
+    }
+    assert flagged == {
+        "record_id_not_null": [0, 1, 0],
+        "program_year_matches_partition": [0, 1, 0],
+        "state_code_valid": [0, 1, 0],
+        "amount_positive": [0, 1, 1],
+        "payment_date_in_program_year": [0, 1, 0],
+    }
+    assert publication_date_violations(df) == {2023: 1}
