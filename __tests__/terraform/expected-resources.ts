@@ -2,8 +2,12 @@
 // files (zones, Glue jobs, SQL files) and from what each construct is documented to create. The counts are not
 // copied from a plan: a construct that gains or loses a resource, or a config change that adds one, changes
 // the plan and must change the bill of materials below on purpose.
+import { join } from "node:path";
 import openPayments from "../../datasets/open-payments.json";
 import { ENVIRONMENTS, type EnvironmentName, type LakeConfig, loadAllConfigs } from "../../modules/config";
+import { loadGlueJobs } from "../../modules/etl";
+import { readSqlFiles } from "../../modules/query";
+import { repoRoot } from "./harness";
 
 type Counts = Readonly<Record<string, number>>;
 
@@ -62,9 +66,44 @@ function stateBootstrap(config: LakeConfig): Counts {
  * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
  * results bucket, all logging to the access-logs bucket.
  */
+/**
+ * The lake's data plane (engineer B's modules): ingestion table; four workload roles and two CI roles, each
+ * with one inline policy; the Glue security configuration; raw and curated databases, one curated table per
+ * dataset with a curatedTable, two crawlers; per Glue job of glue-scripts/jobs.json a job and its script
+ * object, plus the Python package object, the jobs' log group, the workflow and its triggers (one on-demand
+ * start, one conditional per step after the first: crawl raw, each job, crawl curated); the Athena workgroup
+ * and one named query per sql/ file; the alerts topic, its policy and e-mail subscription, and a rule and
+ * target for job failures and for crawler failures.
+ */
+function dataPlane(): Counts {
+  const jobs = loadGlueJobs(join(repoRoot, "glue-scripts")).length;
+  const curatedTables = Object.values(openPayments.datasets).filter((d) => d.curatedTable !== null).length;
+  return {
+    aws_dynamodb_table: 1,
+    aws_iam_role: 6,
+    aws_iam_role_policy: 6,
+    aws_glue_security_configuration: 1,
+    aws_glue_catalog_database: 2,
+    aws_glue_catalog_table: curatedTables,
+    aws_glue_crawler: 2,
+    aws_glue_job: jobs,
+    aws_s3_object: jobs + 1,
+    aws_cloudwatch_log_group: 1,
+    aws_glue_workflow: 1,
+    aws_glue_trigger: 1 + (jobs + 1),
+    aws_athena_workgroup: 1,
+    aws_athena_named_query: readSqlFiles(join(repoRoot, "sql")).length,
+    aws_sns_topic: 1,
+    aws_sns_topic_policy: 1,
+    aws_sns_topic_subscription: 1,
+    aws_cloudwatch_event_rule: 2,
+    aws_cloudwatch_event_target: 2,
+  };
+}
+
 function lake(_config: LakeConfig): Counts {
   const loggedBuckets = openPayments.zones.length + 1;
-  return sum(times(2, lakeKey), lakeBucket(false), times(loggedBuckets, lakeBucket(true)));
+  return sum(times(2, lakeKey), lakeBucket(false), times(loggedBuckets, lakeBucket(true)), dataPlane());
 }
 
 let configs: Record<EnvironmentName, LakeConfig> | undefined;
@@ -73,7 +112,8 @@ let configs: Record<EnvironmentName, LakeConfig> | undefined;
 export function expectedResourceCounts(stackName: string): Counts {
   configs ??= loadAllConfigs();
   const environment = ENVIRONMENTS.find((e) => stackName.endsWith(`-${e}`));
-  if (!environment) throw new Error(`stack ${stackName} belongs to no environment (${ENVIRONMENTS.join(", ")})`);
+  if (!environment)
+    throw new Error(`stack ${stackName} belongs to no environment (${ENVIRONMENTS.join(", ")})`);
   const kind = stackName.slice(0, -environment.length - 1);
   const config = configs[environment];
   if (kind === "state-bootstrap") return stateBootstrap(config);
