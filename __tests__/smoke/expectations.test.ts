@@ -169,12 +169,19 @@ describe("expectedCounts", () => {
     ]);
   });
 
-  it("names a malformed item and a verified item without records", () => {
+  it("ignores leases, attempts and unverified runs, and names a malformed verified item", () => {
+    expect(
+      expectedFiles([
+        { pk: "FILE#general#2023#X", sk: "LEASE", ingestionId: "i", leaseExpiresAt: 1 },
+        { pk: "FILE#general#2023#X", sk: "ATTEMPT#i", status: "started", source: "u" },
+        item("general", 2023, "X", { status: "uploaded" }),
+      ]),
+    ).toEqual([]);
     expect(() =>
-      expectedFiles([{ pk: "nope", sk: "x", status: "verified", publication: "P01302025" }]),
-    ).toThrow(/ingestion item 0 is malformed: pk must be FILE#/);
+      expectedFiles([{ pk: "nope", sk: "V#x", status: "verified", records: 1, publication: "P01302025" }]),
+    ).toThrow(/verified ingestion item 0 \(nope\) is malformed: pk: pk must be FILE#/);
     expect(() => expectedFiles([item("general", 2023, "X", { records: undefined })])).toThrow(
-      /has no records/,
+      /item 0 \(FILE#general#2023#X\) is malformed: records:/,
     );
   });
 

@@ -4,13 +4,13 @@ import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import lake from "../../datasets/open-payments.json";
 
-/** One ingestion version of a raw file, as the ingestion metadata table holds it (contract 6). */
+/** A verified ingestion version of a raw file, as the ingestion metadata table holds it (contract 6). */
 const ingestionItem = z.object({
   pk: z.string().regex(/^FILE#[a-z_]+#\d{4}#.+$/, "pk must be FILE#<dataset>#<program_year>#<file stem>"),
   sk: z.string(),
-  status: z.string(),
-  records: z.coerce.number().int().nonnegative().optional(),
-  publication: z.string(),
+  status: z.literal("verified"),
+  records: z.coerce.number().int().nonnegative(),
+  publication: z.string().min(1),
   updatedAt: z.string().optional(),
 });
 export type IngestionItem = z.infer<typeof ingestionItem>;
@@ -60,16 +60,17 @@ export function publicationOrder(stamp: string): string {
 export function expectedFiles(items: readonly unknown[]): IngestedFile[] {
   const latestVersion = new Map<string, IngestionItem>();
   items.forEach((raw, i) => {
+    // Only verified versions count; leases, attempts and failed or unfinished runs share the table.
+    const r = raw as { sk?: unknown; status?: unknown };
+    if (typeof r.sk !== "string" || !r.sk.startsWith("V#") || r.status !== "verified") return;
     const parsed = ingestionItem.safeParse(raw);
     if (!parsed.success) {
+      const why = parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ");
       throw new Error(
-        `ingestion item ${i} is malformed: ${parsed.error.issues.map((x) => x.message).join("; ")}`,
+        `verified ingestion item ${i} (${String((raw as { pk?: unknown }).pk)}) is malformed: ${why}`,
       );
     }
     const item = parsed.data;
-    if (item.status !== "verified") return;
-    if (item.records === undefined)
-      throw new Error(`verified ingestion item ${item.pk} ${item.sk} has no records`);
     const prev = latestVersion.get(item.pk);
     if (!prev || (item.updatedAt ?? "") > (prev.updatedAt ?? "")) latestVersion.set(item.pk, item);
   });
@@ -80,7 +81,7 @@ export function expectedFiles(items: readonly unknown[]): IngestedFile[] {
       programYear: Number(year),
       fileStem: stem.join("#"),
       publication: item.publication,
-      records: item.records ?? 0,
+      records: item.records,
     };
   });
   const latestPublication = new Map<string, string>();
