@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -403,14 +403,16 @@ describe("remote sources", () => {
       body: makeZip({
         "OP_DTL_GNRL_PGYR2016_P06302017.csv": legacy,
         "OP_PGYR2016_README_P06302017.txt": Buffer.from("readme"),
+        "OP_PH_PRFL_SPLMTL_P06302017.csv": Buffer.from("Physician_Profile_ID\n1\n"),
       }),
       contentType: "application/zip",
     });
     const run = await ingest("--part-size", "16KiB", `${cms.url}/PGYR16_P06302017.ZIP`);
     expect(run.code).toBe(0);
-    expect(run.logs.find((l) => l.event === "skipped")).toMatchObject({
-      reason: expect.stringMatching(/not a CSV/),
-    });
+    expect(run.logs.filter((l) => l.event === "skipped").map((l) => l.reason)).toEqual([
+      expect.stringMatching(/not a CSV/),
+      expect.stringMatching(/not a CMS detail file name/),
+    ]);
     const prefix16 = "raw/general/program_year=2016/publication=P06302017/OP_DTL_GNRL_PGYR2016_P06302017/";
     const manifest = JSON.parse((await getObject(`${prefix16}manifest.json`)).toString());
     expect(manifest).toMatchObject({
@@ -419,6 +421,34 @@ describe("remote sources", () => {
     });
     expect(manifest.parts.length).toBeGreaterThan(1);
     expect(cms.requests.some((r) => r.path === "/PGYR16_P06302017.ZIP" && r.range)).toBe(true);
+  });
+});
+
+describe("local folders (the seed's flow)", () => {
+  it("ingests every CMS file of a year folder and skips the rest", async () => {
+    const folder = join(work, "2024");
+    mkdirSync(folder);
+    const general = csvFor("general.modern-91", 50, "\r\n");
+    const removed = csvFor("removed-deleted-4", 10);
+    writeFileSync(join(folder, "OP_DTL_GNRL_PGYR2024_P06302025_06202025.csv"), general);
+    writeFileSync(join(folder, "OP_REMOVED_DELETED_PGYR2024_P06302025_06202025.csv"), removed);
+    writeFileSync(join(folder, "notes.csv"), "a,b\n");
+    const run = await ingest(folder);
+    expect(run.code).toBe(0);
+    expect(run.out.match(/^verified /gm)).toHaveLength(2);
+    expect(run.logs.find((l) => l.event === "skipped")).toMatchObject({ source: join(folder, "notes.csv") });
+    const manifest = JSON.parse(
+      (
+        await getObject(
+          "raw/removed_deleted/program_year=2024/publication=P06302025_06202025/OP_REMOVED_DELETED_PGYR2024_P06302025_06202025/manifest.json",
+        )
+      ).toString(),
+    );
+    expect(manifest).toMatchObject({
+      dataset: "removed_deleted",
+      layout: "removed-deleted-4",
+      original: { records: 10 },
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { SourceUnreachableError, UsageError } from "./errors";
-import { baseName, parseCmsZipName } from "./file-names";
+import { baseName, parseCmsFileName, parseCmsZipName } from "./file-names";
 import { type HttpOptions, headRemote, openRemote, refuseHtml } from "./http";
 import { type OpenZip, openLocalZip, openRemoteZip } from "./zip";
 
@@ -31,6 +31,7 @@ export interface ResolvedSources {
   close(): void;
 }
 
+const notDetailFile = "not a CMS detail file name (OP_DTL_<GNRL|RSRCH|OWNRSHP>_… or OP_REMOVED_DELETED_…)";
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 function zipFiles(zip: OpenZip, zipSource: string, skipped: ResolvedSources["skipped"]): SourceFile[] {
@@ -42,6 +43,10 @@ function zipFiles(zip: OpenZip, zipSource: string, skipped: ResolvedSources["ski
         source: `${zipSource}#${entry.fileName}`,
         reason: "not a CSV (README or other document)",
       });
+      continue;
+    }
+    if (!parseCmsFileName(name)) {
+      skipped.push({ source: `${zipSource}#${entry.fileName}`, reason: notDetailFile });
       continue;
     }
     files.push({
@@ -135,7 +140,10 @@ async function resolveOne(
   const files: SourceFile[] = [];
   for (const p of paths) {
     if (!/\.zip$/i.test(p)) {
-      files.push(localCsv(p, (await stat(p)).size));
+      // Inside a folder only CMS detail files are taken (a folder may hold the profile supplement, notes...).
+      if (info.isDirectory() && !parseCmsFileName(baseName(p)))
+        skipped.push({ source: p, reason: notDetailFile });
+      else files.push(localCsv(p, (await stat(p)).size));
     } else if (!parseCmsZipName(baseName(p))) {
       skipped.push({ source: p, reason: "ZIP name is not a CMS year archive (PGYRyyyy_P….zip)" });
     } else {
