@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { strFromU8, unzipSync } from "fflate";
 import {
+  buildPythonPackage,
   GLUE_TEMP_PREFIX,
   LakeEtl,
   type LakeEtlProps,
   loadGlueJobs,
-  stagePythonPackage,
 } from "../../modules/etl";
 import { resourcesOf, type SynthesizedStack, synthesize } from "../access/synth-support";
 
@@ -155,31 +156,47 @@ describe("LakeEtl", () => {
   });
 });
 
-describe("stagePythonPackage", () => {
-  it("stages the package with the datasets file as package data, without byte-code caches", () => {
+describe("buildPythonPackage", () => {
+  it("zips the package with the datasets file as package data, without byte-code caches or tests", () => {
     const copy = mkdtempSync(join(tmpdir(), "etl-test-"));
     try {
       cpSync(fixture, copy, { recursive: true });
-      const staged = stagePythonPackage(copy, datasetsFile);
-      const packaged = join(staged.directory, "open_payments_lake");
-      expect(readFileSync(join(packaged, "open-payments.json"), "utf8")).toBe(
+      mkdirSync(join(copy, "open_payments_lake", "__pycache__"));
+      writeFileSync(join(copy, "open_payments_lake", "__pycache__", "x.cpython-311.pyc"), "cache");
+      const built = buildPythonPackage(copy, datasetsFile);
+      const files = unzipSync(readFileSync(built.zipFile));
+      expect(Object.keys(files).sort()).toEqual([
+        "open_payments_lake/__init__.py",
+        "open_payments_lake/open-payments.json",
+      ]);
+      expect(strFromU8(files["open_payments_lake/open-payments.json"])).toBe(
         readFileSync(datasetsFile, "utf8"),
       );
-      expect(readFileSync(join(packaged, "__init__.py"), "utf8")).toContain("def clean");
 
-      writeFileSync(join(copy, "open_payments_lake", "junk.pyc"), "cache");
-      expect(stagePythonPackage(copy, datasetsFile).sha256).toBe(staged.sha256);
       writeFileSync(join(copy, "open_payments_lake", "__init__.py"), "# changed\n");
-      expect(stagePythonPackage(copy, datasetsFile).sha256).not.toBe(staged.sha256);
+      const changed = buildPythonPackage(copy, datasetsFile);
+      expect(changed.sha256).not.toBe(built.sha256);
+      expect(strFromU8(unzipSync(readFileSync(changed.zipFile))["open_payments_lake/__init__.py"])).toBe(
+        "# changed\n",
+      );
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
   });
 
+  it("builds the same bytes for the same content", () => {
+    const first = buildPythonPackage(fixture, datasetsFile);
+    const bytes = readFileSync(first.zipFile);
+    rmSync(first.zipFile);
+    const second = buildPythonPackage(fixture, datasetsFile);
+    expect(second.sha256).toBe(first.sha256);
+    expect(readFileSync(second.zipFile).equals(bytes)).toBe(true);
+  });
+
   it("fails clearly when the package is missing", () => {
     const empty = mkdtempSync(join(tmpdir(), "etl-test-"));
     try {
-      expect(() => stagePythonPackage(empty, datasetsFile)).toThrow(/open_payments_lake does not exist/);
+      expect(() => buildPythonPackage(empty, datasetsFile)).toThrow(/open_payments_lake does not exist/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "../core";
 import { type ArgumentPlaceholder, loadGlueJobs, resolveArguments } from "./jobs-manifest";
-import { PACKAGE_NAME, stagePythonPackage } from "./python-package";
+import { buildPythonPackage, PACKAGE_NAME } from "./python-package";
 
 const repoRoot = resolve(__dirname, "..", "..");
 
@@ -90,13 +90,13 @@ export class LakeEtl extends Construct {
       return { uri: `s3://${artifactsBucket}/${key}`, object };
     };
 
-    const pythonPackage = stagePythonPackage(scriptsDir, datasetsFile);
+    const pythonPackage = buildPythonPackage(scriptsDir, datasetsFile);
     const pythonPackageUpload = upload(
       "python-package",
       `${GLUE_ARTIFACTS_PREFIX}/python/${pythonPackage.sha256.slice(0, 16)}/${PACKAGE_NAME}.zip`,
       new TerraformAsset(this, "python-package-asset", {
-        path: pythonPackage.directory,
-        type: AssetType.ARCHIVE,
+        path: pythonPackage.zipFile,
+        type: AssetType.FILE,
         assetHash: pythonPackage.sha256.slice(0, 32),
       }),
       pythonPackage.sha256,

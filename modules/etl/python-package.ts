@@ -1,35 +1,38 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
+import { zipSync } from "fflate";
 
 /** Name of the Python package the Glue entry scripts import (contract 3). */
 export const PACKAGE_NAME = "open_payments_lake";
 /** Where the datasets file travels inside the package, so jobs read layouts from package data on Glue. */
 export const PACKAGED_DATASETS_FILE = "open-payments.json";
 
-export interface StagedPackage {
-  /** Directory holding `open_payments_lake/` ready to be zipped (its content is exactly the zip's). */
-  readonly directory: string;
-  /** SHA-256 over every file's relative path and bytes: changes exactly when the package changes. */
+export interface PythonPackageZip {
+  /** The zip Glue loads through --extra-py-files: `open_payments_lake/...` at its root. */
+  readonly zipFile: string;
+  /** SHA-256 over every file's path and bytes: changes exactly when the package changes. */
   readonly sha256: string;
 }
 
 // Byte-code caches and tests are not part of what Glue runs.
 const EXCLUDED = /(^|\/)(__pycache__|tests)(\/|$)|\.pyc$/;
+// Fixed timestamps make the zip byte-for-byte reproducible: the same package always uploads the same object.
+const ZIP_EPOCH = new Date("1980-01-01T00:00:00Z");
 
 function listFiles(root: string, dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
       const path = join(dir, entry.name);
-      return entry.isDirectory() ? listFiles(root, path) : [relative(root, path)];
+      return entry.isDirectory() ? listFiles(root, path) : [relative(root, path).split("\\").join("/")];
     })
     .filter((file) => !EXCLUDED.test(file))
     .sort();
 }
 
-/** SHA-256 over the sorted relative paths and contents of `entries`. */
-export function contentHash(entries: Array<{ path: string; bytes: Buffer }>): string {
+/** SHA-256 over the sorted paths and contents of `entries`. */
+export function contentHash(entries: Array<{ path: string; bytes: Uint8Array }>): string {
   const hash = createHash("sha256");
   for (const entry of [...entries].sort((a, b) => a.path.localeCompare(b.path))) {
     hash.update(entry.path).update("\0").update(entry.bytes).update("\0");
@@ -38,10 +41,11 @@ export function contentHash(entries: Array<{ path: string; bytes: Buffer }>): st
 }
 
 /**
- * Copies `<scriptsDir>/open_payments_lake/` plus the datasets file into a staging directory named by the
- * content hash, so the zip is rebuilt (and re-uploaded under a new key) exactly when something in it changes.
+ * Zips `<scriptsDir>/open_payments_lake/` plus the datasets file (as `open_payments_lake/open-payments.json`),
+ * reproducibly, into a temporary file named by the content hash; built once per content and reused by every
+ * stack that deploys it.
  */
-export function stagePythonPackage(scriptsDir: string, datasetsFile: string): StagedPackage {
+export function buildPythonPackage(scriptsDir: string, datasetsFile: string): PythonPackageZip {
   const source = join(scriptsDir, PACKAGE_NAME);
   if (!existsSync(source)) {
     throw new Error(`Glue Python package ${source} does not exist; the jobs import ${PACKAGE_NAME} from it.`);
@@ -52,25 +56,19 @@ export function stagePythonPackage(scriptsDir: string, datasetsFile: string): St
       bytes: readFileSync(join(source, file)),
     })),
     { path: `${PACKAGE_NAME}/${PACKAGED_DATASETS_FILE}`, bytes: readFileSync(datasetsFile) },
-  ];
+  ].sort((a, b) => a.path.localeCompare(b.path));
   const sha256 = contentHash(entries);
-  const directory = join(tmpdir(), "open-payments-lake-glue-package", sha256);
-  if (!existsSync(directory)) {
-    // Build next to the final place and rename, so a concurrent synth never sees a half-copied package.
-    const partial = `${directory}.${process.pid}.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    for (const entry of entries) {
-      const target = join(partial, entry.path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, entry.bytes);
-    }
-    try {
-      renameSync(partial, directory);
-    } catch (e) {
-      // Another synth staged the same content first: identical by construction.
-      rmSync(partial, { recursive: true, force: true });
-      if (!existsSync(directory)) throw e;
-    }
+  const dir = join(tmpdir(), "open-payments-lake-glue-package");
+  const zipFile = join(dir, `${sha256}.zip`);
+  if (!existsSync(zipFile)) {
+    mkdirSync(dir, { recursive: true });
+    const zip = zipSync(Object.fromEntries(entries.map((e) => [e.path, [e.bytes, { mtime: ZIP_EPOCH }]])), {
+      level: 9,
+    });
+    // Write then rename: a concurrent synth never reads a half-written zip.
+    const partial = `${zipFile}.${process.pid}.partial`;
+    writeFileSync(partial, zip);
+    renameSync(partial, zipFile);
   }
-  return { directory, sha256 };
+  return { zipFile, sha256 };
 }
