@@ -152,20 +152,12 @@ def plan_clean(spark: SparkSession, spec: Spec, parts: list[RawPart], options: C
 
 
 def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
-    """All parts of one layout, read in parallel (one task per part), with their provenance columns."""
+    """All parts of one layout, read in parallel (one task per part), with their provenance columns.
+
+    Provenance comes from each row's own file name (no join that could drop rows); a row whose file name is
+    not a raw key gets an empty source_object, which the report step refuses loudly.
+    """
     layout = inputs[0].layout
-    provenance = spark.createDataFrame(
-        [(i.part.key, i.part.publication, i.layout.id, i.ingestion_id, i.part.program_year) for i in inputs],
-        T.StructType(
-            [
-                T.StructField("source_object", T.StringType(), False),
-                T.StructField("publication_stamp", T.StringType(), False),
-                T.StructField("layout_id", T.StringType(), False),
-                T.StructField("ingestion_id", T.StringType(), True),
-                T.StructField("_file_program_year", T.IntegerType(), False),
-            ]
-        ),
-    )
     raw = spark.read.csv(
         [i.part.uri for i in inputs],
         schema=raw_schema(layout),
@@ -178,10 +170,21 @@ def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
         columnNameOfCorruptRecord=CORRUPT,
         enforceSchema=True,
     )
-    keyed = positional(raw, layout).withColumn(
-        "source_object", F.regexp_extract(F.input_file_name(), KEY_PATTERN, 0)
+    key = F.regexp_extract(F.input_file_name(), KEY_PATTERN, 0)
+    ingestion_ids = [(i.part.key, i.ingestion_id) for i in inputs if i.ingestion_id]
+    ingestion_id = (
+        F.create_map(*[F.lit(x) for pair in ingestion_ids for x in pair])[key]
+        if ingestion_ids
+        else F.lit(None).cast(T.StringType())
     )
-    return keyed.join(F.broadcast(provenance), "source_object")
+    return positional(raw, layout).select(
+        "*",
+        key.alias("source_object"),
+        F.regexp_extract(key, KEY_PATTERN, 3).alias("publication_stamp"),
+        F.lit(layout.id).alias("layout_id"),
+        ingestion_id.alias("ingestion_id"),
+        F.regexp_extract(key, KEY_PATTERN, 2).cast(T.IntegerType()).alias("_file_program_year"),
+    )
 
 
 def clean_dataset(spark: SparkSession, spec: Spec, dataset_name: str, inputs: list[PartInput]) -> DataFrame:
@@ -219,6 +222,10 @@ def _file_report(inputs: list[PartInput], counts: list, repairs: list) -> list[d
             "repairs": {},
         }
     for row in counts:
+        if row["source_object"] not in by_file:
+            raise RuntimeError(
+                f"rows read from an unplanned object {row['source_object']!r}: refusing to guess"
+            )
         entry = by_file[row["source_object"]]
         entry["raw_records"] += row["count"]
         if row["reason"] is None:

@@ -91,15 +91,24 @@ def expect_file(spec: Spec, path: Path, dataset: str, program_year: int, publica
     return result
 
 
+def stamp_order(stamp: str) -> tuple:
+    dates = [datetime.strptime(d, "%m%d%Y").date() for d in stamp[1:].split("_")]
+    return (dates[0], dates[1] if len(dates) > 1 else datetime.min.date())
+
+
 def curated_rows(
-    files: list[FileExpectation], removed_ids: dict[int, set[str]]
+    files: list[FileExpectation], removed: dict[int, list[tuple[str, str]]]
 ) -> dict[tuple[int, str], dict]:
-    """(program_year, record_id) -> the surviving row (removed/deleted applied, duplicates resolved)."""
+    """(program_year, record_id) -> the surviving row: removed/deleted records of the same or a later
+    publication dropped, then one row per record by Change_Type precedence."""
     best: dict[tuple[int, str], tuple] = {}
     for f in files:
         for row in f.clean_rows:
             key = (f.program_year, row["record_id"])
-            if row["record_id"] in removed_ids.get(f.program_year, set()):
+            if any(
+                rid == row["record_id"] and stamp_order(stamp) >= stamp_order(f.publication)
+                for rid, stamp in removed.get(f.program_year, [])
+            ):
                 continue
             rank = PRECEDENCE.get((row["change_type"] or "").upper(), 4)
             if key not in best or rank < best[key][0]:
