@@ -50,9 +50,12 @@ describe("ingestion writer", () => {
     expect(await decide("ingestion-writer", "s3:PutObject", rawObject(RAW_KEY))).toBe("Allowed");
   });
 
-  it("may verify an upload's checksum without reading it", async () => {
+  it("may verify an upload (head, attributes, server-side copy) inside raw/ only", async () => {
     expect(await decide("ingestion-writer", "s3:GetObjectAttributes", rawObject(RAW_KEY))).toBe("Allowed");
-    expect(await decide("ingestion-writer", "s3:GetObject", rawObject(RAW_KEY))).toBe("ImplicitlyDenied");
+    expect(await decide("ingestion-writer", "s3:GetObject", rawObject(RAW_KEY))).toBe("Allowed");
+    expect(await decide("ingestion-writer", "s3:GetObject", rawObject("other/x.csv"))).toBe(
+      "ImplicitlyDenied",
+    );
   });
 
   it("may not delete it (explicit deny)", async () => {
@@ -111,7 +114,9 @@ describe("ingestion writer", () => {
     const table = `arn:aws:dynamodb:${config.region}:${account}:table/${roleName("ingestion")}`;
     expect(await decide("ingestion-writer", "dynamodb:PutItem", table)).toBe("Allowed");
     expect(await decide("ingestion-writer", "dynamodb:Query", `${table}/index/gsi1`)).toBe("Allowed");
+    expect(await decide("ingestion-writer", "dynamodb:ConditionCheckItem", table)).toBe("Allowed");
     expect(await decide("ingestion-writer", "dynamodb:DeleteItem", table)).toBe("ImplicitlyDenied");
+    expect(await decide("ingestion-writer", "dynamodb:DeleteTable", table)).toBe("ImplicitlyDenied");
   });
 });
 

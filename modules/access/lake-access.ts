@@ -133,10 +133,16 @@ export class LakeAccess extends Construct {
           resources: objects(buckets.raw, ["raw"]),
         }),
         allow({
-          // Checksum verification after upload without read access to the bytes: GetObjectAttributes
-          // returns size, ETag and the SHA-256 checksum; HeadObject would need s3:GetObject.
+          // Verifying an upload reads only raw/: HeadObject with checksums and GetObjectAttributes, and the
+          // server-side copy of an object onto itself that has S3 compute its full SHA-256 (CopyObject needs
+          // s3:GetObject on the source). Nothing outside raw/ is readable.
           sid: "VerifyRawObjects",
-          actions: ["s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"],
+          actions: [
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:GetObjectAttributes",
+            "s3:GetObjectVersionAttributes",
+          ],
           resources: objects(buckets.raw, ["raw"]),
         }),
         allow({
@@ -157,7 +163,14 @@ export class LakeAccess extends Construct {
         }),
         allow({
           sid: "RecordIngestions",
-          actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
+          // ConditionCheckItem: conditions inside TransactWriteItems. No DeleteItem: the audit trail only grows.
+          actions: [
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:ConditionCheckItem",
+          ],
           resources: [props.ingestionTableArn, `${props.ingestionTableArn}/index/*`],
         }),
         allow({
