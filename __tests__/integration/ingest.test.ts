@@ -191,6 +191,29 @@ describe("ingest a real CMS Ownership file from a local path", () => {
     expect(await records(pk)).toHaveLength(1);
   });
 
+  it("a corrected file under the same name is a new version; the old record and object versions stay", async () => {
+    const name = "OP_DTL_OWNRSHP_PGYR2022_P06302023.csv";
+    const stem = name.replace(".csv", "");
+    const at = `raw/ownership/program_year=2022/publication=P06302023/${stem}/`;
+    const first = csvFor("ownership.modern-30", 300);
+    const corrected = csvFor("ownership.modern-30", 100);
+    expect((await ingest("--part-size", "8KiB", localCopy(name, first))).code).toBe(0);
+    expect((await ingest("--part-size", "8KiB", localCopy(name, corrected))).code).toBe(0);
+    const items = await records(`FILE#ownership#2022#${stem}`);
+    expect(items.map((i) => [i.sk, i.status]).sort()).toEqual(
+      [
+        [`V#${sha256(first)}`, "verified"],
+        [`V#${sha256(corrected)}`, "verified"],
+      ].sort(),
+    );
+    const manifest = JSON.parse((await getObject(`${at}manifest.json`)).toString());
+    expect(manifest.original.sha256).toBe(sha256(corrected));
+    const current = (await versionsUnder(at)).filter((v) => "IsLatest" in v && v.IsLatest && "Size" in v);
+    expect(current.map((v) => v.Key?.slice(at.length)).sort()).toEqual(
+      [...manifest.parts.map((p: { key: string }) => p.key), "manifest.json"].sort(),
+    );
+  });
+
   it("shows the ingestion in the history (gsi1)", async () => {
     const run = await cli(
       "history",
@@ -202,8 +225,13 @@ describe("ingest a real CMS Ownership file from a local path", () => {
       "--json",
     );
     expect(run.code).toBe(0);
-    const history = JSON.parse(run.out);
-    expect(history).toHaveLength(1);
+    const history: { publication: string; fileStem: string; status: string }[] = JSON.parse(run.out);
+    // Ordered by gsi1sk: year, then publication stamp, then file.
+    expect(history.map((h) => [h.publication, h.status])).toEqual([
+      ["P01302025_01212025", "verified"],
+      ["P06302023", "verified"],
+      ["P06302023", "verified"],
+    ]);
     expect(history[0]).toMatchObject({
       status: "verified",
       fileStem: "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025",

@@ -49,7 +49,10 @@ export class TerminalReporter implements Reporter {
         const seconds = Math.max((Date.now() - started) / 1000, 0.001);
         bar.update(total ? bytes : 0, { done: mb(bytes), rate: mb(bytes / seconds) });
       },
-      stop: () => bar.stop(),
+      stop: () => {
+        bar.stop();
+        this.bars.remove(bar); // one bar per file in flight, not per file ever seen
+      },
     };
   }
 
