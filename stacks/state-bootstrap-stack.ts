@@ -33,6 +33,7 @@ export class StateBootstrapStack extends TerraformStack {
       breakGlassRoleArn: this.naming.roleArn(config.keys.breakGlassRoleName),
       deletionWindowDays: config.keys.deletionWindowDays,
       rotationPeriodDays: supports(config, "kmsRotationPeriod") ? ROTATION_PERIOD_DAYS : undefined,
+      preventDestroy: config.protectStatefulResources,
     };
     this.stateKey = new LakeKey(this, "state-key", {
       ...keyDefaults,

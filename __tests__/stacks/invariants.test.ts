@@ -26,6 +26,7 @@ const isLogTarget = (json: TfJson, bucket: TfResource) =>
 
 describe.each(stacks)("%s", (name, json) => {
   const local = name.endsWith("-local");
+  const protect = loadConfig(environmentOf(name), { env: {} }).protectStatefulResources;
   const buckets = resourcesOfType(json, "aws_s3_bucket");
   const bucketCases = buckets.map((b) => [b.address, b] as [string, TfResource]);
 
@@ -35,8 +36,9 @@ describe.each(stacks)("%s", (name, json) => {
   });
 
   describe.each(bucketCases)("bucket %s", (_address, bucket) => {
-    it("is never force-destroyed", () => {
+    it("is never force-destroyed, and terraform refuses to destroy it where the config protects state", () => {
       expect(bucket.config.force_destroy).toBe(false);
+      expect(bucket.config.lifecycle).toEqual(protect ? { prevent_destroy: true } : undefined);
     });
 
     it("blocks public access four ways", () => {
@@ -160,6 +162,7 @@ describe.each(stacks)("%s", (name, json) => {
     "key %s rotates, waits at least 7 days before deletion and has a least-privilege key policy",
     (_address, key) => {
       expect(key.config.enable_key_rotation).toBe(true);
+      expect(key.config.lifecycle).toEqual(protect ? { prevent_destroy: true } : undefined);
       expect(Number(key.config.deletion_window_in_days)).toBeGreaterThanOrEqual(7);
       const [policy, ...more] = referencing(json, "aws_kms_key_policy", key, "key_id");
       expect(more).toHaveLength(0);
@@ -183,9 +186,7 @@ describe.each(stacks)("%s", (name, json) => {
         enabled: true,
         kms_key_arn: expect.stringMatching(/^\$\{aws_kms_key\./),
       });
-      expect(table.config.deletion_protection_enabled).toBe(
-        loadConfig(environmentOf(name), { env: {} }).protectStatefulResources,
-      );
+      expect(table.config.deletion_protection_enabled).toBe(protect);
     },
   );
 

@@ -7,7 +7,7 @@ import { resourcesOfType, synthAllStacks } from "../helpers/synth";
 // DESTROY the old resource and create an empty new one: a bucket's objects, a table's items, a key (and all
 // data encrypted with it) would be lost.
 
-export const STATEFUL_TYPES = [
+const STATEFUL_TYPES = [
   "aws_s3_bucket",
   "aws_kms_key",
   "aws_dynamodb_table",

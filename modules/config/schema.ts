@@ -79,7 +79,9 @@ const roleArns = (who: string) =>
 
 export const lakeConfigSchema = z
   .strictObject({
-    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+    environment: z
+      .enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` })
+      .describe("The environment; must match the file name (config/<environment>.json)."),
     namePrefix: z
       .string()
       .regex(/^[a-z][a-z0-9]{1,9}$/, {
@@ -102,18 +104,26 @@ export const lakeConfigSchema = z
       ),
     protectStatefulResources: z
       .boolean()
-      .describe("Deletion protection on DynamoDB tables, prevent_destroy-style guards; true in prod."),
+      .describe(
+        "Protects stateful resources: DynamoDB deletion protection, and terraform `prevent_destroy` on buckets, keys and tables (a plan that would replace one fails). Must be true in prod.",
+      ),
     tags: z
       .strictObject({
-        project: z.string().min(1, { error: "must not be empty" }),
-        environment: z.string().min(1, { error: "must not be empty" }),
-        owner: z.email({ error: "must be an e-mail" }),
+        project: z.string().min(1, { error: "must not be empty" }).describe("Tag `project`."),
+        environment: z
+          .string()
+          .min(1, { error: "must not be empty" })
+          .describe("Tag `environment`; must equal `environment`."),
+        owner: z.email({ error: "must be an e-mail" }).describe("Tag `owner`: the owning team's e-mail."),
         "cost-center": z
           .string()
-          .regex(/^[A-Za-z0-9-]{2,32}$/, { error: "must be 2-32 letters, digits or hyphens" }),
-        "data-classification": z.enum(["public", "internal", "confidential", "restricted"], {
-          error: "must be one of public, internal, confidential, restricted",
-        }),
+          .regex(/^[A-Za-z0-9-]{2,32}$/, { error: "must be 2-32 letters, digits or hyphens" })
+          .describe("Tag `cost-center`."),
+        "data-classification": z
+          .enum(["public", "internal", "confidential", "restricted"], {
+            error: "must be one of public, internal, confidential, restricted",
+          })
+          .describe("Tag `data-classification`; the CMS Open Payments data is public."),
       })
       .describe("Default tags on every resource (the provider's default_tags)."),
     backend: backendSchema,
@@ -157,20 +167,30 @@ export const lakeConfigSchema = z
       .describe("Lifecycle of the lake buckets."),
     etl: z
       .strictObject({
-        workerType: z.enum(GLUE_WORKER_TYPES, { error: `must be one of ${GLUE_WORKER_TYPES.join(", ")}` }),
+        workerType: z
+          .enum(GLUE_WORKER_TYPES, { error: `must be one of ${GLUE_WORKER_TYPES.join(", ")}` })
+          .describe("Glue worker type of the clean and curate jobs."),
         numberOfWorkers: z
           .number()
           .int()
           .min(2, { error: "must be at least 2 (Glue Spark minimum)" })
-          .max(100, { error: "must be at most 100 (raise deliberately)" }),
-        timeoutMinutes: z.number().int().min(1).max(2880, { error: "must be at most 2880 (48 h)" }),
-        maxRetries: z.number().int().min(0).max(10),
+          .max(100, { error: "must be at most 100 (raise deliberately)" })
+          .describe("Glue workers per job run."),
+        timeoutMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(2880, { error: "must be at most 2880 (48 h)" })
+          .describe("A job run is stopped after this many minutes."),
+        maxRetries: z.number().int().min(0).max(10).describe("Automatic retries of a failed job run."),
         logRetentionDays: z
           .number()
           .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
             error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(", ")}`,
           })
-          .describe("Retention of the Glue jobs' CloudWatch log groups."),
+          .describe(
+            `Retention of the Glue jobs' CloudWatch log groups: one of ${LOG_RETENTION_DAYS.join(", ")}.`,
+          ),
       })
       .describe("Glue 5.0 job sizing."),
     athena: z

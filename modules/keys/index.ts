@@ -28,6 +28,7 @@ export class LakeKeys extends Construct {
       breakGlassRoleArn: naming.roleArn(config.keys.breakGlassRoleName),
       deletionWindowDays: config.keys.deletionWindowDays,
       rotationPeriodDays: supports(config, "kmsRotationPeriod") ? ROTATION_PERIOD_DAYS : undefined,
+      preventDestroy: config.protectStatefulResources,
     };
     this.data = new LakeKey(this, "data", {
       ...common,

@@ -76,6 +76,8 @@ export interface LakeKeyProps {
    * then stays with IAM; for keys whose users cannot be named when the key is created (state, Glue catalog).
    */
   readonly accountPrincipalsViaServices?: readonly string[];
+  /** Terraform refuses any plan that destroys or replaces the key (prod): its data would become unreadable. */
+  readonly preventDestroy?: boolean;
 }
 
 /**
@@ -127,6 +129,7 @@ export class LakeKey extends Construct {
       keyUsage: "ENCRYPT_DECRYPT",
       customerMasterKeySpec: "SYMMETRIC_DEFAULT",
       isEnabled: true,
+      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
     });
     this.alias = new KmsAlias(this, "alias", { name: props.alias, targetKeyId: this.key.keyId });
     this.policy = new KmsKeyPolicy(this, "policy", {

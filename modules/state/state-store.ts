@@ -31,6 +31,7 @@ export class StateStore extends Construct {
       sourceBucketNames: [naming.stateBucket],
       lifecycleRule: { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
       denyStatements,
+      preventDestroy: config.protectStatefulResources,
     });
     this.bucket = new LakeBucket(this, "bucket", {
       bucketName: naming.stateBucket,
@@ -39,6 +40,7 @@ export class StateStore extends Construct {
       // Old state versions are the way back from a bad apply: keep them for the noncurrent window.
       lifecycleRules: [housekeeping],
       denyStatements,
+      preventDestroy: config.protectStatefulResources,
     });
     this.lockTable = new DynamodbTable(this, "lock-table", {
       name: naming.lockTable,
@@ -48,6 +50,7 @@ export class StateStore extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true, kmsKeyArn: stateKey.keyArn },
       deletionProtectionEnabled: config.protectStatefulResources,
+      lifecycle: config.protectStatefulResources ? { preventDestroy: true } : undefined,
     });
   }
 }

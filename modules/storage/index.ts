@@ -13,7 +13,7 @@ export * from "./lake-bucket";
 export * from "./layout";
 
 export interface LakeStorageProps {
-  readonly config: Pick<LakeConfig, "environment" | "accountId" | "storage">;
+  readonly config: Pick<LakeConfig, "environment" | "accountId" | "storage" | "protectStatefulResources">;
   readonly naming: Naming;
   /** KMS key of the lake's data (raw, cleaned, curated, query results). */
   readonly dataKeyArn: string;
@@ -61,6 +61,7 @@ export class LakeStorage extends Construct {
       sourceBucketNames: [...ZONES.map((z) => names[z]), names.athenaResults],
       lifecycleRule: { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
       denyStatements,
+      preventDestroy: config.protectStatefulResources,
     });
     const logsTo = (purpose: string) => ({ target: this.accessLogs, prefix: `${purpose}/` });
 
@@ -104,6 +105,7 @@ export class LakeStorage extends Construct {
         lifecycleRules: zoneRules[zone],
         policyStatements: zoneStatements[zone],
         denyStatements,
+        preventDestroy: config.protectStatefulResources,
       });
     }
     this.zones = zones;
@@ -116,6 +118,7 @@ export class LakeStorage extends Construct {
         { ...housekeeping, id: "expire-query-results", expireAfterDays: s.athenaResultsExpiryDays },
       ],
       denyStatements,
+      preventDestroy: config.protectStatefulResources,
     });
   }
 

@@ -53,6 +53,8 @@ export interface LakeBucketProps {
    * (moto turns every conditional Deny into an unconditional one, see MOTO_GAPS).
    */
   readonly denyStatements?: { readonly enforce: true } | { readonly enforce: false; readonly reason: string };
+  /** Terraform refuses any plan that destroys or replaces the bucket (prod). */
+  readonly preventDestroy?: boolean;
 }
 
 const ANYONE = { AWS: "*" } as const;
@@ -94,7 +96,11 @@ export class LakeBucket extends Construct {
     if (new Set(ruleIds).size !== ruleIds.length)
       throw new Error(`LakeBucket ${id}: duplicate lifecycle rule ids`);
 
-    this.bucket = new S3Bucket(this, "bucket", { bucket: props.bucketName, forceDestroy: false });
+    this.bucket = new S3Bucket(this, "bucket", {
+      bucket: props.bucketName,
+      forceDestroy: false,
+      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
+    });
     this.bucketName = this.bucket.bucket;
     this.bucketArn = this.bucket.arn;
     const staticArn = `arn:aws:s3:::${props.bucketName}`;
@@ -260,6 +266,7 @@ export interface AccessLogsBucketProps {
   readonly sourceBucketNames: readonly string[];
   readonly lifecycleRule: LifecycleRule;
   readonly denyStatements: LakeBucketProps["denyStatements"];
+  readonly preventDestroy?: boolean;
 }
 
 /**
@@ -277,6 +284,7 @@ export function accessLogsBucket(scope: Construct, id: string, props: AccessLogs
     lifecycleRules: [props.lifecycleRule],
     policyStatements: [logDeliveryStatement(props.bucketName, props.accountId, props.sourceBucketNames)],
     denyStatements: props.denyStatements,
+    preventDestroy: props.preventDestroy,
   });
 }
 
