@@ -59,7 +59,9 @@ describe("LakeQuery", () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's template syntax inside SQL text
     const [interpolation, directive] = ["${x}", "%{y}"];
     expect(text).toContain(`'${interpolation}${directive}'`);
-    expect(view.query).toBe(text.replace(interpolation, `$${interpolation}`).replace(directive, `%${directive}`));
+    expect(view.query).toBe(
+      text.replace(interpolation, `$${interpolation}`).replace(directive, `%${directive}`),
+    );
     const top = queries.find((q) => q.name === "analytics/top_manufacturers") as NamedQuery;
     expect(top.query).toBe(readFileSync(join(fixture, "analytics", "top_manufacturers.sql"), "utf8"));
   });
