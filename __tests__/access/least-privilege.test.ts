@@ -50,6 +50,30 @@ describe("ingestion writer", () => {
     expect(await decide("ingestion-writer", "s3:PutObject", rawObject(RAW_KEY))).toBe("Allowed");
   });
 
+  it("may put it through the raw bucket's policy only over TLS with the lake's data key", async () => {
+    const rawBucket = lake.bucketArn("raw").replace("arn:aws:s3:::", "");
+    const bucketPolicy = lake.bucketPolicies[rawBucket];
+    const [dataKey] = lake.rolePolicies[roleName("ingestion-writer")].Statement.find(
+      (s) => s.Sid === "EncryptRawWithDataKey",
+    )?.Resource as string[];
+    const upload = (context: Record<string, string>) =>
+      decide(
+        "ingestion-writer",
+        "s3:PutObject",
+        rawObject(RAW_KEY),
+        { "aws:SecureTransport": "true", "s3:TlsVersion": "1.3", ...context },
+        bucketPolicy,
+      );
+    const kms = { "s3:x-amz-server-side-encryption": "aws:kms" };
+    expect(await upload({ ...kms, "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey })).toBe(
+      "Allowed",
+    );
+    expect(
+      await upload({ ...kms, "s3:x-amz-server-side-encryption-aws-kms-key-id": `${dataKey}-other` }),
+    ).toBe("ExplicitlyDenied");
+    expect(await upload({ "aws:SecureTransport": "false" })).toBe("ExplicitlyDenied");
+  });
+
   it("may verify an upload (head, attributes, server-side copy) inside raw/ only", async () => {
     expect(await decide("ingestion-writer", "s3:GetObjectAttributes", rawObject(RAW_KEY))).toBe("Allowed");
     expect(await decide("ingestion-writer", "s3:GetObject", rawObject(RAW_KEY))).toBe("Allowed");
