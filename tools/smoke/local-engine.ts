@@ -43,11 +43,11 @@ export class LocalAthenaEngine implements QueryEngine {
   constructor(private readonly props: LocalEngineProps) {
     this.python = props.python ?? join(repoRoot, ".venv", "bin", "python");
     this.script = props.script ?? join(repoRoot, "tools", "local-athena", "local_athena.py");
-    for (const [what, path] of [
-      ["python", this.python],
-      ["local Athena engine", this.script],
-    ] as const) {
-      if (!existsSync(path)) throw new Error(`${what} not found at ${path}: run 'make setup' first`);
+    if (!existsSync(this.python)) {
+      throw new Error(`python not found at ${this.python}: run 'make setup' first (it creates .venv)`);
+    }
+    if (!existsSync(this.script)) {
+      throw new Error(`the local Athena engine (contract 8) is missing: ${this.script} does not exist`);
     }
     if (!props.warehouse)
       throw new Error("local mode needs --warehouse (a directory or s3://<bucket>/curated/)");
