@@ -5,11 +5,8 @@
  */
 export {
   App,
-  Aspects,
   AssetType,
   CloudBackend,
-  Fn,
-  type IAspect,
   Lazy,
   LocalBackend,
   NamedCloudWorkspace,
@@ -17,9 +14,7 @@ export {
   TaggedCloudWorkspaces,
   TerraformAsset,
   TerraformOutput,
-  TerraformResource,
   TerraformStack,
   Testing,
-  Token,
 } from "cdktf";
 export * from "./iam-policy";
