@@ -39,11 +39,11 @@ from sqlglot.errors import SqlglotError
 
 REPO = Path(__file__).resolve().parents[2]
 VIEWS_DIR = REPO / "sql" / "views"
-sys.path.insert(0, str(REPO / "glue-scripts"))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(REPO / "glue-scripts")]
 
+from curated_ddl import PARTITION, curated_schema  # noqa: E402
 from open_payments_lake.spec import Dataset, load_spec  # noqa: E402  (glue-scripts is not an installed package)
 
-PARTITION = "program_year"
 # DuckDB type names that differ from Athena's; others are the lower-cased DuckDB name.
 _ATHENA_TYPES = {"VARCHAR": "varchar", "FLOAT": "real", "HUGEINT": "decimal(38,0)", "BLOB": "varbinary"}
 _DUCKDB_TYPES = {
@@ -129,12 +129,8 @@ def table_source(root: Path, dataset: Dataset) -> str:
             f"SELECT * FROM read_parquet({sql_string(files)}, hive_partitioning = true, "
             f"hive_types = {{'{PARTITION}': INTEGER}}, union_by_name = true)"
         )
-    from open_payments_lake.curation import curated_columns  # imports pyspark: only for empty tables
-
-    types = {c.name: _DUCKDB_TYPES[c.type] for c in dataset.columns}
-    types["payment_month"] = "DATE"  # the only derived column that is not a string (contract 7)
     columns = ", ".join(
-        f"CAST(NULL AS {types.get(name, 'VARCHAR')}) AS {quote(name)}" for name in curated_columns(dataset)
+        f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {quote(name)}" for name, kind in curated_schema(dataset)
     )
     return f"SELECT {columns} WHERE false"
 
