@@ -128,9 +128,9 @@ def query_bytes(curated: Path, columns: list[str]) -> int:
 
 def analyst_queries(curated: Path, raw_bytes: int) -> list[dict]:
     connection = duckdb.connect()
+    files = str(curated / "**" / "*.parquet").replace("'", "''")
     connection.execute(
-        "CREATE VIEW general AS SELECT * FROM read_parquet(?, hive_partitioning = true)",
-        [str(curated / "**" / "*.parquet")],
+        f"CREATE VIEW general AS SELECT * FROM read_parquet('{files}', hive_partitioning = true)"
     )
     results = []
     for name, (columns, sql) in QUERIES.items():

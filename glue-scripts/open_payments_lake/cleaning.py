@@ -40,7 +40,7 @@ _TYPE_PATTERNS = {
     "boolean": r"(?i)^(yes|no)$",
 }
 _RECORD_ID = r"^[0-9]{1,38}$"
-_LEADING_JUNK = r"^[\s']+"
+_WHITESPACE = " \\t\\n\\r\\f\\u000B"  # Java's \s characters, as a Spark SQL string literal
 
 
 def raw_column(index: int) -> str:
@@ -61,10 +61,17 @@ def positional(raw: DataFrame, layout: Layout) -> DataFrame:
     return raw.toDF(*[raw_column(i) for i in range(len(layout.header))], CORRUPT)
 
 
-def clean_text(value: Column) -> Column:
-    """Trimmed value; leading apostrophes/tabs removed; empty -> null."""
-    stripped = F.regexp_replace(F.regexp_replace(value, _LEADING_JUNK, ""), r"\s+$", "")
-    return F.when(stripped != "", stripped)
+def clean_text(column: str) -> Column:
+    """The named column trimmed, leading apostrophes/tabs removed, empty -> null.
+
+    Character-set trims rather than regular expressions: this runs on every value of every row.
+    """
+    trimmed = F.expr(f"TRIM(TRAILING '{_WHITESPACE}' FROM TRIM(LEADING '{_WHITESPACE}\\'' FROM `{column}`))")
+    return F.when(trimmed != "", trimmed)
+
+
+def has_leading_quote_or_tab(value: Column) -> Column:
+    return F.substring(F.ltrim(value), 1, 1).isin("'", "\t")
 
 
 def is_spreadsheet_error(text: Column) -> Column:
@@ -102,9 +109,11 @@ def to_canonical_text(raw: DataFrame, layout: Layout, dataset: Dataset) -> DataF
             text_columns.append(F.lit(None).cast(T.StringType()).alias(column.name))
             continue
         raw_value = F.col(raw_column(position[column.name]))
-        text = clean_text(raw_value)
+        text = clean_text(raw_column(position[column.name]))
         text_columns.append(text.alias(column.name))
-        repairs.append(F.when(raw_value.rlike(r"^\s*['\t]"), F.lit(f"leading_quote_or_tab:{column.name}")))
+        repairs.append(
+            F.when(has_leading_quote_or_tab(raw_value), F.lit(f"leading_quote_or_tab:{column.name}"))
+        )
         if column.type == "string":
             repairs.append(
                 F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error_nulled:{column.name}"))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
-from open_payments_lake.cleaning import clean_text, typed_value
+from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
 from open_payments_lake.curation import (
     apply_removed,
     normalize_manufacturer,
@@ -26,8 +26,27 @@ def values(spark, texts, expression):
 
 
 def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
-    got = values(spark, ["  a b ", "'06460", "\tTulsa", "", "   ", None, "O'Neil"], clean_text)
-    assert got == ["a b", "06460", "Tulsa", None, None, None, "O'Neil"]
+    texts = ["  a b ", "'06460", "\tTulsa", "", "   ", None, "O'Neil", " ' x\r\n"]
+    assert values(spark, texts, lambda _: clean_text("v")) == [
+        "a b",
+        "06460",
+        "Tulsa",
+        None,
+        None,
+        None,
+        "O'Neil",
+        "x",
+    ]
+    assert values(spark, texts, has_leading_quote_or_tab) == [
+        False,
+        True,
+        True,
+        False,
+        False,
+        None,
+        False,
+        True,
+    ]
 
 
 @pytest.mark.parametrize(
