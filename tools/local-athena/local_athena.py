@@ -44,8 +44,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(REPO / "glue-scripts")
 from curated_ddl import PARTITION, curated_schema  # noqa: E402
 from open_payments_lake.spec import Dataset, load_spec  # noqa: E402  (glue-scripts is not an installed package)
 
-# DuckDB type names that differ from Athena's; others are the lower-cased DuckDB name.
-_ATHENA_TYPES = {"VARCHAR": "varchar", "FLOAT": "real", "HUGEINT": "decimal(38,0)", "BLOB": "varbinary"}
+# DuckDB type names that differ from Athena's (DuckDB sums integers into HUGEINT where Trino gives bigint);
+# others are the lower-cased DuckDB name.
+_ATHENA_TYPES = {"VARCHAR": "varchar", "FLOAT": "real", "HUGEINT": "bigint", "BLOB": "varbinary"}
 _DUCKDB_TYPES = {
     "string": "VARCHAR",
     "decimal": "DECIMAL(18,2)",

@@ -1,0 +1,33 @@
+-- description: Physician ownership and investment interests with readable column names.
+CREATE OR REPLACE VIEW v_ownership_interests AS
+SELECT
+  record_id,
+  program_year,
+  change_type,
+  physician_npi,
+  physician_profile_id,
+  physician_first_name,
+  physician_last_name,
+  physician_primary_type,
+  physician_specialty,
+  specialty_top_level,
+  recipient_city AS physician_city,
+  recipient_state AS physician_state,
+  recipient_zip_code AS physician_zip_code,
+  recipient_country AS physician_country,
+  total_amount_invested_usdollars AS amount_invested_usd,
+  value_of_interest AS value_of_interest_usd,
+  terms_of_interest,
+  interest_held_by_physician_or_an_immediate_family_member AS interest_held_by,
+  applicable_manufacturer_or_applicable_gpo_making_payment_id AS manufacturer_id,
+  applicable_manufacturer_or_applicable_gpo_making_payment_name AS manufacturer_name,
+  manufacturer_name_normalized,
+  applicable_manufacturer_or_applicable_gpo_making_payment_state AS manufacturer_state,
+  applicable_manufacturer_or_applicable_gpo_making_payment_country AS manufacturer_country,
+  dispute_status_for_publication AS is_disputed,
+  payment_publication_date AS publication_date,
+  publication_stamp,
+  source_object,
+  layout_id,
+  ingestion_id
+FROM ownership_interests
