@@ -63,10 +63,6 @@ function stateBootstrap(config: LakeConfig): Counts {
 }
 
 /**
- * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
- * results bucket, all logging to the access-logs bucket.
- */
-/**
  * The lake's data plane (engineer B's modules): ingestion table; four workload roles and two CI roles, each
  * with one inline policy; the Glue security configuration; raw and curated databases, one curated table per
  * dataset with a curatedTable, two crawlers; per Glue job of glue-scripts/jobs.json a job and its script
@@ -101,6 +97,10 @@ function dataPlane(): Counts {
   };
 }
 
+/**
+ * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
+ * results bucket, all logging to the access-logs bucket; and the data plane above.
+ */
 function lake(_config: LakeConfig): Counts {
   const loggedBuckets = openPayments.zones.length + 1;
   return sum(times(2, lakeKey), lakeBucket(false), times(loggedBuckets, lakeBucket(true)), dataPlane());
