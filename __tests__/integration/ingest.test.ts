@@ -160,6 +160,11 @@ describe("ingest a real CMS Ownership file from a local path", () => {
       expect(head.ChecksumSHA256).toBe(Buffer.from(part.sha256, "hex").toString("base64"));
     }
     expect(Buffer.concat(rebuilt).equals(original)).toBe(true);
+    // One version per object: sealing a part does not leave its pre-seal duplicate behind.
+    const versions = await versionsUnder(prefix);
+    expect(versions.map((v) => v.Key).sort()).toEqual(
+      [...manifest.parts.map((p: { key: string }) => prefix + p.key), `${prefix}manifest.json`].sort(),
+    );
 
     const items = await records(pk);
     expect(items).toHaveLength(1);

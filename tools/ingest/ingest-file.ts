@@ -206,7 +206,14 @@ async function streamParts(
             const upload: WrittenObject = { key: prefix + key, versionId: done.versionId };
             written.push(upload);
             parts[slot] = { key, sha256: done.sha256, bytes: done.bytes, records: event.records };
-            written.push(await deps.store.seal(upload, done.sha256, partMetadata));
+            const sealed = await deps.store.seal(upload, done.sha256, partMetadata);
+            written.push(sealed);
+            // In a versioned bucket the pre-seal version is a byte-identical duplicate: drop it rather than
+            // store every part twice (without versioning the copy replaced it already).
+            if (upload.versionId && upload.versionId !== sealed.versionId) {
+              await deps.store.remove([upload]);
+              written.splice(written.indexOf(upload), 1);
+            }
           });
           pending.catch((error) => {
             pendingFailure ??= error;
