@@ -1,5 +1,5 @@
 // The judgement of checkov findings against the skips file, and the skips file itself.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CheckovSkip, type Finding, judge, loadSkips } from "../../scripts/checkov";
@@ -73,7 +73,24 @@ describe("loadSkips", () => {
     expect(() => loadSkips(file)).toThrow(/skips\.0\.check[\s\S]*skips\.0\.resource/);
   });
 
-  it("reads the project's skips file", () => {
-    expect(Array.isArray(loadSkips())).toBe(true);
+  it("reads the project's skips file, and docs/security.md lists each entry in its table", () => {
+    const rows = readFileSync(join(__dirname, "..", "..", "docs", "security.md"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("| CKV"));
+    const skips = loadSkips();
+    expect(skips.length).toBeGreaterThan(0);
+    for (const s of skips) {
+      const row = rows.find(
+        (r) =>
+          r.startsWith(`| ${s.check} `) &&
+          r.includes(`| \`${s.stack}\` |`) &&
+          r.includes(`| \`${s.resource}\` |`),
+      );
+      expect({ skip: `${s.check} ${s.stack} ${s.resource}`, documented: row !== undefined }).toEqual({
+        skip: `${s.check} ${s.stack} ${s.resource}`,
+        documented: true,
+      });
+    }
+    expect(rows).toHaveLength(skips.length);
   });
 });

@@ -163,11 +163,18 @@ export class TerraformError extends Error {
 /** Runs terraform in a stack directory and returns its stdout; a failure carries terraform's own output. */
 export async function terraform(dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   try {
-    const { stdout } = await run("terraform", [...args, "-no-color"], { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run("terraform", [...args, "-no-color"], {
+      cwd: dir,
+      env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const stdout = (error as { stdout?: string }).stdout ?? "";
-    throw new TerraformError(`terraform ${args.join(" ")} failed in ${dir}:\n${processOutput(error)}`, stdout);
+    throw new TerraformError(
+      `terraform ${args.join(" ")} failed in ${dir}:\n${processOutput(error)}`,
+      stdout,
+    );
   }
 }
 
@@ -221,7 +228,9 @@ export async function planOffline(stack: SynthesizedStack, env: NodeJS.ProcessEn
     const diagnostics = jsonLines((error as TerraformError).stdout)
       .filter((m) => m.type === "diagnostic")
       .map((m) => `${m.diagnostic?.severity}: ${m.diagnostic?.summary}: ${m.diagnostic?.detail ?? ""}`);
-    throw new Error(`offline plan of ${stack.name} failed:\n${diagnostics.join("\n") || (error as Error).message}`);
+    throw new Error(
+      `offline plan of ${stack.name} failed:\n${diagnostics.join("\n") || (error as Error).message}`,
+    );
   }
   return jsonLines(stream)
     .filter((m) => m.type === "planned_change" && m.change)

@@ -55,7 +55,9 @@ describe("offline terraform plan (local state, fake credentials, provider skip f
   const plans = new Map<string, PlannedChange[] | Error>();
 
   beforeAll(async () => {
-    const planned = stacks.filter((s) => (PLANNED_ENVIRONMENTS as readonly string[]).includes(stackEnvironment(s)));
+    const planned = stacks.filter((s) =>
+      (PLANNED_ENVIRONMENTS as readonly string[]).includes(stackEnvironment(s)),
+    );
     await inBatches(planned, 2, async (stack) => {
       plans.set(stack.name, await planOffline(stack, env).catch((error: Error) => error));
     });
