@@ -76,7 +76,7 @@ function targetOptions(command: Command): Command {
     .option("--endpoint <url>", "local AWS endpoint such as moto (default: LAKE_LOCAL_AWS_ENDPOINT)");
 }
 
-function describe(outcome: FileOutcome): string {
+function summarize(outcome: FileOutcome): string {
   switch (outcome.status) {
     case "verified": {
       const { original, parts } = outcome.manifest;
@@ -250,7 +250,7 @@ export function buildProgram(
           ddb.destroy();
         }
         if (opts.json) io.out(`${JSON.stringify(outcomes.map(jsonOutcome), null, 2)}\n`);
-        else for (const o of outcomes) io.out(`${describe(o)}\n`);
+        else for (const o of outcomes) io.out(`${summarize(o)}\n`);
         setExit(exitCodeOf(outcomes.flatMap((o) => (o.status === "failed" ? [o.error] : []))));
       },
     );

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { BadInputError, SourceUnreachableError } from "./errors";
-import { type HttpOptions, openRemote } from "./http";
+import { SourceUnreachableError } from "./errors";
+import { fetchJson, type HttpOptions } from "./http";
 import { type Dataset, datasetIds, datasets } from "./layouts";
 
 /** CMS's public DKAN API root (openpaymentsdata.cms.gov). */
@@ -36,17 +36,6 @@ const metastore = z.array(metastoreItem);
 const downloadUrlOf = (d: z.infer<typeof distribution>) => d.downloadURL ?? d.data?.downloadURL;
 const keywordText = (k: string | { data: string }) => (typeof k === "string" ? k : k.data);
 
-async function readJson(url: string, http: HttpOptions): Promise<unknown> {
-  const { stream } = await openRemote(url, http);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (error) {
-    throw new BadInputError(`${url}: not JSON (${(error as Error).message})`);
-  }
-}
-
 /**
  * What CMS publishes for a program year, from the DKAN metastore. Dataset ids change between publications,
  * so datasets are matched by title (the titles in datasets/open-payments.json) and year on every run.
@@ -57,7 +46,7 @@ export async function discover(
   http: HttpOptions = {},
 ): Promise<DiscoveredFile[]> {
   const url = `${api.replace(/\/$/, "")}/metastore/schemas/dataset/items?show-reference-ids=false`;
-  const parsed = metastore.safeParse(await readJson(url, http));
+  const parsed = metastore.safeParse(await fetchJson(url, http));
   if (!parsed.success) {
     throw new SourceUnreachableError(
       `${url}: unexpected metastore response: ${parsed.error.issues[0]?.message}`,

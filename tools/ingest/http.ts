@@ -122,3 +122,15 @@ export async function openRemote(
     contentType: res.headers.get("content-type"),
   };
 }
+
+/** A small JSON document (DKAN metastore and datastore answers), with the same retries as downloads. */
+export async function fetchJson(url: string, options: HttpOptions = {}): Promise<unknown> {
+  const { stream } = await openRemote(url, options);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (error) {
+    throw new BadInputError(`${url}: not JSON (${(error as Error).message})`);
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BadInputError } from "./errors";
-import { type HttpOptions, openRemote } from "./http";
+import { fetchJson, type HttpOptions } from "./http";
 import type { RawStore } from "./raw-store";
 
 /** The raw zone's folder for CMS's own per-company totals (contract 2). */
@@ -14,17 +14,6 @@ const metastoreItem = z
 const datastorePage = z
   .object({ results: z.array(z.record(z.string(), z.unknown())), count: z.number().optional() })
   .passthrough();
-
-async function getJson(url: string, http: HttpOptions): Promise<unknown> {
-  const { stream } = await openRemote(url, http);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (error) {
-    throw new BadInputError(`${url}: not JSON (${(error as Error).message})`);
-  }
-}
 
 export interface CapturedTotals {
   readonly key: string;
@@ -46,7 +35,9 @@ export async function captureCompanyTotals(
   http: HttpOptions = {},
 ): Promise<CapturedTotals> {
   const root = api.replace(/\/$/, "");
-  const items = z.array(metastoreItem).parse(await getJson(`${root}/metastore/schemas/dataset/items`, http));
+  const items = z
+    .array(metastoreItem)
+    .parse(await fetchJson(`${root}/metastore/schemas/dataset/items`, http));
   const year = new RegExp(`(^|\\D)${programYear}(\\D|$)`);
   const item = items.find(
     (i) => i.title.toLowerCase().includes(titleContains.toLowerCase()) && year.test(i.title),
@@ -59,7 +50,7 @@ export async function captureCompanyTotals(
   const rows: Record<string, unknown>[] = [];
   for (let offset = 0; ; offset += pageSize) {
     const url = `${root}/datastore/query/${item.identifier}/0?limit=${pageSize}&offset=${offset}&count=true`;
-    const page = datastorePage.parse(await getJson(url, http));
+    const page = datastorePage.parse(await fetchJson(url, http));
     rows.push(...page.results);
     if (page.results.length < pageSize || (page.count !== undefined && rows.length >= page.count)) break;
   }

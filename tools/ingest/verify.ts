@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
+import { stripBom } from "./csv-header";
 import { ChecksumMismatchError } from "./errors";
 import { type Manifest, manifestFileName, manifestSchema } from "./manifest";
 import { hexToBase64, type RawStore } from "./raw-store";
@@ -74,9 +75,7 @@ export async function rebuildOriginal(
           const end = head.indexOf(0x0a);
           if (end >= 0) {
             const line = head.subarray(0, end + 1);
-            laterHeader = Buffer.from(
-              line.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])) ? line.subarray(3) : line,
-            );
+            laterHeader = Buffer.from(stripBom(line));
             head = Buffer.alloc(0);
           }
         }
