@@ -4,7 +4,7 @@
 //
 //   npx tsx scripts/bench-synth.ts [runs=5]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -46,14 +46,27 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function timeOnce(subject: Subject): { seconds: number; stacks: number } {
+/**
+ * CPU seconds (user + system) of this process's finished children, from /proc/self/stat (Linux; fields
+ * cutime and cstime in clock ticks of 1/100 s): unlike wall time, barely affected by other load on the machine.
+ */
+function childCpuSeconds(): number | undefined {
+  if (!existsSync("/proc/self/stat")) return undefined;
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+function timeOnce(subject: Subject): { seconds: number; cpu?: number; stacks: number } {
   const outdir = mkdtempSync(join(tmpdir(), "bench-synth-"));
   try {
+    const cpuBefore = childCpuSeconds();
     const start = process.hrtime.bigint();
     subject.synth(outdir);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpuAfter = childCpuSeconds();
+    const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: object };
-    return { seconds, stacks: Object.keys(manifest.stacks).length };
+    return { seconds, cpu, stacks: Object.keys(manifest.stacks).length };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -72,12 +85,16 @@ function main(): void {
     process.stdout.write(`${subject.label}: warm-up`);
     const { stacks } = timeOnce(subject);
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
-      times.push(timeOnce(subject).seconds);
-      process.stdout.write(` ${times.at(-1)?.toFixed(2)}s`);
+      const run = timeOnce(subject);
+      times.push(run.seconds);
+      if (run.cpu !== undefined) cpu.push(run.cpu);
+      process.stdout.write(` ${run.seconds.toFixed(2)}s`);
     }
     const spread = `min ${Math.min(...times).toFixed(2)} s, max ${Math.max(...times).toFixed(2)} s`;
-    console.log(`\n  ${stacks} stacks: median ${median(times).toFixed(2)} s (${spread})`);
+    const cpuFigure = cpu.length ? `, CPU median ${median(cpu).toFixed(2)} s` : "";
+    console.log(`\n  ${stacks} stacks: wall median ${median(times).toFixed(2)} s (${spread})${cpuFigure}`);
   }
 }
 
