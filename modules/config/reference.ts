@@ -114,8 +114,8 @@ export function renderConfigReference(): string {
     "",
     ...gaps,
     "",
-    "Known slowness, no setting changed: the AWS provider waits about 55 s after writing each bucket's",
-    "lifecycle configuration on moto (in parallel across buckets).",
+    "Expected slowness, on AWS as on moto: after writing a bucket's lifecycle configuration the AWS provider",
+    "polls until it reads the same rules back three times 10 s apart, about 55 s (buckets in parallel).",
     "",
   ].join("\n");
 }
