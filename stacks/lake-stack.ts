@@ -40,13 +40,7 @@ export class LakeStack extends TerraformStack {
     this.config = config;
     this.naming = new Naming(config);
     lakeAwsProvider(this, config);
-    configureBackend(this, {
-      backend: config.backend,
-      naming: this.naming,
-      stackName: id,
-      region: config.region,
-      accountId: config.accountId,
-    });
+    configureBackend(this, { backend: config.backend, naming: this.naming, stackName: id });
     this.githubOidcProviderArn = githubOidcProviderArn(config.accountId);
 
     this.keys = new LakeKeys(this, "keys", { config, naming: this.naming });

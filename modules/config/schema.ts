@@ -30,11 +30,6 @@ const backendSchema = z
       z
         .strictObject({
           type: z.literal("s3"),
-          region: z
-            .string()
-            .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "must be an AWS region such as us-east-1" })
-            .optional()
-            .describe("Region of the state bucket; default: the environment's region."),
         })
         .describe(
           "S3 state in this environment's state-bootstrap bucket (SSE-KMS with the state key), S3 lock file plus " +

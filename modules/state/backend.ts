@@ -13,8 +13,6 @@ export interface BackendProps {
   readonly naming: Naming;
   /** The stack's name; the S3 state key and the local state file are derived from it. */
   readonly stackName: string;
-  readonly region: string;
-  readonly accountId: string;
 }
 
 /**
@@ -27,21 +25,20 @@ export function configureBackend(stack: TerraformStack, props: BackendProps): vo
     case "local":
       new LocalBackend(stack, { path: `terraform.${stackName}.tfstate` });
       return;
-    case "s3": {
-      const region = backend.region ?? props.region;
+    case "s3":
+      // The state bucket, table and key live where the environment's state-bootstrap stack created them.
       new S3Backend(stack, {
         bucket: naming.stateBucket,
         key: naming.stateKey(stackName),
-        region,
+        region: naming.region,
         encrypt: true,
-        kmsKeyId: `arn:aws:kms:${region}:${props.accountId}:${naming.stateKeyAlias}`,
+        kmsKeyId: `arn:aws:kms:${naming.region}:${naming.accountId}:${naming.stateKeyAlias}`,
         dynamodbTable: naming.lockTable,
       });
       // Terraform >= 1.10 locks with a lock file in the bucket and deprecates the DynamoDB table; both are set
       // during the migration window. cdktf 0.21 does not know the field, hence the override.
       stack.addOverride("terraform.backend.s3.use_lockfile", true);
       return;
-    }
     case "cloud": {
       const ws = backend.workspace;
       new CloudBackend(stack, {
