@@ -92,7 +92,19 @@ async function records(pk: string) {
       ExpressionAttributeValues: { ":pk": pk },
     }),
   );
-  return out.Items ?? [];
+  // The per-file lease item stays (released leases are expired, not deleted): not an ingestion record.
+  return (out.Items ?? []).filter((i) => i.sk !== "LEASE");
+}
+
+async function lease(pk: string) {
+  const out = await lake.ddb.send(
+    new QueryCommand({
+      TableName: lake.table,
+      KeyConditionExpression: "pk = :pk AND sk = :lease",
+      ExpressionAttributeValues: { ":pk": pk, ":lease": "LEASE" },
+    }),
+  );
+  return out.Items?.[0];
 }
 
 async function getObject(key: string): Promise<Buffer> {
@@ -185,6 +197,7 @@ describe("ingest a real CMS Ownership file from a local path", () => {
     expect(items[0].s3VersionId).toEqual(expect.any(String));
     expect(items[0].timings).toMatchObject({ uploadMs: expect.any(Number), verifyMs: expect.any(Number) });
     expect(run.logs.map((l) => l.event)).toEqual(expect.arrayContaining(["started", "verified"]));
+    expect(await lease(pk)).toMatchObject({ ingestionId: manifest.ingestionId, leaseExpiresAt: 0 });
   });
 
   it("is a no-op when the identical file is ingested again", async () => {
@@ -363,6 +376,10 @@ describe("remote sources", () => {
       status: "verified",
       source: url(),
     });
+    // The attempt that became this version stays in the table, out of the history index.
+    const continued = items.find((i) => i.continuedAs === `V#${sha256(body)}`);
+    expect(continued).toMatchObject({ sk: expect.stringMatching(/^ATTEMPT#/) });
+    expect(continued?.gsi1pk).toBeUndefined();
     expect(await getObject(`${prefix}part-00000.csv`)).toEqual(expect.any(Buffer));
   });
 

@@ -211,8 +211,12 @@ async function streamParts(
             // In a versioned bucket the pre-seal version is a byte-identical duplicate: drop it rather than
             // store every part twice (without versioning the copy replaced it already).
             if (upload.versionId && upload.versionId !== sealed.versionId) {
-              await deps.store.remove([upload]);
-              written.splice(written.indexOf(upload), 1);
+              // Best effort: a writer role without s3:DeleteObjectVersion keeps it (non-current, expires by lifecycle).
+              await deps.store.remove([upload]).then(
+                () => written.splice(written.indexOf(upload), 1),
+                (error) =>
+                  deps.reporter.event("duplicate-kept", { key: upload.key, reason: errorMessage(error) }),
+              );
             }
           });
           pending.catch((error) => {
@@ -428,7 +432,9 @@ async function ingestIdentified(
         totalMs: verifiedAt - started,
       },
     });
-    await removeStaleParts(store, prefix, manifest);
+    await removeStaleParts(store, prefix, manifest).catch((error) =>
+      reporter.event("stale-parts-kept", { prefix, reason: errorMessage(error) }),
+    );
     if (options.move && source.localPath) await unlink(source.localPath);
     reporter.event("verified", {
       file: file.fileStem,

@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -46,6 +45,8 @@ export interface IngestionRecord {
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly timings?: Record<string, number>;
+  /** On an attempt item: the version item the run continued as once its content hash was known. */
+  readonly continuedAs?: string;
 }
 
 export interface LeaseHolder {
@@ -156,20 +157,22 @@ export class IngestionLedger {
     );
   }
 
+  /** Expires the lease at once (an update, not a delete: the ingestion role may not delete items). */
   async releaseLease(file: FileIdentity, ingestionId: string): Promise<void> {
     try {
       await this.send("release lease", () =>
         this.ddb.send(
-          new DeleteCommand({
+          new UpdateCommand({
             TableName: this.tableName,
             Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: LEASE },
+            UpdateExpression: "SET leaseExpiresAt = :expired, releasedAt = :at",
             ConditionExpression: "ingestionId = :me",
-            ExpressionAttributeValues: { ":me": ingestionId },
+            ExpressionAttributeValues: { ":expired": 0, ":at": this.now().toISOString(), ":me": ingestionId },
           }),
         ),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw error; // taken over after expiry: not ours to delete
+      if (!isConditionFailure(error)) throw error; // taken over after expiry: not ours to release
     }
   }
 
@@ -190,7 +193,8 @@ export class IngestionLedger {
           }),
         ),
       );
-      out.push(...((page.Items ?? []) as IngestionRecord[]).filter((i) => i.sk !== LEASE));
+      // Attempts that went on to become a version item are history, not records of their own.
+      out.push(...((page.Items ?? []) as IngestionRecord[]).filter((i) => i.sk !== LEASE && !i.continuedAs));
       start = page.LastEvaluatedKey;
     } while (start);
     return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
@@ -272,7 +276,7 @@ export class IngestionLedger {
   }
 
   /**
-   * Turns a remote run's attempt record into its version record once the content hash is known, in one
+   * Continues a remote run's attempt record as its version record once the content hash is known, in one
    * transaction. Returns false when that exact content is already verified (nothing changed at CMS).
    */
   async promoteAttempt(file: FileIdentity, attempt: IngestionRecord, sha256: string): Promise<boolean> {
@@ -292,11 +296,18 @@ export class IngestionLedger {
                 },
               },
               {
-                Delete: {
+                // Kept (the audit trail only grows), out of the history index, pointing at its version.
+                Update: {
                   TableName: this.tableName,
                   Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: attempt.sk },
+                  UpdateExpression: "SET continuedAs = :version, updatedAt = :at REMOVE #hpk, #hsk",
                   ConditionExpression: "ingestionId = :me",
-                  ExpressionAttributeValues: { ":me": attempt.ingestionId },
+                  ExpressionAttributeNames: { "#hpk": K.historyPartitionKey, "#hsk": K.historySortKey },
+                  ExpressionAttributeValues: {
+                    ":version": versionKey(sha256),
+                    ":at": at,
+                    ":me": attempt.ingestionId,
+                  },
                 },
               },
             ],
