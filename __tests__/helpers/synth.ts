@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Construct } from "constructs";
@@ -10,7 +11,7 @@ import {
   loadConfig,
   parseConfig,
 } from "../../modules/config";
-import { TerraformStack, Testing } from "../../modules/core";
+import { App, TerraformStack, Testing } from "../../modules/core";
 import { addEnvironment, STACK_KINDS, type StackKind, stackName } from "../../stacks";
 
 /** A synthesized stack's Terraform JSON (the parts tests read). */
@@ -124,4 +125,24 @@ export function synthConstruct(build: (scope: Construct) => void): TfJson {
 export function single<T>(items: readonly T[], what: string): T {
   if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
   return items[0] as T;
+}
+
+/**
+ * Synthesizes one environment the way `cdktf synth` does, into a temporary directory, keeping the `"//"`
+ * comments that `Testing.synth` strips (reasons for deviations live there).
+ */
+export function synthToDisk(config: LakeConfig): Record<StackKind, TfJson> {
+  const outdir = mkdtempSync(join(tmpdir(), "lake-synth-"));
+  try {
+    const app = new App({ outdir });
+    addEnvironment(app, config);
+    app.synth();
+    const read = (kind: StackKind) =>
+      JSON.parse(
+        readFileSync(join(outdir, "stacks", stackName(kind, config.environment), "cdk.tf.json"), "utf8"),
+      ) as TfJson;
+    return { "state-bootstrap": read("state-bootstrap"), lake: read("lake") };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }

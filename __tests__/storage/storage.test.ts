@@ -1,5 +1,15 @@
+import { loadConfig, MOTO_GAPS } from "../../modules/config";
 import { LakeBucket, type LakeBucketProps } from "../../modules/storage";
-import { policyOf, referencing, resourcesOfType, single, synthConstruct, synthStack } from "../helpers/synth";
+import {
+  policyOf,
+  referencing,
+  resourcesOfType,
+  single,
+  synthConstruct,
+  synthStack,
+  synthToDisk,
+  type TfJson,
+} from "../helpers/synth";
 
 const props: LakeBucketProps = {
   bucketName: "opl-test-raw-111111111111-us-east-1",
@@ -190,6 +200,24 @@ describe("the lake's buckets", () => {
         (p) => `arn:aws:s3:::opl-dev-${p}-111111111111-us-east-1`,
       ),
     );
+  });
+
+  it("say in the synthesized JSON why the access-logs bucket is SSE-S3, and locally why policies lack Denies", () => {
+    const comment = (json: TfJson, fragment: string) =>
+      single(
+        resourcesOfType(json, "aws_s3_bucket").filter((b) =>
+          String(b.config.bucket).includes(`-${fragment}-`),
+        ),
+        fragment,
+      ).config["//"];
+    const onDisk = synthToDisk(loadConfig("local", { env: {} })).lake;
+    expect(comment(onDisk, "access-logs")).toMatchObject({
+      why_sse_s3: expect.stringContaining("log delivery"),
+    });
+    expect(comment(onDisk, "raw")).not.toHaveProperty("why_sse_s3");
+    expect(comment(onDisk, "raw")).toMatchObject({
+      why_no_deny_statements: MOTO_GAPS.s3PolicyDenyStatements,
+    });
   });
 
   it("encrypt the access-logs bucket with SSE-S3, the only encryption log delivery supports", () => {

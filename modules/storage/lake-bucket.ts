@@ -117,6 +117,10 @@ export class LakeBucket extends Construct {
       rule: { objectOwnership: "BucketOwnerEnforced" },
     });
     const enc = props.encryption;
+    // Deviations from the defaults carry their reason into the synthesized JSON, where reviewers read it.
+    if (enc.kind === "s3-managed") this.bucket.addOverride("//.why_sse_s3", enc.reason);
+    if (props.denyStatements?.enforce === false)
+      this.bucket.addOverride("//.why_no_deny_statements", props.denyStatements.reason);
     this.encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: this.bucket.id,
       rule: [
