@@ -5,7 +5,7 @@ FROM (
     program_year,
     CASE WHEN recipient_npi IS NOT NULL THEN 'physician' ELSE 'teaching hospital' END AS recipient_kind,
     coalesce(recipient_npi, teaching_hospital_ccn) AS recipient_id,
-    max(coalesce(teaching_hospital_name, concat(recipient_last_name, ', ', recipient_first_name))) AS recipient_name,
+    max(coalesce(teaching_hospital_name, recipient_last_name || ', ' || recipient_first_name)) AS recipient_name,
     count(*) AS payments,
     sum(amount_usd) AS total_usd,
     row_number() OVER (

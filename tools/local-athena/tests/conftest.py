@@ -1,0 +1,95 @@
+"""One curated lake for all SQL tests: generated CMS files run through the real Glue jobs on local Spark.
+
+The expected curated rows come from the Glue tests' independent oracle (Python csv + decimal, no Spark code):
+glue-scripts/tests/oracle.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
+
+from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
+
+import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
+from open_payments_lake.clean import CleanOptions, run_clean  # noqa: E402
+from open_payments_lake.curate import CurateOptions, run_curate  # noqa: E402
+from open_payments_lake.raw_objects import parse_raw_uri  # noqa: E402
+from open_payments_lake.spec import load_spec  # noqa: E402
+
+MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
+DATABASE = "open_payments_curated"
+
+
+def authoritative_expectations(raw_root: Path) -> list[FileExpectation]:
+    """The oracle for every raw part of the latest publication of its dataset and year."""
+    spec = load_spec()
+    parts = [parse_raw_uri(str(p)) for p in sorted((raw_root / "raw").rglob("part-*.csv"))]
+    latest: dict[tuple[str, int], str] = {}
+    for p in parts:
+        current = latest.get((p.dataset, p.program_year), p.publication)
+        latest[(p.dataset, p.program_year)] = max(current, p.publication, key=stamp_order)
+    return [
+        expect_file(spec, raw_root / p.key, p.dataset, p.program_year, p.publication)
+        for p in parts
+        if latest[(p.dataset, p.program_year)] == p.publication
+    ]
+
+
+def expected_curated(files: list[FileExpectation], dataset: str) -> list[dict]:
+    removed: dict[int, list[tuple[str, str]]] = {}
+    for f in files:
+        if f.dataset == "removed_deleted":
+            for row in f.clean_rows:
+                removed.setdefault(f.program_year, []).append((row["record_id"], f.publication))
+    rows = curated_rows([f for f in files if f.dataset == dataset], removed)
+    return list(rows.values())
+
+
+@pytest.fixture(scope="session")
+def curated_lake(tmp_path_factory) -> dict:
+    """{"warehouse": curated root, "database", "rows": {dataset: expected curated rows}}."""
+    from pyspark.sql import SparkSession
+
+    from open_payments_lake.session import configure
+
+    root = tmp_path_factory.mktemp("sql-lake")
+    # Two modern years (year-over-year, monthly trend); the legacy layouts are the Glue tests' concern.
+    sample_data.generate(root, rows=60, seed=41, years=[2022, 2023], layout_ids=MODERN, raw=True)
+
+    created = SparkSession.getActiveSession() is None
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("open-payments-lake-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    configure(spark)
+    # Thresholds wide open: the generated files are dirty on purpose.
+    run_clean(
+        spark,
+        CleanOptions(
+            f"{root}/raw/",
+            f"{root}/cleaned/cleaned/",
+            f"{root}/cleaned/quarantine/",
+            f"{root}/cleaned/reports/clean/",
+            1.0,
+        ),
+    )
+    warehouse = root / "curated" / "curated"
+    curate_reports = f"{root}/curated/reports/curate/"
+    run_curate(spark, CurateOptions(f"{root}/cleaned/cleaned/", f"{warehouse}/", curate_reports, 1.0))
+    if created:
+        spark.stop()
+    files = authoritative_expectations(root)
+    rows = {d.name: expected_curated(files, d.name) for d in load_spec().curated_datasets}
+    return {"warehouse": warehouse, "database": DATABASE, "rows": rows}
