@@ -28,3 +28,8 @@ test-integration: setup
 	jest --selectProjects integration --runInBand
 
 test: lint typecheck test-unit test-python test-integration
+
+# The embedded default (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
+# options, e.g. make demo DEMO_ARGS="--then destroy".
+demo: setup
+	tsx tools/local-lake/cli.ts up $(DEMO_ARGS)
