@@ -415,6 +415,20 @@ describe("remote sources", () => {
     expect(gets()).toBe(before);
   });
 
+  it("the same bytes under a new ETag: downloaded, found identical, nothing new kept", async () => {
+    const before = await versionsUnder(prefix);
+    cms.routes.set(`/PGYR2020_P01302025_01212025/${name}`, { body, etag: '"republished"' });
+    const run = await ingest("--part-size", "256KiB", url());
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^unchanged .*identical content already verified/);
+    expect((await versionsUnder(prefix)).map((v) => v.VersionId).sort()).toEqual(
+      before.map((v) => v.VersionId).sort(),
+    );
+    const items = await records(pk);
+    expect(items.filter((i) => i.status === "verified" && i.gsi1pk)).toHaveLength(1);
+    expect(items.filter((i) => i.continuedAs === `V#${sha256(body)}`)).toHaveLength(2);
+  });
+
   it("concurrent runs of the same file: one ingests, the other exits clean saying so", async () => {
     const other = "OP_DTL_OWNRSHP_PGYR2017_P01302025_01212025.csv";
     cms.routes.set(`/c/${other}`, {

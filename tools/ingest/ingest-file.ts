@@ -398,9 +398,13 @@ async function ingestIdentified(
 
     if (!source.localPath) {
       const attempt = await ledger.get(file, sk);
-      if (!attempt || !(await ledger.promoteAttempt(file, attempt, result.sha256))) {
+      if (!attempt) throw new Error(`the attempt record ${sk} disappeared`);
+      if (!(await ledger.promoteAttempt(file, attempt, result.sha256))) {
         // CMS served the same bytes under new validators: the verified version stands; undo this run's writes.
-        await store.remove(written.splice(0).reverse());
+        await ledger.supersede(file, attempt, result.sha256);
+        await store.remove(written.splice(0).reverse()).catch((error) => {
+          reporter.event("cleanup-failed", { file: file.fileStem, reason: errorMessage(error) });
+        });
         return {
           status: "unchanged",
           file,

@@ -295,21 +295,7 @@ export class IngestionLedger {
                   ExpressionAttributeValues: { ":verified": "verified" },
                 },
               },
-              {
-                // Kept (the audit trail only grows), out of the history index, pointing at its version.
-                Update: {
-                  TableName: this.tableName,
-                  Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: attempt.sk },
-                  UpdateExpression: "SET continuedAs = :version, updatedAt = :at REMOVE #hpk, #hsk",
-                  ConditionExpression: "ingestionId = :me",
-                  ExpressionAttributeNames: { "#hpk": K.historyPartitionKey, "#hsk": K.historySortKey },
-                  ExpressionAttributeValues: {
-                    ":version": versionKey(sha256),
-                    ":at": at,
-                    ":me": attempt.ingestionId,
-                  },
-                },
-              },
+              { Update: this.continuedAsUpdate(file, attempt, sha256, at) },
             ],
           }),
         ),
@@ -319,6 +305,26 @@ export class IngestionLedger {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** Kept (the audit trail only grows), out of the history index, pointing at its version item. */
+  private continuedAsUpdate(file: FileIdentity, attempt: IngestionRecord, sha256: string, at: string) {
+    return {
+      TableName: this.tableName,
+      Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: attempt.sk },
+      UpdateExpression: "SET continuedAs = :version, updatedAt = :at REMOVE #hpk, #hsk",
+      ConditionExpression: "ingestionId = :me",
+      ExpressionAttributeNames: { "#hpk": K.historyPartitionKey, "#hsk": K.historySortKey },
+      ExpressionAttributeValues: { ":version": versionKey(sha256), ":at": at, ":me": attempt.ingestionId },
+    };
+  }
+
+  /** An attempt whose content turned out identical to a verified version: it points there and leaves history. */
+  async supersede(file: FileIdentity, attempt: IngestionRecord, sha256: string): Promise<void> {
+    const at = this.now().toISOString();
+    await this.send("supersede attempt", () =>
+      this.ddb.send(new UpdateCommand(this.continuedAsUpdate(file, attempt, sha256, at))),
+    );
   }
 
   async get(file: FileIdentity, sk: string): Promise<IngestionRecord | undefined> {
