@@ -50,7 +50,7 @@ export function parseSize(value: string): number {
   if (!m || unit === undefined)
     throw new InvalidArgumentError("expected a size like 256MiB, 64MB or 1048576");
   const bytes = Math.floor(Number(m[1]) * unit);
-  // S3 copies (used to seal parts) stop at 5 GB; below 1 KiB a part would be mostly header.
+  // Parts far above 4 GiB defeat parallel parsing in Glue; below 1 KiB a part would be mostly header.
   if (bytes < 1024 || bytes > 4 * 1024 ** 3)
     throw new InvalidArgumentError("part size must be between 1KiB and 4GiB");
   return bytes;

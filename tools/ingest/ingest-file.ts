@@ -142,6 +142,8 @@ interface StreamResult {
   readonly bytes: number;
   readonly records: number;
   readonly parts: ManifestPart[];
+  /** The SHA-256 S3 must report for each uploaded part (empty when planning). */
+  readonly s3Checksums: string[];
 }
 
 /**
@@ -165,7 +167,8 @@ async function streamParts(
   let current: StreamedObject | undefined;
   let layout: Layout | undefined;
   const parts: ManifestPart[] = [];
-  const seals: Promise<void>[] = [];
+  const completions: Promise<void>[] = [];
+  const s3Checksums: string[] = [];
   let pendingFailure: unknown;
   let partBytes = 0;
   try {
@@ -190,48 +193,36 @@ async function streamParts(
         layout = found;
       } else if (event.kind === "part-start") {
         partBytes = 0;
-        if (written) current = deps.store.startObject(prefix + partFileName(event.index));
+        if (written && layout)
+          current = deps.store.startObject(prefix + partFileName(event.index), metadata(layout));
       } else if (event.kind === "data") {
         partBytes += event.chunk.length;
         if (current) await current.write(event.chunk);
       } else {
         const key = partFileName(event.index);
         const slot = parts.push({ key, sha256: "", bytes: partBytes, records: event.records }) - 1;
-        if (current && written && layout) {
-          // Completing and sealing a part (metadata + S3's own SHA-256) runs while the next part streams.
+        if (current && written) {
+          // Completing a part runs while the next part streams.
           const finishing = current;
-          const partMetadata = { ...metadata(layout), records: String(event.records) };
           current = undefined;
-          const pending = finishing.finish().then(async (done) => {
-            const upload: WrittenObject = { key: prefix + key, versionId: done.versionId };
-            written.push(upload);
+          const pending = finishing.finish().then((done) => {
+            written.push({ key: prefix + key, versionId: done.versionId });
             parts[slot] = { key, sha256: done.sha256, bytes: done.bytes, records: event.records };
-            const sealed = await deps.store.seal(upload, done.sha256, partMetadata);
-            written.push(sealed);
-            // In a versioned bucket the pre-seal version is a byte-identical duplicate: drop it rather than
-            // store every part twice (without versioning the copy replaced it already).
-            if (upload.versionId && upload.versionId !== sealed.versionId) {
-              // Best effort: a writer role without s3:DeleteObjectVersion keeps it (non-current, expires by lifecycle).
-              await deps.store.remove([upload]).then(
-                () => written.splice(written.indexOf(upload), 1),
-                (error) =>
-                  deps.reporter.event("duplicate-kept", { key: upload.key, reason: errorMessage(error) }),
-              );
-            }
+            s3Checksums[slot] = done.s3Checksum;
           });
           pending.catch((error) => {
             pendingFailure ??= error;
           });
-          seals.push(pending);
+          completions.push(pending);
         }
       }
       if (pendingFailure) throw pendingFailure;
     }
-    await Promise.all(seals);
+    await Promise.all(completions);
   } catch (error) {
     current?.abort(error as Error);
     input?.destroy();
-    await Promise.allSettled(seals);
+    await Promise.allSettled(completions);
     throw error;
   } finally {
     progress.stop();
@@ -243,6 +234,7 @@ async function streamParts(
     bytes,
     records: parts.reduce((n, p) => n + p.records, 0),
     parts,
+    s3Checksums,
   };
 }
 
@@ -362,9 +354,11 @@ async function ingestIdentified(
     }
     reporter.event("started", { file: file.fileStem, source: source.source, ingestionId });
 
-    const result = await streamParts(source, file, options, deps, written, (layout) =>
-      sourceMetadata(source, file, layout, ingestionId),
-    );
+    const result = await streamParts(source, file, options, deps, written, (layout) => ({
+      ...sourceMetadata(source, file, layout, ingestionId),
+      // Known before upload for a local file (hashed first); a remote file's hash is in its manifest.
+      ...(localSha ? { "original-sha256": localSha } : {}),
+    }));
     const uploadedAt = Date.now();
     reporter.event("uploaded", { file: file.fileStem, bytes: result.bytes, parts: result.parts.length });
     if (localSha && localSha !== result.sha256) {
@@ -426,7 +420,7 @@ async function ingestIdentified(
     };
     await ledger.transition(file, sk, ingestionId, ["started"], "uploaded", uploaded);
 
-    await verifyStoredParts(store, prefix, manifest);
+    await verifyStoredParts(store, prefix, manifest, result.s3Checksums);
     if (leaseLost) throw new Error(`lost the lease while ingesting: ${errorMessage(leaseLost)}`);
     const verifiedAt = Date.now();
     await ledger.transition(file, sk, ingestionId, ["uploaded"], "verified", {

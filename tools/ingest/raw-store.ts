@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 import {
-  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -12,7 +11,6 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { asAwsError } from "./aws";
-import { ChecksumMismatchError } from "./errors";
 
 /** An object version this run wrote: what a failed run deletes so that nothing of it stays in raw. */
 export interface WrittenObject {
@@ -37,17 +35,31 @@ const asciiMetadata = (metadata: Record<string, string>) =>
   );
 
 /** lib-storage buffers queueSize chunks of this size: 4 × 8 MiB keeps memory flat whatever the file size. */
-const uploadChunkBytes = 8 * 1024 * 1024;
+export const uploadChunkBytes = 8 * 1024 * 1024;
 const uploadQueueSize = 4;
+
+/** S3's SHA-256 of an object: the full-object hash for a single PUT, a hash of the part hashes for multipart. */
+export function s3Sha256(partDigests: readonly Buffer[], fullDigest: Buffer): string {
+  if (partDigests.length <= 1) return fullDigest.toString("base64");
+  return createHash("sha256").update(Buffer.concat(partDigests)).digest("base64");
+}
+
+/** Real S3 suffixes a multipart checksum with `-<parts>`; compare the hashes only. */
+export const sameS3Checksum = (stored: string | undefined, expected: string) =>
+  stored !== undefined && stored.replace(/-\d+$/, "") === expected;
 
 /**
  * One object written from a stream through a multipart upload (lib-storage) with S3 SHA-256 checksums on every
- * request; the object's own SHA-256 is computed on the fly. A failure aborts the multipart upload, so S3 keeps
- * nothing of it.
+ * request, which S3 checks on receipt. While streaming, the object's SHA-256 and the SHA-256 of each 8 MiB upload
+ * part are computed, so the checksum S3 reports once the upload is complete can be checked against the bytes that
+ * were read. A failure aborts the multipart upload, so S3 keeps nothing of it.
  */
 export class StreamedObject {
   private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly hash = createHash("sha256");
+  private chunkHash = createHash("sha256");
+  private chunkFill = 0;
+  private readonly chunkDigests: Buffer[] = [];
   private readonly upload: Upload;
   private readonly done: Promise<{ VersionId?: string }>;
   private readonly failed: Promise<never>;
@@ -58,6 +70,7 @@ export class StreamedObject {
     readonly bucket: string,
     readonly key: string,
     contentType: string,
+    metadata: Record<string, string>,
   ) {
     this.upload = new Upload({
       client: s3,
@@ -67,6 +80,7 @@ export class StreamedObject {
         Body: this.body,
         ChecksumAlgorithm: "SHA256",
         ContentType: contentType,
+        Metadata: asciiMetadata(metadata),
       },
       partSize: uploadChunkBytes,
       queueSize: uploadQueueSize,
@@ -82,15 +96,34 @@ export class StreamedObject {
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    // lib-storage cuts the stream into upload parts of exactly uploadChunkBytes: hash along the same boundaries.
+    for (let offset = 0; offset < chunk.length; ) {
+      const take = Math.min(chunk.length - offset, uploadChunkBytes - this.chunkFill);
+      this.chunkHash.update(chunk.subarray(offset, offset + take));
+      this.chunkFill += take;
+      offset += take;
+      if (this.chunkFill === uploadChunkBytes) {
+        this.chunkDigests.push(this.chunkHash.digest());
+        this.chunkHash = createHash("sha256");
+        this.chunkFill = 0;
+      }
+    }
     if (!this.body.write(chunk)) await Promise.race([once(this.body, "drain"), this.failed]);
   }
 
-  /** Ends the body and waits for S3 to complete the upload. */
-  async finish(): Promise<{ sha256: string; bytes: number; versionId?: string }> {
+  /** Ends the body, waits for S3 to complete the upload, and says which SHA-256 S3 must now report. */
+  async finish(): Promise<{ sha256: string; bytes: number; versionId?: string; s3Checksum: string }> {
     this.body.end();
+    const full = this.hash.digest();
+    if (this.chunkFill > 0) this.chunkDigests.push(this.chunkHash.digest());
     try {
       const out = await this.done;
-      return { sha256: this.hash.digest("hex"), bytes: this.bytes, versionId: out.VersionId };
+      return {
+        sha256: full.toString("hex"),
+        bytes: this.bytes,
+        versionId: out.VersionId,
+        s3Checksum: s3Sha256(this.chunkDigests, full),
+      };
     } catch (error) {
       throw asAwsError(`S3 upload of s3://${this.bucket}/${this.key}`, error);
     }
@@ -116,43 +149,8 @@ export class RawStore {
     }
   }
 
-  startObject(key: string, contentType = "text/csv"): StreamedObject {
-    return new StreamedObject(this.s3, this.bucket, key, contentType);
-  }
-
-  /**
-   * Attaches metadata to an uploaded object (a copy onto itself, server side) and has S3 compute the object's
-   * full SHA-256 on the way, which must equal the hash computed while streaming: S3's own proof that it holds
-   * exactly the bytes that were read. Returns the sealed version.
-   */
-  async seal(
-    written: WrittenObject,
-    sha256Hex: string,
-    metadata: Record<string, string>,
-    contentType = "text/csv",
-  ): Promise<WrittenObject> {
-    const source = `${this.bucket}/${encodeURIComponent(written.key).replace(/%2F/g, "/")}`;
-    const out = await this.send(`seal ${written.key}`, () =>
-      this.s3.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: written.key,
-          CopySource: written.versionId ? `${source}?versionId=${written.versionId}` : source,
-          MetadataDirective: "REPLACE",
-          Metadata: asciiMetadata({ ...metadata, sha256: sha256Hex }),
-          ContentType: contentType,
-          ChecksumAlgorithm: "SHA256",
-        }),
-      ),
-    );
-    const stored = out.CopyObjectResult?.ChecksumSHA256;
-    if (stored !== hexToBase64(sha256Hex)) {
-      throw new ChecksumMismatchError(
-        `s3://${this.bucket}/${written.key}: S3 computed SHA-256 ${stored ?? "(none)"}, ` +
-          `but the streamed bytes hash to ${hexToBase64(sha256Hex)}`,
-      );
-    }
-    return { key: written.key, versionId: out.VersionId };
+  startObject(key: string, metadata: Record<string, string>, contentType = "text/csv"): StreamedObject {
+    return new StreamedObject(this.s3, this.bucket, key, contentType, metadata);
   }
 
   async putSmall(key: string, body: Buffer, metadata: Record<string, string>, contentType: string) {

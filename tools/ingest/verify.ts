@@ -3,24 +3,35 @@ import type { Writable } from "node:stream";
 import { stripBom } from "./csv-header";
 import { ChecksumMismatchError } from "./errors";
 import { type Manifest, manifestFileName, manifestSchema } from "./manifest";
-import { hexToBase64, type RawStore } from "./raw-store";
+import { hexToBase64, type RawStore, sameS3Checksum, uploadChunkBytes } from "./raw-store";
 
 /**
- * Checks every part against the manifest using S3's stored SHA-256 (no download): size, checksum and the
- * sha256 metadata must all agree. Catches a part overwritten, truncated or deleted after ingestion.
+ * Checks every part against the manifest without downloading it: size, the run's metadata, and S3's stored
+ * SHA-256. `expectedS3Checksums` are the checksums computed while uploading (full-object for a single PUT, the hash
+ * of the upload parts' hashes for a multipart object); without them (a later `rebuild`) S3's checksum can be
+ * compared only when it is a full-object one, and `rebuildOriginal` re-hashes the downloaded bytes anyway.
  */
-export async function verifyStoredParts(store: RawStore, prefix: string, manifest: Manifest): Promise<void> {
-  for (const part of manifest.parts) {
+export async function verifyStoredParts(
+  store: RawStore,
+  prefix: string,
+  manifest: Manifest,
+  expectedS3Checksums?: readonly string[],
+): Promise<void> {
+  for (const [index, part] of manifest.parts.entries()) {
     const key = prefix + part.key;
     const stored = await store.head(key);
     if (!stored)
       throw new ChecksumMismatchError(`s3://${store.bucket}/${key}: part listed in the manifest is missing`);
+    const full = hexToBase64(part.sha256);
+    const expected = expectedS3Checksums?.[index] ?? (part.bytes <= uploadChunkBytes ? full : undefined);
     const problems = [
       stored.bytes === part.bytes ? "" : `size ${stored.bytes} instead of ${part.bytes}`,
-      stored.checksumSha256 === hexToBase64(part.sha256)
+      expected === undefined || sameS3Checksum(stored.checksumSha256, expected)
         ? ""
-        : `S3 SHA-256 ${stored.checksumSha256 ?? "(none)"} instead of ${hexToBase64(part.sha256)}`,
-      stored.metadata.sha256 === part.sha256 ? "" : "sha256 metadata differs from the manifest",
+        : `S3 SHA-256 ${stored.checksumSha256 ?? "(none)"} instead of ${expected}`,
+      stored.metadata["ingestion-id"] === manifest.ingestionId
+        ? ""
+        : "written by another ingestion than the manifest's",
     ].filter(Boolean);
     if (problems.length)
       throw new ChecksumMismatchError(`s3://${store.bucket}/${key}: ${problems.join("; ")}`);
