@@ -60,7 +60,6 @@ export class LakeStack extends TerraformStack {
     output("access_logs_bucket_name", this.storage.accessLogs.bucketName);
     output("data_kms_key_arn", this.keys.data.keyArn);
 
-    // ---- BEGIN engineer B: catalog, etl, query, ingestion-metadata, access, alerts (and their outputs) ----
     // Use this.config, this.naming, this.keys.data / this.keys.logs (addUser / addServiceGrant), the buckets in
     // this.storage (zones.raw|cleaned|curated, athenaResults, accessLogs: bucketName, bucketArn, objectsArn())
     // and this.githubOidcProviderArn.
@@ -79,6 +78,7 @@ export class LakeStack extends TerraformStack {
       tableName: this.naming.resource("ingestion", NAME_LIMITS.dynamodbTable),
       kmsKeyArn: this.keys.data.keyArn,
       deletionProtection: config.protectStatefulResources,
+      preventDestroy: config.protectStatefulResources,
     });
     this.access = new LakeAccess(this, "access", {
       location,
@@ -214,6 +214,8 @@ export class LakeStack extends TerraformStack {
     output("alerts_topic_arn", this.alerts.topicArn);
     output("clean_job_name", this.etl.jobNames.clean);
     output("curate_job_name", this.etl.jobNames.curate);
-    // ---- END engineer B ----
+    // For the CI workflows' `role-to-assume` (docs/ci.md).
+    output("ci_plan_role_arn", this.ci.planRole.roleArn);
+    output("ci_deploy_role_arn", this.ci.deployRole.roleArn);
   }
 }

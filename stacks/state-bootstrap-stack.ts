@@ -61,6 +61,9 @@ export class StateBootstrapStack extends TerraformStack {
     }
 
     new TerraformOutput(this, "state_bucket_name", { value: this.stateStore.bucket.bucketName });
+    new TerraformOutput(this, "state_access_logs_bucket_name", {
+      value: this.stateStore.accessLogs.bucketName,
+    });
     new TerraformOutput(this, "lock_table_name", { value: this.stateStore.lockTable.name });
     new TerraformOutput(this, "state_kms_key_arn", { value: this.stateKey.keyArn });
     new TerraformOutput(this, "region", { value: config.region });

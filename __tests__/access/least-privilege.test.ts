@@ -340,3 +340,37 @@ describe("CI roles (GitHub OIDC)", () => {
     );
   });
 });
+
+describe("raw is immutable by grant, not only by deny", () => {
+  // The explicit denies above would hide a delete granted by mistake: judge the Allow statements alone.
+  it.each(["ingestion-writer", "glue-crawler", "glue-job", "analyst", "ci-plan", "ci-deploy"])(
+    "%s has no Allow statement that deletes a raw object or version",
+    async (role) => {
+      const policy = lake.rolePolicies[roleName(role)];
+      expect(policy).toBeDefined();
+      const allows: PolicyJson = {
+        ...policy,
+        Statement: policy.Statement.filter((s) => s.Effect === "Allow"),
+      };
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+        const resource = rawObject(RAW_KEY);
+        const simulation: Simulation = {
+          identityPolicies: [{ name: role, policy: allows }],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          request: {
+            principal: `arn:aws:iam::${account}:role/${roleName(role)}`,
+            action,
+            resource: { resource, accountId: account },
+            contextVariables: {},
+          },
+        };
+        const result = await runSimulation(simulation, {});
+        expect([action, result.resultType === "error" ? result.errors : result.overallResult]).toEqual([
+          action,
+          "ImplicitlyDenied",
+        ]);
+      }
+    },
+  );
+});

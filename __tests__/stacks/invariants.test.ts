@@ -187,6 +187,7 @@ describe.each(stacks)("%s", (name, json) => {
         kms_key_arn: expect.stringMatching(/^\$\{aws_kms_key\./),
       });
       expect(table.config.deletion_protection_enabled).toBe(protect);
+      expect(table.config.lifecycle).toEqual(protect ? { prevent_destroy: true } : undefined);
     },
   );
 

@@ -63,7 +63,7 @@ function stateBootstrap(config: LakeConfig): Counts {
 }
 
 /**
- * The lake's data plane (engineer B's modules): ingestion table; four workload roles and two CI roles, each
+ * The lake's data plane: ingestion table; four workload roles and two CI roles, each
  * with one inline policy; the Glue security configuration; raw and curated databases, one curated table per
  * dataset with a curatedTable, two crawlers; per Glue job of glue-scripts/jobs.json a job and its script
  * object, plus the Python package object, the jobs' log group, the workflow and its triggers (one on-demand

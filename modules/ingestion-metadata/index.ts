@@ -9,6 +9,8 @@ export interface IngestionMetadataTableProps {
   readonly kmsKeyArn: string;
   /** Deletion protection; the prod config requires it. */
   readonly deletionProtection: boolean;
+  /** terraform's prevent_destroy: a plan that would delete the audit trail fails. Default: false. */
+  readonly preventDestroy?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export class IngestionMetadataTable extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArn },
       deletionProtectionEnabled: props.deletionProtection,
+      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
     });
     this.tableName = table.name;
     this.tableArn = table.arn;
