@@ -456,7 +456,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     for path in generate(
-        args.out, args.rows, args.seed, years, layouts, args.raw, args.parts, args.publication, spec
+        args.out,
+        args.rows,
+        args.seed,
+        years,
+        layouts,
+        args.raw,
+        args.parts,
+        args.publication,
+        spec,
+        dirty_every=args.dirty_every,
     ):
         print(path)
     return 0

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, w
 import sample_data
 from open_payments_lake.clean import CleanOptions, run_clean
 from open_payments_lake.curate import CurateOptions, run_curate
-from open_payments_lake.session import configure
+from open_payments_lake.session import local_session
 
 LAYOUTS = ["general.modern-91", "removed-deleted-4"]
 YEAR = 2023
@@ -162,15 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
 
-    spark = (
-        SparkSession.builder.master(f"local[{args.cores}]")
-        .appName("open-payments-benchmark")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "4g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    configure(spark)
+    spark = local_session("open-payments-benchmark", cores=args.cores, driver_memory="4g", small_data=False)
 
     print(f"main run: {args.rows:,} General rows, {args.parts} parts, {args.cores} cores", flush=True)
     root = prepare(args.work, args.rows, args.parts)

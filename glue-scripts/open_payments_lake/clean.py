@@ -18,15 +18,21 @@ from .arguments import ratio, selection
 from .cleaning import (
     CORRUPT,
     cleaned_rows,
-    file_counts,
+    outcome_counts,
     positional,
     quarantine_rows,
     raw_schema,
-    repair_counts,
     to_canonical_text,
     type_and_validate,
 )
-from .raw_objects import KEY_PATTERN, RawPart, latest_publications, parse_raw_uri
+from .raw_objects import (
+    KEY_PATTERN,
+    RawFolder,
+    RawPart,
+    latest_publications,
+    parse_raw_folder,
+    parse_raw_uri,
+)
 from .spec import Layout, Spec, UnknownLayoutError, load_spec, parse_header_line
 from .writing import replace_partitions
 
@@ -41,11 +47,16 @@ ARGUMENTS = (
     "datasets",
     "program_years",
 )
-RAW_GLOB = "*/program_year=*/publication=*/*/part-*.csv"
+FOLDERS_GLOB = "*/program_year=*/publication=*/*"
+MANIFEST = "manifest.json"
 
 
 class ThresholdExceeded(RuntimeError):
     """A data-quality threshold of the job arguments was exceeded (the report has the evidence)."""
+
+
+class IncompleteIngestionError(ValueError):
+    """A sealed raw folder (manifest.json present) lacks a part its manifest lists."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,15 @@ class CleanOptions:
         )
 
 
+@dataclass(frozen=True)
+class IngestedFile:
+    """One file in the raw zone: its folder, the part objects present and, once sealed, its manifest."""
+
+    folder: RawFolder
+    parts: tuple[RawPart, ...]  # sorted by key
+    manifest: dict | None  # None: the ingestion has not sealed the folder (in progress or failed)
+
+
 @dataclass
 class PartInput:
     part: RawPart
@@ -89,73 +109,121 @@ class CleanPlan:
     inputs: list[PartInput]
     authoritative: dict[tuple[str, int], str]
     superseded: list[str] = field(default_factory=list)
+    unsealed_folders: list[str] = field(default_factory=list)
+    unlisted_parts: list[str] = field(default_factory=list)
 
 
-def discover(spark: SparkSession, raw_path: str) -> list[RawPart]:
-    return [parse_raw_uri(uri) for uri in storage.glob(spark, storage.join(raw_path, RAW_GLOB))]
+def discover(spark: SparkSession, raw_path: str) -> list[IngestedFile]:
+    """The files under raw_path: part objects grouped by folder, with the parsed manifest.json if any.
 
-
-def _manifest_facts(
-    spark: SparkSession, part: RawPart, cache: dict[str, dict | None]
-) -> tuple[int | None, str | None]:
-    manifest_uri = part.uri.rsplit("/", 1)[0] + "/manifest.json"
-    if manifest_uri not in cache:
-        cache[manifest_uri] = (
+    The ingestion CLI writes manifest.json last, after every part is verified: a folder without one is an
+    ingestion in progress (or a failed one) and is never read.
+    """
+    parts: dict[str, list[RawPart]] = defaultdict(list)
+    for uri in storage.glob(spark, storage.join(raw_path, FOLDERS_GLOB, "part-*.csv")):
+        part = parse_raw_uri(uri)
+        parts[uri.rsplit("/", 1)[0]].append(part)
+    for uri in storage.glob(spark, storage.join(raw_path, FOLDERS_GLOB, MANIFEST)):
+        parts.setdefault(uri.rsplit("/", 1)[0], [])
+    files = []
+    for folder_uri, folder_parts in sorted(parts.items()):
+        manifest_uri = f"{folder_uri}/{MANIFEST}"
+        manifest = (
             json.loads(storage.read_text(spark, manifest_uri))
             if storage.exists(spark, manifest_uri)
             else None
         )
-    manifest = cache[manifest_uri]
-    if manifest is None:
-        return None, None
-    records = next((p.get("records") for p in manifest.get("parts", []) if p.get("key") == part.part), None)
-    return records, manifest.get("ingestionId")
+        files.append(
+            IngestedFile(parse_raw_folder(folder_uri), tuple(sorted(folder_parts, key=_key)), manifest)
+        )
+    return files
 
 
-def plan_clean(spark: SparkSession, spec: Spec, parts: list[RawPart], options: CleanOptions) -> CleanPlan:
-    """Select the authoritative publication per dataset and year and detect every part's layout.
+def _key(part: RawPart) -> str:
+    return part.key
 
-    Every header is checked before anything is written: one unknown layout fails the whole run.
+
+def listed_parts(file: IngestedFile, manifest: dict) -> tuple[list[tuple[RawPart, dict]], list[str]]:
+    """([(part, its manifest entry)] in manifest order, keys of part objects present but not listed).
+
+    Raises IncompleteIngestionError naming every listed part that is missing.
+    """
+    present = {p.part: p for p in file.parts}
+    entries = manifest.get("parts") or []
+    missing = [e.get("key") for e in entries if e.get("key") not in present]
+    if missing or not entries:
+        raise IncompleteIngestionError(
+            f"{file.folder.key}/{MANIFEST} lists parts that are missing: "
+            + (", ".join(f"{file.folder.key}/{key}" for key in missing) or "(its parts list is empty)")
+            + "; re-run the ingestion of this file"
+        )
+    listed = {e["key"] for e in entries}
+    unlisted = [p.key for name, p in present.items() if name not in listed]
+    return [(present[e["key"]], e) for e in entries], unlisted
+
+
+def plan_clean(
+    spark: SparkSession, spec: Spec, files: list[IngestedFile], options: CleanOptions
+) -> CleanPlan:
+    """Select the authoritative publication per dataset and year among sealed files, and detect the layout of
+    every part their manifests list.
+
+    Every header and every manifest is checked before anything is written: one unknown layout or one missing
+    part fails the whole run.
     """
     wanted = [
-        p
-        for p in parts
-        if (options.datasets is None or p.dataset in options.datasets)
-        and (options.program_years is None or p.program_year in options.program_years)
+        f
+        for f in files
+        if (options.datasets is None or f.folder.dataset in options.datasets)
+        and (options.program_years is None or f.folder.program_year in options.program_years)
     ]
-    unknown = sorted({p.dataset for p in wanted} - set(spec.datasets))
+    unknown = sorted({f.folder.dataset for f in wanted} - set(spec.datasets))
     if unknown:
         raise ValueError(f"raw zone holds unknown datasets {unknown}; expected {sorted(spec.datasets)}")
-    authoritative = latest_publications(wanted)
+    sealed = [(f, f.manifest) for f in wanted if f.manifest is not None]
+    authoritative = latest_publications(f.folder for f, _ in sealed)
     plan = CleanPlan(inputs=[], authoritative=authoritative)
-    errors = []
-    manifests: dict[str, dict | None] = {}
-    for part in wanted:
-        if part.publication != authoritative[(part.dataset, part.program_year)]:
-            plan.superseded.append(part.key)
+    for f in wanted:
+        if f.manifest is None:
+            log.warning("%s: no %s (ingestion in progress or failed): not read", f.folder.key, MANIFEST)
+            plan.unsealed_folders.append(f.folder.key)
+    manifest_errors, layout_errors = [], []
+    for f, manifest in sealed:
+        if f.folder.publication != authoritative[(f.folder.dataset, f.folder.program_year)]:
+            plan.superseded.extend(p.key for p in f.parts)
             continue
         try:
-            layout = spec.detect_layout(parse_header_line(storage.read_first_line(spark, part.uri)), part.key)
-        except UnknownLayoutError as error:
-            errors.append(str(error))
+            listed, unlisted = listed_parts(f, manifest)
+        except IncompleteIngestionError as error:
+            manifest_errors.append(str(error))
             continue
-        if layout.dataset != part.dataset:
-            errors.append(
-                f"{part.key}: header is layout {layout.id} but the file is stored as dataset {part.dataset}"
-            )
-            continue
-        records, ingestion_id = _manifest_facts(spark, part, manifests)
-        plan.inputs.append(PartInput(part, layout, records, ingestion_id))
-    if errors:
-        raise UnknownLayoutError("refusing to clean anything:\n" + "\n".join(errors))
+        plan.unlisted_parts.extend(unlisted)
+        for part, entry in listed:
+            try:
+                header = parse_header_line(storage.read_first_line(spark, part.uri))
+                layout = spec.detect_layout(header, part.key)
+            except UnknownLayoutError as error:
+                layout_errors.append(str(error))
+                continue
+            if layout.dataset != part.dataset:
+                layout_errors.append(
+                    f"{part.key}: header is layout {layout.id} but the file is stored as dataset "
+                    f"{part.dataset}"
+                )
+                continue
+            plan.inputs.append(PartInput(part, layout, entry.get("records"), manifest.get("ingestionId")))
+    if manifest_errors or layout_errors:
+        error_type = IncompleteIngestionError if manifest_errors else UnknownLayoutError
+        raise error_type("refusing to clean anything:\n" + "\n".join(manifest_errors + layout_errors))
     return plan
 
 
 def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
     """All parts of one layout, read in parallel (one task per part), with their provenance columns.
 
-    Provenance comes from each row's own file name (no join that could drop rows); a row whose file name is
-    not a raw key gets an empty source_object, which the report step refuses loudly.
+    Provenance comes from each row's own file name (no join that could drop rows): the raw key is extracted
+    once per row, the rest is looked up in the plan by key. A row whose file is not a planned part gets a null
+    publication_stamp, which the report step refuses loudly.
     """
     layout = inputs[0].layout
     raw = spark.read.csv(
@@ -170,20 +238,31 @@ def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
         columnNameOfCorruptRecord=CORRUPT,
         enforceSchema=True,
     )
-    key = F.regexp_extract(F.input_file_name(), KEY_PATTERN, 0)
-    ingestion_ids = [(i.part.key, i.ingestion_id) for i in inputs if i.ingestion_id]
-    ingestion_id = (
-        F.create_map(*[F.lit(x) for pair in ingestion_ids for x in pair])[key]
-        if ingestion_ids
-        else F.lit(None).cast(T.StringType())
+    facts = F.create_map(
+        *[
+            item
+            for i in inputs
+            for item in (
+                F.lit(i.part.key),
+                F.struct(
+                    F.lit(i.part.publication).alias("publication_stamp"),
+                    F.lit(i.ingestion_id).cast(T.StringType()).alias("ingestion_id"),
+                    F.lit(i.part.program_year).alias("program_year"),
+                ),
+            )
+        ]
     )
-    return positional(raw, layout).select(
-        "*",
-        key.alias("source_object"),
-        F.regexp_extract(key, KEY_PATTERN, 3).alias("publication_stamp"),
+    # Two projections: the key is computed once and the lookups read it (no per-row regex repeated).
+    keyed = positional(raw, layout).select(
+        "*", F.regexp_extract(F.input_file_name(), KEY_PATTERN, 0).alias("source_object")
+    )
+    with_facts = keyed.select("*", facts[F.col("source_object")].alias("_facts"))
+    return with_facts.select(
+        *[c for c in keyed.columns],
+        F.col("_facts.publication_stamp").alias("publication_stamp"),
         F.lit(layout.id).alias("layout_id"),
-        ingestion_id.alias("ingestion_id"),
-        F.regexp_extract(key, KEY_PATTERN, 2).cast(T.IntegerType()).alias("_file_program_year"),
+        F.col("_facts.ingestion_id").alias("ingestion_id"),
+        F.col("_facts.program_year").alias("_file_program_year"),
     )
 
 
@@ -204,7 +283,8 @@ def clean_dataset(spark: SparkSession, spec: Spec, dataset_name: str, inputs: li
     return typed
 
 
-def _file_report(inputs: list[PartInput], counts: list, repairs: list) -> list[dict]:
+def _file_report(inputs: list[PartInput], counts: list) -> list[dict]:
+    """Per-file report entries from outcome_counts rows."""
     by_file: dict[str, dict] = {}
     for i in inputs:
         by_file[i.part.key] = {
@@ -226,15 +306,16 @@ def _file_report(inputs: list[PartInput], counts: list, repairs: list) -> list[d
             raise RuntimeError(
                 f"rows read from an unplanned object {row['source_object']!r}: refusing to guess"
             )
-        entry = by_file[row["source_object"]]
-        entry["raw_records"] += row["count"]
+        entry, count = by_file[row["source_object"]], row["count"]
+        entry["raw_records"] += count
         if row["reason"] is None:
-            entry["cleaned"] += row["count"]
+            entry["cleaned"] += count
         else:
-            entry["quarantined"] += row["count"]
-            entry["quarantine_reasons"][row["reason"]] = row["count"]
-    for row in repairs:
-        by_file[row["source_object"]]["repairs"][row["repair"]] = row["count"]
+            entry["quarantined"] += count
+            reasons = entry["quarantine_reasons"]
+            reasons[row["reason"]] = reasons.get(row["reason"], 0) + count
+        for repair in row["_repairs"].split(";") if row["_repairs"] else ():
+            entry["repairs"][repair] = entry["repairs"].get(repair, 0) + count
     return [by_file[k] for k in sorted(by_file)]
 
 
@@ -258,9 +339,9 @@ def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = No
     """Run the clean job; returns the report (also written under --report_path)."""
     spec = spec or load_spec()
     started = datetime.now(UTC)
-    parts = discover(spark, options.raw_path)
-    log.info("found %d raw parts under %s", len(parts), options.raw_path)
-    plan = plan_clean(spark, spec, parts, options)
+    files = discover(spark, options.raw_path)
+    log.info("found %d raw files under %s", len(files), options.raw_path)
+    plan = plan_clean(spark, spec, files, options)
     log.info("cleaning %d parts (%d superseded)", len(plan.inputs), len(plan.superseded))
     by_dataset: dict[str, list[PartInput]] = defaultdict(list)
     for i in plan.inputs:
@@ -271,7 +352,7 @@ def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = No
     for name in sorted(by_dataset):
         inputs = by_dataset[name]
         typed = clean_dataset(spark, spec, name, inputs).persist(StorageLevel.MEMORY_AND_DISK)
-        dataset_files = _file_report(inputs, file_counts(typed).collect(), repair_counts(typed).collect())
+        dataset_files = _file_report(inputs, outcome_counts(typed).collect())
         files.extend(dataset_files)
         years = {i.part.program_year for i in inputs}
         quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}
@@ -316,6 +397,8 @@ def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = No
             for (d, y), s in sorted(plan.authoritative.items())
         ],
         "superseded_parts": sorted(plan.superseded),
+        "unsealed_folders": sorted(plan.unsealed_folders),
+        "unlisted_parts": sorted(plan.unlisted_parts),
         "files": files,
         "totals": {key: sum(f[key] for f in files) for key in ("raw_records", "cleaned", "quarantined")},
         "thresholds": {"max_quarantine_ratio": options.max_quarantine_ratio},

@@ -64,7 +64,9 @@ def positional(raw: DataFrame, layout: Layout) -> DataFrame:
 def clean_text(column: str) -> Column:
     """The named column trimmed, leading apostrophes/tabs removed, empty -> null.
 
-    Character-set trims rather than regular expressions: this runs on every value of every row.
+    Character-set trims rather than regular expressions, and no guard expressions: the per-column expression
+    is repeated for every column of a layout, and the driver's planning and code generation time grows with
+    the size of the whole projection.
     """
     trimmed = F.expr(f"TRIM(TRAILING '{_WHITESPACE}' FROM TRIM(LEADING '{_WHITESPACE}\\'' FROM `{column}`))")
     return F.when(trimmed != "", trimmed)
@@ -90,85 +92,94 @@ def typed_value(text: Column, column_type: str) -> Column:
     if column_type == "boolean":
         return F.when(valid, F.lower(text) == "yes")
     if column_type == "date":
-        parsed = F.to_date(text, "MM/dd/yyyy")
-        # Round-trip guards against lenient parsing (02/30 must not become 03/01).
-        return F.when(valid & (F.date_format(parsed, "MM/dd/yyyy") == text), parsed)
+        # Spark's formatter resolves strictly: 02/30 is null, never 03/01.
+        return F.when(valid, F.to_date(text, "MM/dd/yyyy"))
     raise ValueError(f"unknown column type {column_type!r}: expected string|decimal|date|integer|boolean")
 
 
-def to_canonical_text(raw: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
-    """Header columns -> canonical columns (cleaned text; legacy-only gaps as null), keeping the raw columns.
+def failures(labels: list[Column]) -> Column:
+    """The non-null labels joined with `;`, or null when every label is null.
 
-    Adds `_repairs`: the leading-character and spreadsheet-error repairs of string columns in this row.
+    concat_ws skips nulls natively: unlike array_compact (a higher-order function, evaluated interpreted with
+    all of its arguments), this stays in generated code.
     """
+    joined = F.concat_ws(";", *labels)
+    return F.when(joined != "", joined)
+
+
+def to_canonical_text(raw: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
+    """Header columns -> canonical columns (cleaned text, legacy-only gaps null), keeping the raw columns."""
     position = {name: i for i, name in enumerate(layout.canonical)}
-    text_columns = []
-    repairs = []
-    for column in dataset.columns:
-        if column.name not in position:
-            text_columns.append(F.lit(None).cast(T.StringType()).alias(column.name))
-            continue
-        raw_value = F.col(raw_column(position[column.name]))
-        text = clean_text(raw_column(position[column.name]))
-        text_columns.append(text.alias(column.name))
-        repairs.append(
-            F.when(has_leading_quote_or_tab(raw_value), F.lit(f"leading_quote_or_tab:{column.name}"))
+    text_columns = [
+        (
+            clean_text(raw_column(position[c.name]))
+            if c.name in position
+            else F.lit(None).cast(T.StringType())
+        ).alias(c.name)
+        for c in dataset.columns
+    ]
+    return raw.select("*", *text_columns)
+
+
+def repairs(layout: Layout, dataset: Dataset) -> Column:
+    """The repairs of this row, `;`-separated (null when none): leading apostrophes/tabs stripped from any
+    value, spreadsheet errors nulled in string columns. Reads the raw columns and the cleaned texts."""
+    labels = []
+    for index, name in enumerate(layout.canonical):
+        labels.append(
+            F.when(has_leading_quote_or_tab(F.col(raw_column(index))), F.lit(f"leading_quote_or_tab:{name}"))
         )
-        if column.type == "string":
-            repairs.append(
-                F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error_nulled:{column.name}"))
+        if dataset.column(name).type == "string":
+            labels.append(
+                F.when(is_spreadsheet_error(F.col(name)), F.lit(f"spreadsheet_error_nulled:{name}"))
             )
-    return raw.select(
-        "*",
-        *text_columns,
-        F.array_compact(F.array(*repairs)).alias("_repairs"),
-    )
+    return failures(labels)
 
 
 def type_and_validate(df: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
     """Typed canonical columns plus `reason` (null when the row is clean) and `raw_values` (quarantined rows).
 
-    Expects the output of to_canonical_text plus `_file_program_year` and the provenance columns.
+    Expects the output of to_canonical_text plus `_file_program_year` and the provenance columns. Adds
+    `_repairs` (see `repairs`).
     """
-    failures = [F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed_record:field_count"))]
+    labels = [F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed_record:field_count"))]
     typed = []
     for column in dataset.columns:
         text = F.col(column.name)
         value = typed_value(text, column.type)
         typed.append(value.alias(column.name))
         if column.type != "string":
-            failures.append(
+            labels.append(
                 F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error:{column.name}")).when(
                     text.isNotNull() & value.isNull(), F.lit(f"invalid_{column.type}:{column.name}")
                 )
             )
     required = [dataset.record_key, "program_year", dataset.amount_column, dataset.payment_date_column]
     for name in (r for r in required if r):
-        failures.append(F.when(F.col(name).isNull(), F.lit(f"missing:{name}")))
-    failures.append(
+        labels.append(F.when(F.col(name).isNull(), F.lit(f"missing:{name}")))
+    labels.append(
         F.when(
             F.col(dataset.record_key).isNotNull() & ~F.col(dataset.record_key).rlike(_RECORD_ID),
             F.lit(f"invalid_record_id:{dataset.record_key}"),
         )
     )
-    failures.append(
+    labels.append(
         F.when(
             F.col("program_year") != F.col("_file_program_year").cast(T.StringType()),
             F.lit("program_year_mismatch:program_year"),
         )
     )
-    reason = F.concat_ws(";", F.array_compact(F.array(*failures)))
     raw_values = F.to_json(F.struct(*[F.col(raw_column(i)).alias(h) for i, h in enumerate(layout.header)]))
     record_position = layout.canonical.index(dataset.record_key)
-    with_reason = df.withColumn("reason", F.when(reason != "", reason))
-    return with_reason.select(
+    # One projection computes each typed value once: the reason and the outputs both read it from here.
+    return df.select(
         *typed,
         *PROVENANCE,
         "_file_program_year",
         F.col(raw_column(record_position)).alias("_raw_record_id"),
-        "_repairs",
-        "reason",
-        F.when(F.col("reason").isNotNull(), raw_values).alias("raw_values"),
+        repairs(layout, dataset).alias("_repairs"),
+        failures(labels).alias("reason"),
+        F.when(failures(labels).isNotNull(), raw_values).alias("raw_values"),
     )
 
 
@@ -190,15 +201,7 @@ def quarantine_rows(typed: DataFrame, dataset: Dataset) -> DataFrame:
     )
 
 
-def file_counts(typed: DataFrame) -> DataFrame:
-    """Per source object and outcome: rows, grouped by quarantine reason (null = cleaned)."""
-    return typed.groupBy("source_object", "_file_program_year", "reason").count()
-
-
-def repair_counts(typed: DataFrame) -> DataFrame:
-    """Per source object: how many values each repair touched."""
-    return (
-        typed.select("source_object", F.explode("_repairs").alias("repair"))
-        .groupBy("source_object", "repair")
-        .count()
-    )
+def outcome_counts(typed: DataFrame) -> DataFrame:
+    """Rows per source object, quarantine reason (null = cleaned) and repairs (null = none): one aggregation
+    gives the per-file records, cleaned, quarantined, reasons and repairs of the report."""
+    return typed.groupBy("source_object", "reason", "_repairs").count()

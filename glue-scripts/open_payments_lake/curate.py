@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from . import quality, storage
 from .arguments import ratio, selection
 from .clean import ThresholdExceeded, write_report
-from .curation import apply_removed, curated_columns, derive, publication_ranks, resolve_duplicates
+from .curation import curated_columns, derive, mark_removed, publication_ranks, resolve_duplicates
 from .spec import Spec, load_spec
 from .writing import replace_partitions
 
@@ -66,8 +66,15 @@ def read_cleaned(spark: SparkSession, options: CurateOptions, dataset: str) -> D
     return rows
 
 
-def _per_year(df: DataFrame) -> dict[int, int]:
-    return {r["program_year"]: r["count"] for r in df.groupBy("program_year").count().collect()}
+def _per_year_counts(marked: DataFrame) -> tuple[dict[int, int], dict[int, int]]:
+    """({year: cleaned rows}, {year: rows left after removed/deleted}) in one aggregation."""
+    rows = marked.groupBy("program_year").agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(F.when(~F.col("_removed"), 1).otherwise(0)).alias("kept")
+    )
+    cleaned, kept = {}, {}
+    for r in rows.collect():
+        cleaned[r["program_year"]], kept[r["program_year"]] = r["rows"], r["kept"]
+    return cleaned, kept
 
 
 def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = None) -> dict:
@@ -75,6 +82,11 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
     spec = spec or load_spec()
     started = datetime.now(UTC)
     removed = read_cleaned(spark, options, REMOVED_DATASET)
+    removed_stamps = (
+        {r[0] for r in removed.select("publication_stamp").distinct().collect()}
+        if removed is not None
+        else set()
+    )
     datasets = [d for d in spec.curated_datasets if options.datasets is None or d.name in options.datasets]
     entries: list[dict] = []
     failures: list[str] = []
@@ -84,18 +96,17 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
         if cleaned is None:
             log.info("%s: no cleaned data", dataset.name)
             continue
-        stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
-        if removed is not None:
-            stamps |= {r[0] for r in removed.select("publication_stamp").distinct().collect()}
+        stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
         ranks = publication_ranks(spark, stamps)
         rows = cleaned.join(F.broadcast(ranks), "publication_stamp").persist(StorageLevel.MEMORY_AND_DISK)
-        kept = apply_removed(rows, removed, ranks) if removed is not None else rows
+        marked = mark_removed(rows, removed, ranks)
+        kept = marked.where(~F.col("_removed")).drop("_removed")
         curated = (
             derive(resolve_duplicates(kept, dataset), dataset)
             .select(*curated_columns(dataset))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        cleaned_counts, kept_counts = _per_year(rows), _per_year(kept)
+        cleaned_counts, kept_counts = _per_year_counts(marked)
         rules = quality.rule_counts(curated, dataset)
         for year in sorted(cleaned_counts):
             curated_rows = rules.get(year, {}).get("rows", 0)

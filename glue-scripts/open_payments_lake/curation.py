@@ -60,19 +60,22 @@ def publication_ranks(spark: SparkSession, stamps: set[str]) -> DataFrame:
     return spark.createDataFrame([(s, i) for i, s in enumerate(ordered)], schema)
 
 
-def apply_removed(rows: DataFrame, removed: DataFrame, ranks: DataFrame) -> DataFrame:
-    """Rows minus those listed by a removed/deleted file of the same year and the same or a later publication.
+def mark_removed(rows: DataFrame, removed: DataFrame | None, ranks: DataFrame) -> DataFrame:
+    """Rows plus `_removed`: listed by a removed/deleted file of the same year and the same or a later
+    publication.
 
-    `rows` must carry `_pub_rank`; `removed` is cleaned removed_deleted data.
+    `rows` must carry `_pub_rank`; `removed` is cleaned removed_deleted data (None: nothing is removed).
     """
+    if removed is None:
+        return rows.withColumn("_removed", F.lit(False))
     listed = (
         removed.join(F.broadcast(ranks), "publication_stamp")
         .groupBy("program_year", "record_id")
         .agg(F.max("_pub_rank").alias("_removed_rank"))
     )
-    joined = rows.join(listed, ["program_year", "record_id"], "left")
-    kept = F.col("_removed_rank").isNull() | (F.col("_removed_rank") < F.col("_pub_rank"))
-    return joined.where(kept).drop("_removed_rank")
+    joined = rows.join(F.broadcast(listed), ["program_year", "record_id"], "left")
+    flag = F.col("_removed_rank").isNotNull() & (F.col("_removed_rank") >= F.col("_pub_rank"))
+    return joined.withColumn("_removed", flag).drop("_removed_rank")
 
 
 def change_type_rank(change_type: Column) -> Column:

@@ -7,12 +7,16 @@ Stamp: P<MMDDYYYY> (up to Jan 2024) or P<MMDDYYYY>_<MMDDYYYY> (since): both pars
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 # Java- and Python-compatible: Spark extracts the same key from input_file_name().
-KEY_PATTERN = r"raw/([a-z_]+)/program_year=([0-9]{4})/publication=(P[0-9_]+)/([^/]+)/(part-[0-9]{5}\.csv)$"
+FOLDER_PATTERN = r"raw/([a-z_]+)/program_year=([0-9]{4})/publication=(P[0-9_]+)/([^/]+)"
+KEY_PATTERN = FOLDER_PATTERN + r"/(part-[0-9]{5}\.csv)$"
 _KEY = re.compile(r"(?:^|/)" + KEY_PATTERN)
+_FOLDER = re.compile(r"(?:^|/)" + FOLDER_PATTERN + "$")
 _STAMP = re.compile(r"^P(\d{8})(?:_(\d{8}))?$")
 
 
@@ -53,6 +57,36 @@ def parse_raw_uri(uri: str) -> RawPart:
     )
 
 
+@dataclass(frozen=True)
+class RawFolder:
+    """The folder of one ingested file: its part objects and manifest.json live in it."""
+
+    uri: str
+    key: str  # raw/<dataset>/program_year=<YYYY>/publication=<stamp>/<file stem>
+    dataset: str
+    program_year: int
+    publication: str
+    stem: str
+
+
+def parse_raw_folder(uri: str) -> RawFolder:
+    match = _FOLDER.search(uri.rstrip("/"))
+    if not match:
+        raise ValueError(
+            f"{uri}: not a raw file folder; expected raw/<dataset>/program_year=<YYYY>/publication=<stamp>/"
+            "<file stem>"
+        )
+    uri = uri.rstrip("/")
+    return RawFolder(
+        uri=uri,
+        key=uri[match.start() :].lstrip("/"),
+        dataset=match[1],
+        program_year=int(match[2]),
+        publication=match[3],
+        stem=match[4],
+    )
+
+
 def publication_dates(stamp: str) -> tuple[date, date | None]:
     """The dates of a publication stamp: (publication date, second date of the new style or None)."""
     match = _STAMP.match(stamp)
@@ -74,14 +108,20 @@ def publication_order(stamp: str) -> tuple[date, date]:
     return first, second or date.min
 
 
-def latest_publications(parts: list[RawPart]) -> dict[tuple[str, int], str]:
-    """The authoritative publication per (dataset, program year): the latest stamp present in the raw zone.
+class Published(Protocol):
+    dataset: str
+    program_year: int
+    publication: str
+
+
+def latest_publications(items: Iterable[Published]) -> dict[tuple[str, int], str]:
+    """The authoritative publication per (dataset, program year): the latest stamp among `items`.
 
     CMS re-publishes every open year in full, so the latest publication supersedes all earlier ones.
     """
     latest: dict[tuple[str, int], str] = {}
-    for part in parts:
-        slot = (part.dataset, part.program_year)
-        if slot not in latest or publication_order(part.publication) > publication_order(latest[slot]):
-            latest[slot] = part.publication
+    for item in items:
+        slot = (item.dataset, item.program_year)
+        if slot not in latest or publication_order(item.publication) > publication_order(latest[slot]):
+            latest[slot] = item.publication
     return latest

@@ -17,11 +17,41 @@ JOB_CONF = {
     # A re-publication of a year replaces exactly that year's partition.
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "zstd",
+    # Performance: adaptive execution sizes shuffles to the data, also inside persisted plans (by default a
+    # cached plan keeps the fixed 200 shuffle partitions: 200 tiny tasks for a year of General data).
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
 
 
 def build_session(app_name: str) -> SparkSession:
     spark = SparkSession.builder.appName(app_name).getOrCreate()
+    configure(spark)
+    return spark
+
+
+def local_session(
+    app_name: str, cores: int = 2, driver_memory: str = "1g", small_data: bool = True
+) -> SparkSession:
+    """A Spark on this machine for tests, fixtures and benchmarks (Glue and spark-submit build their own).
+
+    `small_data` sizes shuffles and parallelism to the cores (test data); without it Spark keeps its defaults,
+    as the jobs have in Glue.
+    """
+    builder = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", driver_memory)
+    )
+    if small_data:
+        builder = builder.config("spark.sql.shuffle.partitions", str(cores)).config(
+            "spark.default.parallelism", str(cores)
+        )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     configure(spark)
     return spark
 

@@ -3,8 +3,11 @@ the legacy General sample, reconciled with independent expectations (tests/oracl
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import shutil
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,23 +16,48 @@ from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
 
 import sample_data
-from open_payments_lake.clean import CleanOptions, ThresholdExceeded, run_clean
+from open_payments_lake.clean import CleanOptions, IncompleteIngestionError, ThresholdExceeded, run_clean
 from open_payments_lake.curate import CurateOptions, run_curate
 from open_payments_lake.raw_objects import parse_raw_uri
-from open_payments_lake.spec import UnknownLayoutError, load_spec
+from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments"
 MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
 LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "removed-deleted-4"]
 REAL_STAMP = "P01302025_01212025"
+UNSEALED_STAMP = "P12302025_12202025"
 SAMPLE = SHARED / "samples" / "OP_DTL_GNRL_PGYR2016_P06302017.sample.csv"
 
 
-def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, stem: str) -> None:
-    """Put a CMS file into the raw-zone layout as one part, without a manifest (as a manual upload would)."""
+def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, stem: str) -> Path:
+    """Put a CMS file into the raw-zone layout as one part, sealed by a manifest.json as the ingestion CLI
+    writes it (contract 2); returns the folder."""
     folder = root / "raw" / dataset / f"program_year={year}" / f"publication={stamp}" / stem
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, folder / "part-00000.csv")
+    part = folder / "part-00000.csv"
+    shutil.copyfile(source, part)
+    with part.open(encoding="utf-8", newline="") as handle:
+        header = parse_header_line(handle.readline())
+        records = sum(1 for _ in csv.reader(handle))  # quoted newlines respected, header excluded
+    try:
+        layout = load_spec().detect_layout(header, stem).id
+    except UnknownLayoutError:
+        layout = None  # a file the ingestion would have refused, placed by hand to test the job's refusal
+    facts = {"sha256": hashlib.sha256(part.read_bytes()).hexdigest(), "bytes": part.stat().st_size}
+    manifest = {
+        "version": 1,
+        "ingestionId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stem}/{stamp}")),
+        "dataset": dataset,
+        "programYear": year,
+        "publication": stamp,
+        "layout": layout,
+        "source": source.name,
+        "ingestedAt": "2025-02-01T00:00:00Z",
+        "original": {"fileName": source.name, **facts, "records": records},
+        "parts": [{"key": part.name, **facts, "records": records}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
 
 
 def zones(root: Path) -> dict[str, str]:
@@ -54,10 +82,20 @@ def run_jobs(spark, root: Path, datasets: set[str] | None = None) -> tuple[dict,
     return clean, curate
 
 
+def listed_part_keys(root: Path) -> list[str]:
+    """Keys of the parts the manifests list: folders without a manifest.json are not sealed, not read."""
+    keys = []
+    for manifest in sorted((root / "raw").rglob("manifest.json")):
+        folder = manifest.parent.relative_to(root).as_posix()
+        keys += [f"{folder}/{p['key']}" for p in json.loads(manifest.read_text(encoding="utf-8"))["parts"]]
+    return keys
+
+
 def expectations(root: Path) -> dict[str, FileExpectation]:
-    """Oracle per raw part key, for the authoritative publication of each dataset and year."""
+    """Oracle per listed raw part key, for the authoritative (latest sealed) publication of each dataset and
+    year."""
     spec = load_spec()
-    parts = [parse_raw_uri(str(p)) for p in sorted((root / "raw").rglob("part-*.csv"))]
+    parts = [parse_raw_uri(key) for key in listed_part_keys(root)]
     latest: dict[tuple[str, int], str] = {}
     for p in parts:
         latest[(p.dataset, p.program_year)] = max(
@@ -95,8 +133,23 @@ def lake(spark, tmp_path_factory):
         place_raw(root, real, "ownership", year, REAL_STAMP, real.stem)
     # The CMS legacy sample (P06302017) is superseded by the generated PY2016 publication (P06302021).
     place_raw(root, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
+    # A part object the manifest does not list (e.g. left by an earlier attempt): never read.
+    sealed = next((root / "raw/general/program_year=2023").glob("publication=*/*"))
+    shutil.copyfile(sealed / "part-00000.csv", sealed / "part-00007.csv")
+    # A later publication still being ingested (no manifest.json yet): not read, does not supersede.
+    (unsealed,) = sample_data.generate(
+        root, 20, 13, [2023], ["general.modern-91"], raw=True, publication=UNSEALED_STAMP
+    )
+    (unsealed / "manifest.json").unlink()
     clean, curate = run_jobs(spark, root)
-    return {"root": root, "clean": clean, "curate": curate, "expected": expectations(root)}
+    return {
+        "root": root,
+        "clean": clean,
+        "curate": curate,
+        "expected": expectations(root),
+        "unlisted": (sealed / "part-00007.csv").relative_to(root).as_posix(),
+        "unsealed": unsealed.relative_to(root).as_posix(),
+    }
 
 
 def test_every_raw_record_is_cleaned_or_quarantined(lake):
@@ -113,6 +166,27 @@ def test_every_raw_record_is_cleaned_or_quarantined(lake):
     # The generated files carry dirty values: some rows must have been quarantined, some values repaired.
     assert lake["clean"]["totals"]["quarantined"] > 0
     assert any(f["repairs"] for f in files.values())
+
+
+def test_only_sealed_folders_and_their_listed_parts_are_read(lake):
+    report = lake["clean"]
+    assert report["unsealed_folders"] == [lake["unsealed"]]
+    assert report["unlisted_parts"] == [lake["unlisted"]]
+    read = {f["source_object"] for f in report["files"]}
+    assert lake["unlisted"] not in read and not any(UNSEALED_STAMP in key for key in read)
+    assert {"dataset": "general", "program_year": 2023, "publication_stamp": REAL_STAMP} in report[
+        "authoritative_publications"
+    ]
+
+
+def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, tmp_path):
+    (folder,) = sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True, parts=2)
+    (folder / "part-00001.csv").unlink()
+    z = zones(tmp_path)
+    with pytest.raises(IncompleteIngestionError) as error:
+        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 1.0))
+    assert f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv" in str(error.value)
+    assert not (tmp_path / "cleaned").exists()
 
 
 def test_superseded_publication_is_not_cleaned(lake):
@@ -198,7 +272,12 @@ def test_curated_types_provenance_and_derived_columns(spark, lake):
     ownership = spark.read.parquet(zones(lake["root"])["curated"] + "ownership")
     assert "payment_month" not in ownership.columns
     real = ownership.where(F.col("program_year").between(2017, 2022))  # the real CMS files
-    assert real.where(F.col("ingestion_id").isNotNull()).count() == 0  # no manifest for the copied files
+    manifests = {
+        f"raw/ownership/program_year={m['programYear']}": m["ingestionId"]
+        for m in (json.loads(p.read_text()) for p in (lake["root"] / "raw/ownership").rglob("manifest.json"))
+    }
+    for row in real.select("source_object", "ingestion_id").distinct().collect():
+        assert row["ingestion_id"] == manifests[row["source_object"].split("/publication=")[0]]
     assert real.where(F.col("terms_of_interest").contains("\n")).count() > 0  # embedded newlines survived
 
 

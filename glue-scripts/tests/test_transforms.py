@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
 from open_payments_lake.curation import (
-    apply_removed,
+    mark_removed,
     normalize_manufacturer,
     publication_ranks,
     resolve_duplicates,
@@ -159,8 +159,13 @@ def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
         [("1", 2023, "P01182024"), ("3", 2023, "P01182024")],
         "record_id string, program_year int, publication_stamp string",
     )
-    kept = sorted((r["program_year"], r["record_id"]) for r in apply_removed(rows, removed, ranks).collect())
-    assert kept == [(2022, "1"), (2023, "2"), (2023, "3")]  # 3 was re-published after its removal
+    marked = {
+        (r["program_year"], r["record_id"]): r["_removed"]
+        for r in mark_removed(rows, removed, ranks).collect()
+    }
+    # 3 was re-published after its removal; 1 of 2022 is another year's record.
+    assert marked == {(2023, "1"): True, (2023, "2"): False, (2023, "3"): False, (2022, "1"): False}
+    assert mark_removed(rows, None, ranks).where("_removed").count() == 0
 
 
 def test_quality_rules_flag_each_violation(spark):

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "glue-scripts"))
 import sample_data  # noqa: E402  (glue-scripts is not an installed package)
 from open_payments_lake.clean import CleanOptions, run_clean  # noqa: E402
 from open_payments_lake.curate import CurateOptions, run_curate  # noqa: E402
-from open_payments_lake.session import configure  # noqa: E402
+from open_payments_lake.session import local_session  # noqa: E402
 
 LAYOUTS = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
 
@@ -51,19 +51,8 @@ def ingestion_items(raw_root: Path) -> list[dict]:
 
 
 def build(out: Path, rows: int, seed: int, years: list[int]) -> dict[str, str]:
-    from pyspark.sql import SparkSession
-
     sample_data.generate(out, rows=rows, seed=seed, years=years, layout_ids=LAYOUTS, raw=True)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("smoke-local-lake")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    configure(spark)
+    spark = local_session("smoke-local-lake")
     try:
         # Thresholds wide open: the generated data is dirty on purpose; the reports carry the counts.
         run_clean(

@@ -56,24 +56,14 @@ def curated_lake(tmp_path_factory) -> dict:
     """{"warehouse": curated root, "database", "rows": {dataset: expected curated rows}}."""
     from pyspark.sql import SparkSession
 
-    from open_payments_lake.session import configure
+    from open_payments_lake.session import local_session
 
     root = tmp_path_factory.mktemp("sql-lake")
     # Two modern years (year-over-year, monthly trend); the legacy layouts are the Glue tests' concern.
     sample_data.generate(root, rows=60, seed=41, years=[2022, 2023], layout_ids=MODERN, raw=True)
 
     created = SparkSession.getActiveSession() is None
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("open-payments-lake-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    configure(spark)
+    spark = local_session("open-payments-lake-tests")
     # Thresholds wide open: the generated files are dirty on purpose.
     run_clean(
         spark,
