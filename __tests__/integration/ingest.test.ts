@@ -290,11 +290,28 @@ describe("a part larger than one upload chunk (multipart, S3's checksum of check
     const head = await lake.s3.send(
       new HeadObjectCommand({ Bucket: lake.bucket, Key: `${at}part-00000.csv`, ChecksumMode: "ENABLED" }),
     );
-    expect(head.ChecksumSHA256).not.toBe(Buffer.from(sha256(data), "hex").toString("base64"));
+    // The part is the whole file: two 8 MiB upload parts, so S3 reports the SHA-256 of their SHA-256s.
+    const chunk = 8 * 1024 * 1024;
+    const partHashes = [data.subarray(0, chunk), data.subarray(chunk)].map((c) =>
+      Buffer.from(sha256(c), "hex"),
+    );
+    const composite = Buffer.from(sha256(Buffer.concat(partHashes)), "hex").toString("base64");
+    expect(data.length).toBeLessThan(2 * chunk);
+    expect(head.ChecksumSHA256?.replace(/-\d+$/, "")).toBe(composite);
+    expect(await openMultipartUploads()).toEqual([]);
     const rebuilt = join(work, "general.csv");
     const check = await cli("rebuild", ...targetArgs(), at, "--out", rebuilt);
     expect(check.code).toBe(0);
     expect(sha256(readFileSync(rebuilt))).toBe(sha256(data));
+  });
+
+  it("a failure after more than one upload part aborts the multipart upload: nothing stays in raw", async () => {
+    const data = Buffer.concat([csvFor("general.modern-91", 14_000), Buffer.from('NEW,"never closed\n')]);
+    const run = await ingest(localCopy("OP_DTL_GNRL_PGYR2021_P01302025_01212025.csv", data));
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/unbalanced quote/);
+    expect(await versionsUnder("raw/general/program_year=2021/")).toEqual([]);
+    expect(await openMultipartUploads()).toEqual([]);
   });
 });
 
@@ -330,6 +347,33 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
     expect(run.out).toMatch(/unbalanced quote/);
     expect(await versionsUnder("raw/ownership/program_year=2018/")).toEqual([]);
     expect(await openMultipartUploads()).toEqual([]);
+  });
+
+  it("a local file written to between its hash and the end of its upload", async () => {
+    const data = csvFor("ownership.modern-30", 50);
+    const path = localCopy("OP_DTL_OWNRSHP_PGYR2017_P06302018.csv", data);
+    // Same size, one digit changed, as soon as the file is hashed (before the upload reads it).
+    const altered = Buffer.from(data);
+    const at = altered.lastIndexOf("1");
+    altered[at] = "2".charCodeAt(0);
+    let out = "";
+    const code = await runCli(["ingest", ...targetArgs(), path], {
+      out: (text) => {
+        out += text;
+      },
+      err: () => undefined,
+      reporter: () =>
+        new JsonLinesReporter((line) => {
+          if (JSON.parse(line).event === "hashed") writeFileSync(path, altered);
+        }),
+    });
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /OP_DTL_OWNRSHP_PGYR2017_P06302018\.csv: the file changed while it was being uploaded/,
+    );
+    expect(await versionsUnder("raw/ownership/program_year=2017/")).toEqual([]);
+    const [failed] = await records("FILE#ownership#2017#OP_DTL_OWNRSHP_PGYR2017_P06302018");
+    expect(failed).toMatchObject({ status: "failed", sk: `V#${sha256(data)}` });
   });
 
   it("a corrupt ZIP", async () => {

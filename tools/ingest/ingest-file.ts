@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { open, stat, unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { parseHeaderColumns } from "./csv-header";
 import { BadInputError, errorMessage, UsageError } from "./errors";
@@ -126,14 +125,33 @@ export async function identify(source: SourceFile, options: IngestOptions): Prom
   };
 }
 
-async function hashLocalFile(path: string): Promise<{ sha256: string; bytes: number }> {
+/** What changes when a local file is written to (ctime cannot be set back): compared before and after a run. */
+const fileState = async (path: string) => {
+  const { size, mtimeMs, ctimeMs, ino } = await stat(path);
+  return `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+};
+
+async function hashLocalFile(path: string): Promise<{ sha256: string; bytes: number; state: string }> {
+  const state = await fileState(path);
   const hash = createHash("sha256");
   let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  // Two buffers reused for the whole file (nothing for the garbage collector): the next read runs on the thread
+  // pool while this one is hashed.
+  const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
+  const handle = await open(path);
+  try {
+    let next = handle.read(buffers[0], 0, buffers[0].length, null);
+    for (let turn = 1; ; turn ^= 1) {
+      const { bytesRead, buffer } = await next;
+      if (bytesRead === 0) break;
+      next = handle.read(buffers[turn], 0, buffers[turn].length, null);
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+  } finally {
+    await handle.close();
   }
-  return { sha256: hash.digest("hex"), bytes };
+  return { sha256: hash.digest("hex"), bytes, state };
 }
 
 interface StreamResult {
@@ -147,9 +165,10 @@ interface StreamResult {
 }
 
 /**
- * The one pass over the source: hashes the original, checks the header against the shared layouts before any
- * byte is written, splits into record-aligned parts and (unless planning) streams each part to S3. Every object
- * version written is appended to `written` so a failure can remove them all.
+ * The one pass over the source: hashes the original (unless its hash is known: a local file hashed first),
+ * checks the header against the shared layouts before any byte is written, splits into record-aligned parts and
+ * (unless planning) streams each part to S3. Every object version written is appended to `written` so a failure
+ * can remove them all.
  */
 async function streamParts(
   source: SourceFile,
@@ -158,6 +177,7 @@ async function streamParts(
   deps: IngestDeps,
   written: WrittenObject[] | undefined,
   metadata: (layout: Layout) => Record<string, string>,
+  knownSha256?: string,
 ): Promise<StreamResult> {
   const prefix = rawPrefix(file);
   const progress = deps.reporter.startFile(source.name, source.size);
@@ -176,7 +196,7 @@ async function streamParts(
     const opened = input;
     const tap = async function* () {
       for await (const chunk of opened) {
-        hash.update(chunk as Buffer);
+        if (!knownSha256) hash.update(chunk as Buffer);
         bytes += (chunk as Buffer).length;
         progress.update(bytes);
         yield chunk as Buffer;
@@ -220,7 +240,7 @@ async function streamParts(
     }
     await Promise.all(completions);
   } catch (error) {
-    current?.abort(error as Error);
+    await current?.abort();
     input?.destroy();
     await Promise.allSettled(completions);
     throw error;
@@ -230,7 +250,7 @@ async function streamParts(
   if (!layout) throw new BadInputError(`${source.name}: no header line`);
   return {
     layout,
-    sha256: hash.digest("hex"),
+    sha256: knownSha256 ?? hash.digest("hex"),
     bytes,
     records: parts.reduce((n, p) => n + p.records, 0),
     parts,
@@ -309,12 +329,11 @@ async function ingestIdentified(
   let sk: string | undefined;
   try {
     const base = { ingestionId, source: source.source };
-    let localSha: string | undefined;
+    let pre: { sha256: string; bytes: number; state: string } | undefined;
     if (source.localPath) {
       // A local file is hashed first: its version key is known before upload and an identical re-run costs
       // one read and one conditional write.
-      const pre = await hashLocalFile(source.localPath);
-      localSha = pre.sha256;
+      pre = await hashLocalFile(source.localPath);
       reporter.event("hashed", { file: file.fileStem, bytes: pre.bytes, sha256: pre.sha256 });
       if (
         !(await ledger.start(file, versionKey(pre.sha256), { ...base, sha256: pre.sha256, bytes: pre.bytes }))
@@ -354,14 +373,28 @@ async function ingestIdentified(
     }
     reporter.event("started", { file: file.fileStem, source: source.source, ingestionId });
 
-    const result = await streamParts(source, file, options, deps, written, (layout) => ({
-      ...sourceMetadata(source, file, layout, ingestionId),
-      // Known before upload for a local file (hashed first); a remote file's hash is in its manifest.
-      ...(localSha ? { "original-sha256": localSha } : {}),
-    }));
+    const localSha = pre?.sha256;
+    const result = await streamParts(
+      source,
+      file,
+      options,
+      deps,
+      written,
+      (layout) => ({
+        ...sourceMetadata(source, file, layout, ingestionId),
+        // Known before upload for a local file (hashed first); a remote file's hash is in its manifest.
+        ...(localSha ? { "original-sha256": localSha } : {}),
+      }),
+      localSha,
+    );
     const uploadedAt = Date.now();
     reporter.event("uploaded", { file: file.fileStem, bytes: result.bytes, parts: result.parts.length });
-    if (localSha && localSha !== result.sha256) {
+    // Instead of hashing the file a second time (every part is hashed on its way and checked by S3): the file
+    // was not written to between the hash and the end of the upload.
+    if (
+      source.localPath &&
+      (result.bytes !== pre?.bytes || (await fileState(source.localPath)) !== pre.state)
+    ) {
       throw new BadInputError(`${source.name}: the file changed while it was being uploaded`);
     }
     const manifest: Manifest = {

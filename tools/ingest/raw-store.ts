@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 import {
@@ -34,9 +34,8 @@ const asciiMetadata = (metadata: Record<string, string>) =>
     Object.entries(metadata).map(([k, v]) => [k, /^[\x20-\x7e]*$/.test(v) ? v : encodeURI(v)]),
   );
 
-/** lib-storage buffers queueSize chunks of this size: 4 × 8 MiB keeps memory flat whatever the file size. */
+/** lib-storage's upload part size (awscli's default): the unit S3 checksums a multipart object by. */
 export const uploadChunkBytes = 8 * 1024 * 1024;
-const uploadQueueSize = 4;
 
 /** S3's SHA-256 of an object: the full-object hash for a single PUT, a hash of the part hashes for multipart. */
 export function s3Sha256(partDigests: readonly Buffer[], fullDigest: Buffer): string {
@@ -48,21 +47,29 @@ export function s3Sha256(partDigests: readonly Buffer[], fullDigest: Buffer): st
 export const sameS3Checksum = (stored: string | undefined, expected: string) =>
   stored !== undefined && stored.replace(/-\d+$/, "") === expected;
 
+/** lib-storage keeps up to this many upload parts in flight (moto serves one request at a time under its GIL, so
+ * more only queue there; awscli's 10 threads gain nothing on it either). */
+const uploadQueueSize = 4;
+
 /**
- * One object written from a stream through a multipart upload (lib-storage) with S3 SHA-256 checksums on every
- * request, which S3 checks on receipt. While streaming, the object's SHA-256 and the SHA-256 of each 8 MiB upload
- * part are computed, so the checksum S3 reports once the upload is complete can be checked against the bytes that
- * were read. A failure aborts the multipart upload, so S3 keeps nothing of it.
+ * One object written from a stream through lib-storage's `Upload`: a single PUT when the object fits one upload
+ * part, else a multipart upload of 8 MiB parts. Every request carries S3's SHA-256 checksum of its bytes (the SDK
+ * computes it; S3 checks it on receipt). As the bytes pass, the object's SHA-256 is computed here, and the SHA-256
+ * of each 8 MiB upload part (along the boundaries lib-storage cuts at) on the thread pool, so the checksum S3
+ * reports for the completed object proves it holds the bytes that were read, independently of the SDK. A failure
+ * aborts the multipart upload (`leavePartsOnError: false`), so S3 keeps nothing of it.
  */
 export class StreamedObject {
   private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly hash = createHash("sha256");
-  private chunkHash = createHash("sha256");
-  private chunkFill = 0;
-  private readonly chunkDigests: Buffer[] = [];
-  private readonly upload: Upload;
+  /** Bytes of the current upload part not hashed yet (views of the written chunks, not copies). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** SHA-256 of each upload part, in part order. */
+  private readonly partDigests: Promise<Buffer>[] = [];
   private readonly done: Promise<{ VersionId?: string }>;
-  private readonly failed: Promise<never>;
+  /** Rejects as soon as the upload stops (failed, or ended before the body did): a writer must not wait on it. */
+  private readonly stopped: Promise<never>;
   bytes = 0;
 
   constructor(
@@ -72,7 +79,7 @@ export class StreamedObject {
     contentType: string,
     metadata: Record<string, string>,
   ) {
-    this.upload = new Upload({
+    this.done = new Upload({
       client: s3,
       params: {
         Bucket: bucket,
@@ -85,53 +92,64 @@ export class StreamedObject {
       partSize: uploadChunkBytes,
       queueSize: uploadQueueSize,
       leavePartsOnError: false,
-    });
-    this.done = this.upload.done();
-    this.failed = this.done.then(() => {
+    }).done();
+    this.stopped = this.done.then(() => {
       throw new Error(`upload of ${key} ended before its body`);
     });
-    this.failed.catch(() => undefined);
+    this.stopped.catch(() => undefined);
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    // lib-storage cuts the stream into upload parts of exactly uploadChunkBytes: hash along the same boundaries.
-    for (let offset = 0; offset < chunk.length; ) {
-      const take = Math.min(chunk.length - offset, uploadChunkBytes - this.chunkFill);
-      this.chunkHash.update(chunk.subarray(offset, offset + take));
-      this.chunkFill += take;
+  async write(data: Buffer): Promise<void> {
+    this.hash.update(data);
+    this.bytes += data.length;
+    for (let offset = 0; offset < data.length; ) {
+      const take = Math.min(data.length - offset, uploadChunkBytes - this.pendingBytes);
+      this.pending.push(data.subarray(offset, offset + take));
+      this.pendingBytes += take;
       offset += take;
-      if (this.chunkFill === uploadChunkBytes) {
-        this.chunkDigests.push(this.chunkHash.digest());
-        this.chunkHash = createHash("sha256");
-        this.chunkFill = 0;
-      }
+      if (this.pendingBytes === uploadChunkBytes) this.hashPart();
     }
-    if (!this.body.write(chunk)) await Promise.race([once(this.body, "drain"), this.failed]);
+    if (this.body.write(data)) return;
+    try {
+      await Promise.race([once(this.body, "drain"), this.stopped]);
+    } catch (error) {
+      throw asAwsError(`S3 upload of s3://${this.bucket}/${this.key}`, error);
+    }
   }
 
-  /** Ends the body, waits for S3 to complete the upload, and says which SHA-256 S3 must now report. */
+  /** Hashes the completed upload part with WebCrypto, on libuv's thread pool (it copies the bytes it is given). */
+  private hashPart(): void {
+    const part = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.partDigests.push(webcrypto.subtle.digest("SHA-256", part).then((digest) => Buffer.from(digest)));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Ends the body, waits for S3 to complete the object, and says which SHA-256 S3 must now report. */
   async finish(): Promise<{ sha256: string; bytes: number; versionId?: string; s3Checksum: string }> {
     this.body.end();
     const full = this.hash.digest();
-    if (this.chunkFill > 0) this.chunkDigests.push(this.chunkHash.digest());
+    if (this.pendingBytes > 0) this.hashPart();
     try {
       const out = await this.done;
       return {
         sha256: full.toString("hex"),
         bytes: this.bytes,
         versionId: out.VersionId,
-        s3Checksum: s3Sha256(this.chunkDigests, full),
+        s3Checksum: s3Sha256(await Promise.all(this.partDigests), full),
       };
     } catch (error) {
       throw asAwsError(`S3 upload of s3://${this.bucket}/${this.key}`, error);
     }
   }
 
-  abort(reason: Error): void {
-    this.body.destroy(reason);
-    this.upload.abort().catch(() => undefined);
+  /**
+   * Stops the upload: the body fails, lib-storage lets the parts in flight settle and aborts the multipart upload
+   * (`leavePartsOnError: false`) before its promise rejects, which is awaited here.
+   */
+  async abort(): Promise<void> {
+    this.body.destroy(new Error(`upload of ${this.key} aborted`));
+    await this.done.catch(() => undefined);
   }
 }
 

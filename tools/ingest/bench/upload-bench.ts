@@ -2,14 +2,16 @@
  * Benchmark: uploads a generated ~1 GB General Payments CSV to a local S3 (moto) with the ingestion CLI and with
  * `aws s3 cp` against the same server in the same run; prints throughput (MB/s) and peak RSS of both.
  *
- *   npx tsx tools/ingest/bench/upload-bench.ts [--size-mb 1024] [--rounds 1] [--keep]
+ *   npx tsx tools/ingest/bench/upload-bench.ts [--size-mb 1024] [--rounds 1] [--keep] [--file <kept CSV>]
  *
- * Peak RSS comes from GNU time (`/usr/bin/time -v`, maximum resident set size of the process tree).
+ * Each run is timed from process start to exit, against a freshly reset moto (a bucket holding gigabytes slows
+ * moto down, which would favour whichever tool runs first). Peak RSS and the tool's CPU time come from GNU time
+ * (`/usr/bin/time -v`); moto's CPU time during the run from /proc, since both tools share that cost.
  */
 import { spawn } from "node:child_process";
-import { linkSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { localAwsEnv, startMotoServer } from "../../local-aws/moto-server";
@@ -24,16 +26,46 @@ interface Measured {
   readonly seconds: number;
   readonly mbPerSecond: number;
   readonly peakRssMb: number;
+  /** User + system CPU seconds of the tool's process tree. */
+  readonly cpuSeconds: number;
+  readonly motoCpuSeconds: number;
+  /** 1-minute load average when the run started (2 cores: above 2 means others compete for the CPU). */
+  readonly load: number;
 }
 
-/** Runs a command under GNU time and returns wall seconds and peak RSS; fails loudly on a non-zero exit. */
+/** The moto_server process listening on `port`. */
+function motoPid(port: number): number {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.some((a) => a.endsWith("moto_server")) && argv.includes(String(port))) return Number(entry);
+    } catch {
+      // the process ended while listing
+    }
+  }
+  throw new Error(`no moto_server process for port ${port}`);
+}
+
+/** User + system CPU seconds a process has used so far (clock ticks are 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const loadAverage = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+
+/** Runs a command under GNU time and returns wall seconds, CPU and peak RSS; fails loudly on a non-zero exit. */
 async function timed(
   tool: string,
   bytes: number,
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
+  moto: number,
 ): Promise<Measured> {
+  const load = loadAverage();
+  const motoBefore = cpuSeconds(moto);
   const started = process.hrtime.bigint();
   const child = spawn("/usr/bin/time", ["-v", command, ...args], {
     env,
@@ -50,10 +82,25 @@ async function timed(
   });
   const code: number = await new Promise((ok) => child.on("close", (c) => ok(c ?? -1)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const motoCpuSeconds = cpuSeconds(moto) - motoBefore;
   if (code !== 0) throw new Error(`${tool} exited ${code}\n${stdout}\n${stderr.slice(-4000)}`);
-  const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]);
-  return { tool, seconds, mbPerSecond: bytes / 1e6 / seconds, peakRssMb: rssKb / 1024 };
+  const reported = (label: string) => Number(new RegExp(`${label}: ([\\d.]+)`).exec(stderr)?.[1]);
+  return {
+    tool,
+    seconds,
+    mbPerSecond: bytes / 1e6 / seconds,
+    peakRssMb: reported("Maximum resident set size \\(kbytes\\)") / 1024,
+    cpuSeconds: reported("User time \\(seconds\\)") + reported("System time \\(seconds\\)"),
+    motoCpuSeconds,
+    load,
+  };
 }
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function main() {
   const args = process.argv.slice(2);
@@ -64,47 +111,47 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), "ingest-bench-"));
   const moto = await startMotoServer();
   try {
-    const file = join(work, "OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv");
-    process.stderr.write(`generating ${sizeMb} MB General Payments CSV in ${work} ...\n`);
-    const generated = await writeGeneralCsv(file, sizeMb * 1024 * 1024);
-    process.stderr.write(`${generated.bytes} bytes, ${generated.records} records\n`);
+    // --file: a CSV kept from an earlier run (--keep), named like CMS's files; else a new one.
+    const kept = args.includes("--file") ? args[args.indexOf("--file") + 1] : undefined;
+    const file = kept ?? join(work, "OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv");
+    if (!kept) process.stderr.write(`generating ${sizeMb} MB General Payments CSV in ${work} ...\n`);
+    const generated = kept
+      ? { bytes: statSync(kept).size, records: undefined }
+      : await writeGeneralCsv(file, sizeMb * 1024 * 1024);
+    process.stderr.write(`${file}: ${generated.bytes} bytes\n`);
 
     const env = { ...process.env, ...localAwsEnv };
     const region = localAwsEnv.AWS_REGION;
-    const s3 = new S3Client({
-      region,
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      credentials: localCredentials(),
-    });
-    const ddb = new DynamoDBClient({ region, endpoint: moto.endpoint, credentials: localCredentials() });
-    await createIngestionTarget(s3, ddb, "bench-raw", "bench-ingestion");
-    s3.destroy();
-    ddb.destroy();
+    const pid = motoPid(moto.port);
+    /** An empty server with the raw bucket and the ingestion table before every run. */
+    const freshTarget = async () => {
+      await moto.reset();
+      const s3 = new S3Client({
+        region,
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        credentials: localCredentials(),
+      });
+      const ddb = new DynamoDBClient({ region, endpoint: moto.endpoint, credentials: localCredentials() });
+      await createIngestionTarget(s3, ddb, "bench-raw", "bench-ingestion");
+      s3.destroy();
+      ddb.destroy();
+    };
 
-    const ours = (round: number) =>
+    const ours = () =>
       timed(
         "ingest CLI",
         generated.bytes,
         process.execPath,
         [
-          ...[
-            "--import",
-            "tsx",
-            "tools/ingest/cli.ts",
-            "ingest",
-            "--bucket",
-            "bench-raw",
-            "--table",
-            "bench-ingestion",
-          ],
-          ...["--region", region, "--endpoint", moto.endpoint],
-          // A new name per round: the same name again would be a no-op (identical content already verified).
-          copyAs(file, `OP_DTL_GNRL_PGYR${2023 - round}_P01302025_01212025.csv`),
+          ...["--import", "tsx", "tools/ingest/cli.ts", "ingest"],
+          ...["--bucket", "bench-raw", "--table", "bench-ingestion"],
+          ...["--region", region, "--endpoint", moto.endpoint, file],
         ],
         env,
+        pid,
       );
-    const awscli = (round: number) =>
+    const awscli = () =>
       timed(
         "aws s3 cp",
         generated.bytes,
@@ -116,36 +163,49 @@ async function main() {
           "cp",
           "--only-show-errors",
           file,
-          `s3://bench-raw/awscli/${round}.csv`,
+          "s3://bench-raw/awscli.csv",
         ],
         env,
+        pid,
       );
     const measured: Measured[] = [];
     for (let round = 0; round < rounds; round++) {
-      // Alternate who goes first: moto slows down as it holds more data.
+      // Alternate who goes first (the machine's load and page cache change over a run).
       const order = round % 2 === 0 ? [ours, awscli] : [awscli, ours];
-      for (const run of order) measured.push({ ...(await run(round)), round });
+      for (const run of order) {
+        await freshTarget();
+        measured.push({ ...(await run()), round });
+      }
     }
-    const rows = measured.map((m) => ({
-      round: m.round,
-      tool: m.tool,
+    const row = (label: string | number, tool: string, m: Omit<Measured, "tool" | "round">) => ({
+      round: label,
+      tool,
       seconds: Number(m.seconds.toFixed(1)),
       "MB/s": Number(m.mbPerSecond.toFixed(1)),
       "peak RSS MB": Number(m.peakRssMb.toFixed(0)),
-    }));
+      "CPU s": Number(m.cpuSeconds.toFixed(1)),
+      "moto CPU s": Number(m.motoCpuSeconds.toFixed(1)),
+      load: Number(m.load.toFixed(2)),
+    });
+    const medians = ["ingest CLI", "aws s3 cp"].map((tool) => {
+      const runs = measured.filter((m) => m.tool === tool);
+      const of = (pick: (m: Measured) => number) => median(runs.map(pick));
+      return row("median", tool, {
+        seconds: of((m) => m.seconds),
+        mbPerSecond: of((m) => m.mbPerSecond),
+        peakRssMb: of((m) => m.peakRssMb),
+        cpuSeconds: of((m) => m.cpuSeconds),
+        motoCpuSeconds: of((m) => m.motoCpuSeconds),
+        load: of((m) => m.load),
+      });
+    });
+    const rows = [...measured.map((m) => row(m.round ?? 0, m.tool, m)), ...medians];
     console.table(rows);
     console.log(JSON.stringify({ bytes: generated.bytes, records: generated.records, results: rows }));
   } finally {
     await moto.stop();
     if (!args.includes("--keep")) rmSync(work, { recursive: true, force: true });
   }
-}
-
-/** A hard link under a CMS name (same bytes, no copy on disk). */
-function copyAs(file: string, name: string): string {
-  const path = join(dirname(file), name);
-  if (path !== file) linkSync(file, path);
-  return path;
 }
 
 function localCredentials() {
