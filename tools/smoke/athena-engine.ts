@@ -29,6 +29,8 @@ export interface AthenaEngineProps {
   readonly poll?: PollOptions;
   /** Rows per GetQueryResults page (Athena's maximum is 1000). */
   readonly pageSize?: number;
+  /** For the description only: the endpoint the client talks to, when not AWS's own. */
+  readonly endpoint?: string;
 }
 
 export class AthenaEngine implements QueryEngine {
@@ -37,7 +39,8 @@ export class AthenaEngine implements QueryEngine {
   constructor(private readonly props: AthenaEngineProps) {
     if (!props.workgroup) throw new Error("AthenaEngine: workgroup is required (the lake's workgroup)");
     if (!props.database) throw new Error("AthenaEngine: database is required (the curated database)");
-    this.description = `athena workgroup ${props.workgroup}, database ${props.database}`;
+    const at = props.endpoint ? ` at ${props.endpoint}` : "";
+    this.description = `athena workgroup ${props.workgroup}, database ${props.database}${at}`;
   }
 
   async run(sql: string, signal: AbortSignal): Promise<QueryResult> {

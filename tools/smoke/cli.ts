@@ -213,6 +213,26 @@ function reconcileCheck(files: readonly IngestedFile[], reports: ReportsRead | u
   };
 }
 
+function makeEngine(f: Flags, target: Target, client: AthenaClient | undefined): QueryEngine {
+  const database = target.database as string;
+  if (f.local) {
+    const warehouse =
+      f.warehouse ?? (target.curatedBucket ? `s3://${target.curatedBucket}/curated/` : undefined);
+    if (!warehouse) throw new CouldNotRunError("local mode needs --warehouse or --outputs (curated bucket)");
+    const s3Endpoint = f.s3Endpoint ?? (warehouse.startsWith("s3://") ? target.endpoint : undefined);
+    return new LocalAthenaEngine({ warehouse, database, s3Endpoint });
+  }
+  if (!client || !target.workgroup) throw new CouldNotRunError("no workgroup: pass --workgroup or --outputs");
+  return new AthenaEngine({
+    client,
+    workgroup: target.workgroup,
+    database,
+    outputLocation: target.outputLocation,
+    poll: { maxMs: f.pollMaxMs },
+    endpoint: target.endpoint,
+  });
+}
+
 /** Runs the harness; returns the exit code. `signal` is aborted on Ctrl-C. */
 export async function main(argv: readonly string[], io: Io = stdio, signal?: AbortSignal): Promise<number> {
   const cmd = program().exitOverride();
@@ -226,6 +246,7 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
   }
   const startedAt = new Date();
   let client: AthenaClient | undefined;
+  let engine: QueryEngine | undefined;
   try {
     const target = resolveTarget(f);
     if (!target.database) throw new CouldNotRunError("no curated database: pass --database or --outputs");
@@ -255,29 +276,8 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
     if (only(WORKGROUP_CHECK_ID)) builtins.push(await workgroupCheck(client, target.workgroup));
     if (files && only(RECONCILE_CHECK_ID)) builtins.push(reconcileCheck(files, reports));
 
-    let engine: QueryEngine;
-    let described: string;
-    if (f.local) {
-      const warehouse =
-        f.warehouse ?? (target.curatedBucket ? `s3://${target.curatedBucket}/curated/` : undefined);
-      if (!warehouse)
-        throw new CouldNotRunError("local mode needs --warehouse or --outputs (curated bucket)");
-      engine = new LocalAthenaEngine({
-        warehouse,
-        database: target.database,
-        s3Endpoint: f.s3Endpoint ?? (warehouse.startsWith("s3://") ? target.endpoint : undefined),
-      });
-      described = engine.description;
-    } else {
-      engine = new AthenaEngine({
-        client: client as AthenaClient,
-        workgroup: target.workgroup as string,
-        database: target.database,
-        outputLocation: target.outputLocation,
-        poll: { maxMs: f.pollMaxMs },
-      });
-      described = `${engine.description}${target.endpoint ? ` at ${target.endpoint}` : ""}`;
-    }
+    engine = makeEngine(f, target, client);
+    const described = engine.description;
 
     io.err(
       `Running ${checks.length + builtins.length} checks on ${described} (concurrency ${f.concurrency})`,
@@ -307,6 +307,7 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
     io.err(`smoke: could not run: ${(e as Error).message}`);
     return 2;
   } finally {
+    await engine?.close?.();
     client?.destroy();
   }
 }

@@ -5,6 +5,8 @@ export interface QueryEngine {
   /** For reports: e.g. "athena workgroup lake-dev" or "local (duckdb)". */
   readonly description: string;
   run(sql: string, signal: AbortSignal): Promise<QueryResult>;
+  /** Releases what the engine holds (e.g. a worker process) at the end of a run. */
+  close?(): Promise<void>;
 }
 
 /** The engine ran the query and it ended FAILED or CANCELLED: the check fails with the engine's own reason. */
