@@ -75,9 +75,7 @@ function queryInstructions(paths: LakePaths, endpoint: string): void {
   say(`      --s3-endpoint ${endpoint} --database ${outputs.curated_database_name} \\`);
   say("      --sql 'SELECT program_year, count(*) FROM general_payments GROUP BY 1'");
   say(`  AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\`);
-  say(
-    `      aws s3 ls s3://${outputs.curated_bucket_name}/curated/ --recursive   # if the AWS CLI is installed`,
-  );
+  say(`      .venv/bin/aws s3 ls s3://${outputs.curated_bucket_name}/curated/ --recursive`);
   say(`  npm run smoke -- --local --outputs ${rel(paths.outputsFile)} --endpoint ${endpoint}`);
   say(
     "Stop: Ctrl-C here (moto's memory goes with it), or `npm run local-lake -- down` (terraform destroy, then stop).",

@@ -15,6 +15,7 @@ import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
 import { exec, Steps } from "./steps";
+import { startTlsFront, type TlsFront } from "./tls-front";
 
 export const repoRoot = resolve(__dirname, "..", "..");
 const python = join(repoRoot, ".venv", "bin", "python");
@@ -129,7 +130,7 @@ export async function terraform(
     env: { ...env, TF_PLUGIN_CACHE_DIR: join(dir, "..", "..", "plugin-cache") },
     log,
     step,
-    captureStdout: args[0] === "output",
+    captureStdout: args[0] === "output" || args[0] === "state",
   });
 }
 
@@ -233,47 +234,61 @@ export function glueJobs(outputs: LakeOutputs): GlueJob[] {
   }));
 }
 
-/** spark-submit settings that make s3:// paths reach moto's S3 the way Glue reaches S3 (SSE-KMS data key). */
-export function sparkSubmitArgs(endpoint: string, outputs: LakeOutputs): string[] {
+/** spark-submit settings that make the jobs' s3:// paths reach moto's S3 through s3a, over the TLS front. */
+export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
   const conf = {
     "spark.jars.ivy": join(repoRoot, ".build", "ivy"),
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-    "spark.hadoop.fs.s3a.endpoint": endpoint,
+    "spark.hadoop.fs.s3a.endpoint": front.endpoint,
     "spark.hadoop.fs.s3a.path.style.access": "true",
-    "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
+    "spark.hadoop.fs.s3a.connection.ssl.enabled": "true",
+    // Plain JSSE (honours the trust store below) rather than the optional native OpenSSL binding.
+    "spark.hadoop.fs.s3a.ssl.channel.mode": "default_jsse",
     "spark.hadoop.fs.s3a.access.key": localAwsEnv.AWS_ACCESS_KEY_ID,
     "spark.hadoop.fs.s3a.secret.key": localAwsEnv.AWS_SECRET_ACCESS_KEY,
     "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-    // The lake's security configuration makes Glue write with the data key; the buckets' policies expect it.
+    // As the lake's Glue security configuration: every object written with the data key.
     "spark.hadoop.fs.s3a.encryption.algorithm": "SSE-KMS",
-    "spark.hadoop.fs.s3a.encryption.key": outputs.data_kms_key_arn,
+    "spark.hadoop.fs.s3a.encryption.key": dataKeyArn,
   };
   const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
+  args.push(
+    "--driver-java-options",
+    `-Djavax.net.ssl.trustStore=${front.trustStore} -Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,
+  );
   for (const [k, v] of Object.entries(conf)) args.push("--conf", `${k}=${v}`);
   return args;
 }
 
 export async function runGlueJobs(
   steps: Steps,
+  paths: LakePaths,
   env: NodeJS.ProcessEnv,
-  endpoint: string,
+  moto: MotoServer,
   outputs: LakeOutputs,
 ): Promise<void> {
   const submit = join(repoRoot, ".venv", "bin", "spark-submit");
-  for (const job of glueJobs(outputs)) {
-    await steps.run(`glue-${job.id}`, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, (log) =>
-      exec(
-        submit,
-        [
-          ...sparkSubmitArgs(endpoint, outputs),
-          join(repoRoot, "glue-scripts", job.script),
-          ...Object.entries(job.arguments).flat(),
-        ],
-        { cwd: repoRoot, env, log, step: `glue-${job.id}` },
-      ),
-    );
+  const front = await steps.run("tls-front", "TLS front for Spark's S3A (SSE-KMS needs HTTPS)", (log) =>
+    startTlsFront(moto.port, paths.workDir, log, "tls-front"),
+  );
+  try {
+    for (const job of glueJobs(outputs)) {
+      await steps.run(`glue-${job.id}`, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, (log) =>
+        exec(
+          submit,
+          [
+            ...sparkSubmitArgs(front, outputs.data_kms_key_arn),
+            join(repoRoot, "glue-scripts", job.script),
+            ...Object.entries(job.arguments).flat(),
+          ],
+          { cwd: repoRoot, env, log, step: `glue-${job.id}` },
+        ),
+      );
+    }
+  } finally {
+    await front.close();
   }
 }
 
@@ -359,6 +374,36 @@ export async function emptyBucket(endpoint: string, bucket: string): Promise<voi
   }
 }
 
+/**
+ * Destroys one stack on the local AWS. Three things differ from a plain `terraform destroy`, each because of
+ * what the local lake is, none hidden:
+ * - the buckets are emptied first (versioned, no force_destroy by design; local data is disposable);
+ * - their server access logging is destroyed before that: moto writes an access-log object for every request,
+ *   so a logs bucket emptied while logging is on fills up again during the destroy and cannot be deleted;
+ * - Athena named queries are dropped from the state instead of deleted: moto (5.2.5) implements no
+ *   DeleteNamedQuery. They live only in moto's memory and go when it stops.
+ */
+async function destroyStack(
+  dir: string,
+  buckets: readonly string[],
+  env: NodeJS.ProcessEnv,
+  endpoint: string,
+  log: string,
+  step: string,
+): Promise<void> {
+  const tf = (args: string[]) => terraform(dir, args, env, log, step);
+  const addresses = (await tf(["state", "list"])).split("\n").filter(Boolean);
+  const ofType = (type: string) => addresses.filter((a) => a.startsWith(`${type}.`));
+  const logging = ofType("aws_s3_bucket_logging");
+  if (logging.length > 0) {
+    await tf(["destroy", "-auto-approve", "-input=false", ...logging.map((a) => `-target=${a}`)]);
+  }
+  for (const bucket of buckets) await emptyBucket(endpoint, bucket);
+  const namedQueries = ofType("aws_athena_named_query");
+  if (namedQueries.length > 0) await tf(["state", "rm", ...namedQueries]);
+  await tf(["destroy", "-auto-approve", "-input=false"]);
+}
+
 export async function destroyStacks(
   steps: Steps,
   paths: LakePaths,
@@ -367,23 +412,19 @@ export async function destroyStacks(
 ): Promise<void> {
   await steps.run("destroy-lake", "terraform destroy lake-local (buckets emptied first)", async (log) => {
     const outputs = readOutputs(paths.outputsFile);
-    for (const [name, bucket] of Object.entries(outputs)) {
-      if (name.endsWith("bucket_name")) await emptyBucket(endpoint, bucket);
-    }
-    await terraform(paths.lakeDir, ["destroy", "-auto-approve", "-input=false"], env, log, "destroy-lake");
+    const buckets = Object.entries(outputs)
+      .filter(([name]) => name.endsWith("bucket_name"))
+      .map(([, bucket]) => bucket);
+    await destroyStack(paths.lakeDir, buckets, env, endpoint, log, "destroy-lake");
   });
   await steps.run("destroy-bootstrap", "terraform destroy state-bootstrap-local", async (log) => {
     const state = JSON.parse(
       await terraform(paths.bootstrapDir, ["output", "-json"], env, log, "destroy-bootstrap"),
     ) as Record<string, { value: string }>;
-    await emptyBucket(endpoint, state.state_bucket_name.value);
-    await terraform(
-      paths.bootstrapDir,
-      ["destroy", "-auto-approve", "-input=false"],
-      env,
-      log,
-      "destroy-bootstrap",
-    );
+    const buckets = Object.entries(state)
+      .filter(([name]) => name.endsWith("bucket_name"))
+      .map(([, output]) => output.value);
+    await destroyStack(paths.bootstrapDir, buckets, env, endpoint, log, "destroy-bootstrap");
   });
 }
 
@@ -426,7 +467,7 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
     const outputs = await applyStacks(steps, paths, env);
     await generateSamples(steps, paths, options.samples ?? DEFAULT_SAMPLES);
     await ingest(steps, paths, env);
-    await runGlueJobs(steps, env, moto.endpoint, outputs);
+    await runGlueJobs(steps, paths, env, moto, outputs);
     const smokeOutput = await smoke(steps, paths, env);
     const answers = await analystAnswers(steps, env, outputs);
     return { moto, paths, env, outputs, smokeOutput, answers, steps };

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join, relative } from "node:path";
 
 /** A failed step: names the step and the log that holds the child's full output (kept on failure). */
@@ -54,12 +54,14 @@ export interface ExecOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Appends stdout and stderr here. */
   readonly log: string;
-  /** Returned instead of discarded (stdout only; stderr goes to the log). */
+  /** Also returned (stdout only), besides going to the log. */
   readonly captureStdout?: boolean;
   readonly step: string;
   /** Text written to stdin (otherwise stdin is closed: nothing may wait for input). */
   readonly input?: string;
 }
+
+const INFO_LINE = /^(\d\d\/\d\d\/\d\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) INFO /;
 
 /** Runs a command to completion; rejects with a StepError quoting the log's last lines on a non-zero exit. */
 export async function exec(command: string, args: readonly string[], options: ExecOptions): Promise<string> {
@@ -72,13 +74,22 @@ export async function exec(command: string, args: readonly string[], options: Ex
         env: options.env,
         stdio: [options.input === undefined ? "ignore" : "pipe", options.captureStdout ? "pipe" : fd, fd],
       });
-      child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        writeSync(fd, chunk); // the log holds everything, captured output included
+      });
       if (options.input !== undefined) child.stdin?.end(options.input);
       child.once("error", fail);
       child.once("close", (c, signal) => ok(c ?? (signal ? 128 : 1)));
     });
     if (code !== 0) {
-      const tail = readFileSync(options.log, "utf8").trimEnd().split("\n").slice(-15).join("\n    ");
+      // The last lines that say something: JVM and py4j INFO chatter after a Python traceback would hide it.
+      const tail = readFileSync(options.log, "utf8")
+        .trimEnd()
+        .split("\n")
+        .filter((line) => !INFO_LINE.test(line))
+        .slice(-15)
+        .join("\n    ");
       throw new StepError(
         options.step,
         options.log,

@@ -1,0 +1,466 @@
+// The embedded default end to end (issue 3): moto, the real terraform + provider (S3 backend and DynamoDB lock in
+// moto), generated CMS files through the ingestion CLI, the Glue scripts on local Spark over s3a, the smoke
+// harness, the analyst queries. The answers are checked against values computed here straight from the generated
+// CSVs (own parsing, cents as big integers); then the state lock is contended, and a destroy must leave nothing.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { AthenaClient, ListWorkGroupsCommand } from "@aws-sdk/client-athena";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DynamoDBClient, ListTablesCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import {
+  GetDatabasesCommand,
+  GetJobCommand,
+  GetSecurityConfigurationsCommand,
+  GetTriggersCommand,
+  GlueClient,
+  ListCrawlersCommand,
+  ListJobsCommand,
+  ListTriggersCommand,
+  ListWorkflowsCommand,
+} from "@aws-sdk/client-glue";
+import { IAMClient, ListPoliciesCommand, ListRolesCommand } from "@aws-sdk/client-iam";
+import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand } from "@aws-sdk/client-kms";
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
+import { parse } from "csv-parse/sync";
+import { strFromU8, unzipSync } from "fflate";
+import { loadConfig, Naming } from "../../modules/config";
+import { freePort } from "../../tools/local-aws/moto-server";
+import {
+  DEFAULT_SAMPLES,
+  destroyStacks,
+  type LakePaths,
+  lakePaths,
+  type RunningLake,
+  repoRoot,
+  terraform,
+  up,
+} from "../../tools/local-lake/lake";
+
+jest.setTimeout(900_000);
+
+let paths: LakePaths;
+let lake: RunningLake;
+const progress: string[] = [];
+let upSeconds = 0;
+
+beforeAll(async () => {
+  // Inside the checkout and removed only by the next run: a failed run keeps every step's log for reading.
+  paths = lakePaths(join(repoRoot, ".build", "local-lake-test"));
+  rmSync(paths.workDir, { recursive: true, force: true });
+  const started = Date.now();
+  lake = await up({
+    paths,
+    port: await freePort(),
+    samples: { ...DEFAULT_SAMPLES, rows: 250 },
+    print: (line) => progress.push(line),
+  });
+  upSeconds = (Date.now() - started) / 1000;
+  process.stderr.write(
+    `local lake up in ${upSeconds.toFixed(0)} s: ${progress.filter((l) => l.includes("done")).join("; ")}\n`,
+  );
+});
+
+afterAll(async () => {
+  await lake?.moto.stop();
+});
+
+// ---- the oracle: the generated files, read here with csv-parse and the datasets file's layouts ----
+
+interface Spec {
+  datasets: Record<
+    string,
+    { fileToken: string; recordKey: string; amountColumn: string | null; paymentDateColumn: string | null }
+  >;
+  layouts: { id: string; dataset: string; columns: { name: string; canonical: string }[] }[];
+}
+const spec = JSON.parse(readFileSync(join(repoRoot, "datasets", "open-payments.json"), "utf8")) as Spec;
+
+/** Rows of every generated file of a dataset, keyed by canonical names (values trimmed as the jobs trim). */
+function generatedRows(dataset: string): Record<string, string>[] {
+  const token = spec.datasets[dataset].fileToken;
+  const files = readdirSync(paths.samplesDir).filter((f) => f.includes(`_${token}_PGYR`));
+  expect(files.length).toBeGreaterThan(0);
+  return files.flatMap((file) => {
+    const [header, ...records] = parse(readFileSync(join(paths.samplesDir, file)), {
+      bom: true,
+    }) as string[][];
+    const layout = spec.layouts.find(
+      (l) => l.dataset === dataset && l.columns.map((c) => c.name).join() === header.join(),
+    );
+    if (!layout) throw new Error(`no layout in datasets/open-payments.json has the header of ${file}`);
+    return records.map((values) =>
+      Object.fromEntries(
+        layout.columns.map((c, i) => [c.canonical, values[i].trim().replace(/^['\t]+/, "")]),
+      ),
+    );
+  });
+}
+
+const isDate = (text: string) => {
+  const m = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[3]), Number(m[1]) - 1, Number(m[2])));
+  return d.getUTCMonth() === Number(m[1]) - 1 && d.getUTCDate() === Number(m[2]);
+};
+
+/** Cents of a decimal text ("12.5" -> 1250n), exact. */
+function cents(text: string): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?0*$/.exec(text);
+  if (!m) throw new Error(`not an amount with at most 2 decimals: ${text}`);
+  const value = BigInt(m[2]) * 100n + BigInt((m[3] ?? "").padEnd(2, "0"));
+  return m[1] ? -value : value;
+}
+
+/** General payments the curated table must hold: valid rows, a CHANGED correction over its original, removals. */
+function expectedGeneral(): Record<string, string>[] {
+  const { recordKey, amountColumn, paymentDateColumn } = spec.datasets.general;
+  const removed = new Set(
+    generatedRows("removed_deleted")
+      .filter((r) => r.payment_type === "General Payment")
+      .map((r) => `${r.program_year}#${r.record_id}`),
+  );
+  const byRecord = new Map<string, Record<string, string>>();
+  for (const row of generatedRows("general")) {
+    const valid =
+      /^-?\d{1,16}(\.\d{1,2})?$/.test(row[amountColumn ?? ""]) && isDate(row[paymentDateColumn ?? ""]);
+    const key = `${row.program_year}#${row[recordKey]}`;
+    if (!valid || removed.has(key)) continue;
+    const seen = byRecord.get(key);
+    if (!seen || (row.change_type === "CHANGED" && seen.change_type !== "CHANGED")) byRecord.set(key, row);
+  }
+  return [...byRecord.values()];
+}
+
+function sumBy(rows: Record<string, string>[], key: (r: Record<string, string>) => string) {
+  const amount = spec.datasets.general.amountColumn ?? "";
+  const out = new Map<string, { payments: number; cents: bigint }>();
+  for (const r of rows) {
+    const k = key(r);
+    const acc = out.get(k) ?? { payments: 0, cents: 0n };
+    out.set(k, { payments: acc.payments + 1, cents: acc.cents + cents(r[amount]) });
+  }
+  return out;
+}
+
+/** An answer's rows as objects by column name. */
+function rowsOf(name: keyof RunningLake["answers"]): Record<string, unknown>[] {
+  const { columns, rows } = lake.answers[name];
+  return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c.name, r[i]])));
+}
+
+const asCents = (v: unknown) => cents(String(v));
+
+// ---- the tests ----
+
+it("runs every step, each named with its duration, well inside the CI budget", () => {
+  const steps = lake.steps.timings.map((t) => t.step);
+  expect(steps).toEqual([
+    "moto",
+    "synth",
+    "bootstrap",
+    "lake",
+    "samples",
+    "ingest",
+    "tls-front",
+    "glue-clean",
+    "glue-curate",
+    "smoke",
+    "analytics",
+  ]);
+  expect(progress.filter((l) => / done in \d+\.\d s$/.test(l))).toHaveLength(steps.length);
+  expect(upSeconds).toBeLessThan(600);
+});
+
+it("passes every smoke check on the lake the Glue scripts built", () => {
+  const report = JSON.parse(readFileSync(join(paths.smokeDir, "report.json"), "utf8")) as {
+    summary: { total: number; passed: number; failed: number; errors: number; skipped: number };
+    checks: { id: string; status: string }[];
+  };
+  expect(report.checks.filter((c) => c.status !== "passed")).toEqual([]);
+  expect(report.summary.total).toBeGreaterThanOrEqual(readdirSync(join(repoRoot, "sql", "smoke")).length);
+});
+
+it("answers payments by nature of payment as the generated files add up", () => {
+  const expected = sumBy(
+    expectedGeneral(),
+    (r) => `${r.program_year}|${r.nature_of_payment_or_transfer_of_value}`,
+  );
+  const actual = new Map(
+    rowsOf("nature_of_payment_breakdown").map((r) => [
+      `${r.program_year}|${r.payment_nature}`,
+      { payments: Number(r.payments), cents: asCents(r.total_usd) },
+    ]),
+  );
+  expect(actual.size).toBeGreaterThan(3);
+  expect(actual).toEqual(expected);
+});
+
+it("answers payments by recipient state as the generated files add up", () => {
+  const expected = sumBy(expectedGeneral(), (r) => `${r.program_year}|${r.recipient_state}`);
+  const actual = sumBy(
+    rowsOf("payments_by_recipient_location").flatMap((r) =>
+      // Each row holds a (state, city) group: spread its count back into single payments of its cents.
+      Array.from({ length: Number(r.payments) }, (_, i) => ({
+        program_year: String(r.program_year),
+        recipient_state: String(r.recipient_state),
+        total_amount_of_payment_usdollars: i === 0 ? String(r.total_usd) : "0",
+      })),
+    ),
+    (r) => `${r.program_year}|${r.recipient_state}`,
+  );
+  expect(actual.size).toBeGreaterThan(3);
+  expect(actual).toEqual(expected);
+});
+
+it("answers the top manufacturers per year as the generated files add up", () => {
+  const totals = sumBy(
+    expectedGeneral(),
+    (r) => `${r.program_year}|${r.applicable_manufacturer_or_applicable_gpo_making_payment_name}`,
+  );
+  const years = new Set([...totals.keys()].map((k) => k.split("|")[0]));
+  for (const year of years) {
+    // The generator spells each company one way, so raw names group exactly as normalized names do.
+    const expected = [...totals.entries()]
+      .filter(([k]) => k.startsWith(`${year}|`))
+      .map(([, v]) => v)
+      .sort((a, b) => (b.cents > a.cents ? 1 : b.cents < a.cents ? -1 : 0))
+      .slice(0, 10);
+    const actual = rowsOf("top_manufacturers_by_year")
+      .filter((r) => String(r.program_year) === year)
+      .map((r) => ({ payments: Number(r.payments), cents: asCents(r.total_usd) }));
+    expect(actual).toEqual(expected);
+  }
+  expect(years.size).toBe(DEFAULT_SAMPLES.legacyYears.length + DEFAULT_SAMPLES.modernYears.length);
+});
+
+/** Runs terraform with its own log file; resolves to the log (terraform prints its findings there). */
+let logCount = 0;
+async function terraformLog(dir: string, name: string, args: string[]): Promise<string> {
+  const log = join(paths.logDir, `${name}-${++logCount}.log`);
+  try {
+    await terraform(dir, args, lake.env, log, name);
+  } catch (error) {
+    throw Object.assign(error as Error, { log: readFileSync(log, "utf8") });
+  }
+  return readFileSync(log, "utf8");
+}
+
+const aws = <T>(Client: new (c: object) => T) =>
+  new Client({
+    endpoint: lake.moto.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+
+describe("the infrastructure as applied to the local AWS", () => {
+  it("plans no change to either stack right after the apply (no permanent diff)", async () => {
+    for (const dir of [paths.bootstrapDir, paths.lakeDir]) {
+      // -detailed-exitcode: 0 = no changes, 2 = changes (terraform() rejects on any non-zero exit).
+      expect(await terraformLog(dir, "replan", ["plan", "-input=false", "-detailed-exitcode"])).toMatch(
+        /No changes\./,
+      );
+    }
+  });
+
+  it("keeps the lake's state in the bootstrap bucket, encrypted with the state key, with the lock table's digest", async () => {
+    const naming = new Naming(loadConfig("local", { env: { LAKE_LOCAL_AWS_ENDPOINT: lake.moto.endpoint } }));
+    const json = JSON.parse(readFileSync(join(paths.lakeDir, "cdk.tf.json"), "utf8"));
+    // The backend block is the production one; only the endpoints and path-style addressing differ here.
+    expect(json.terraform.backend.s3).toMatchObject({ bucket: naming.stateBucket, encrypt: true });
+    const head = await aws(S3Client).send(
+      new HeadObjectCommand({ Bucket: naming.stateBucket, Key: naming.stateKey("lake-local") }),
+    );
+    expect(head.ServerSideEncryption).toBe("aws:kms");
+    expect(head.SSEKMSKeyId).toBe(`arn:aws:kms:us-east-1:${naming.accountId}:${naming.stateKeyAlias}`);
+    const locks = await aws(DynamoDBClient).send(new ScanCommand({ TableName: naming.lockTable }));
+    expect(locks.Items?.map((i) => i.LockID?.S)).toContain(
+      `${naming.stateBucket}/${naming.stateKey("lake-local")}-md5`,
+    );
+  });
+
+  it("runs the Glue jobs with the security configuration, on the code terraform uploaded", async () => {
+    const glue = aws(GlueClient);
+    const s3 = aws(S3Client);
+    const { Job } = await glue.send(new GetJobCommand({ JobName: lake.outputs.clean_job_name }));
+    expect(Job?.GlueVersion).toBe("5.0");
+    expect(Job?.SecurityConfiguration).toMatch(/^opl-local-/);
+    const [, bucket, key] =
+      Job?.DefaultArguments?.["--extra-py-files"]?.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
+    expect(bucket).toBe(lake.outputs.cleaned_bucket_name);
+    const zip = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const files = unzipSync(
+      await (zip.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    expect(Object.keys(files)).toEqual(
+      expect.arrayContaining(["open_payments_lake/__init__.py", "open_payments_lake/open-payments.json"]),
+    );
+    expect(JSON.parse(strFromU8(files["open_payments_lake/open-payments.json"]))).toEqual(spec);
+    const [, scriptBucket, scriptKey] = Job?.Command?.ScriptLocation?.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
+    const script = await s3.send(new GetObjectCommand({ Bucket: scriptBucket, Key: scriptKey }));
+    expect(await script.Body?.transformToString()).toBe(
+      readFileSync(join(repoRoot, "glue-scripts", "clean_job.py"), "utf8"),
+    );
+  });
+
+  it("chains the workflow: crawl raw, then clean, then curate, then crawl curated", async () => {
+    const { Triggers } = await aws(GlueClient).send(new GetTriggersCommand({}));
+    const lakeTriggers = (Triggers ?? []).filter((t) => t.WorkflowName === "opl-local-lake");
+    expect(lakeTriggers.map((t) => t.Type).sort()).toEqual([
+      "CONDITIONAL",
+      "CONDITIONAL",
+      "CONDITIONAL",
+      "ON_DEMAND",
+    ]);
+  });
+});
+
+describe("state locking in the local AWS", () => {
+  let holder: ChildProcess | undefined;
+  /** Declines the holder's apply, so it releases the lock (a killed terraform would leave it behind). */
+  const release = async () => {
+    if (!holder || holder.exitCode !== null || holder.signalCode !== null) return;
+    const closed = new Promise((r) => holder?.once("close", r));
+    holder.stdin?.end("no\n");
+    await closed;
+  };
+  afterEach(release);
+
+  it("refuses a second plan while an apply holds the lock, and plans again once it is released", async () => {
+    // An apply that needs approval holds the state lock while it waits at its prompt: a reliable holder.
+    const config = JSON.parse(readFileSync(join(paths.lakeDir, "cdk.tf.json"), "utf8"));
+    const topic = Object.keys(config.resource.aws_sns_topic)[0];
+    holder = spawn("terraform", ["apply", "-input=true", `-replace=aws_sns_topic.${topic}`], {
+      cwd: paths.lakeDir,
+      env: { ...lake.env, TF_INPUT: "1", TF_PLUGIN_CACHE_DIR: join(paths.synthDir, "plugin-cache") },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    holder.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    holder.stderr?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    const deadline = Date.now() + 240_000;
+    while (!/Enter a value:/.test(out)) {
+      if (Date.now() > deadline || holder.exitCode !== null)
+        throw new Error(`the lock holder did not reach its prompt:\n${out}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const contender = terraformLog(paths.lakeDir, "lock-contender", [
+      "plan",
+      "-input=false",
+      "-lock-timeout=0s",
+    ]);
+    await expect(contender).rejects.toMatchObject({
+      log: expect.stringMatching(/Error acquiring the state lock/),
+    });
+    await release();
+    expect(out).toMatch(/Apply cancelled/);
+    expect(
+      await terraformLog(paths.lakeDir, "after-release", [
+        "plan",
+        "-input=false",
+        "-lock-timeout=30s",
+        "-detailed-exitcode",
+      ]),
+    ).toMatch(/No changes\./);
+  });
+});
+
+/** Every lake resource still present in the local AWS, as "<kind> <name>". */
+async function remainingResources(): Promise<string[]> {
+  const left: string[] = [];
+  const add = (kind: string, names: (string | undefined)[] = []) => {
+    for (const n of names) left.push(`${kind} ${n}`);
+  };
+  add(
+    "bucket",
+    (await aws(S3Client).send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name),
+  );
+  add("table", (await aws(DynamoDBClient).send(new ListTablesCommand({}))).TableNames);
+  const glue = aws(GlueClient);
+  add(
+    "glue database",
+    (await glue.send(new GetDatabasesCommand({}))).DatabaseList?.map((d) => d.Name),
+  );
+  add("glue job", (await glue.send(new ListJobsCommand({}))).JobNames);
+  add("glue crawler", (await glue.send(new ListCrawlersCommand({}))).CrawlerNames);
+  add("glue trigger", (await glue.send(new ListTriggersCommand({}))).TriggerNames);
+  add("glue workflow", (await glue.send(new ListWorkflowsCommand({}))).Workflows);
+  add(
+    "glue security configuration",
+    (await glue.send(new GetSecurityConfigurationsCommand({}))).SecurityConfigurations?.map((c) => c.Name),
+  );
+  const workgroups = (await aws(AthenaClient).send(new ListWorkGroupsCommand({}))).WorkGroups ?? [];
+  add(
+    "workgroup",
+    workgroups.map((w) => w.Name).filter((n) => n !== "primary"),
+  );
+  const iam = aws(IAMClient);
+  add(
+    "role",
+    (await iam.send(new ListRolesCommand({}))).Roles?.map((r) => r.RoleName),
+  );
+  add(
+    "policy",
+    (await iam.send(new ListPoliciesCommand({ Scope: "Local" }))).Policies?.map((p) => p.PolicyName),
+  );
+  add(
+    "topic",
+    (await aws(SNSClient).send(new ListTopicsCommand({}))).Topics?.map((t) => t.TopicArn),
+  );
+  const kms = aws(KMSClient);
+  // AWS managed keys (alias/aws/<service>) appear on first use of a service's default encryption; no stack owns them.
+  const awsManaged = new Set(
+    ((await kms.send(new ListAliasesCommand({}))).Aliases ?? [])
+      .filter((a) => a.AliasName?.startsWith("alias/aws/"))
+      .map((a) => a.TargetKeyId),
+  );
+  for (const { KeyId } of (await kms.send(new ListKeysCommand({}))).Keys ?? []) {
+    if (awsManaged.has(KeyId)) continue;
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId }));
+    // KMS never deletes a key at once: a destroyed key is pending deletion for its waiting period.
+    if (KeyMetadata?.KeyState !== "PendingDeletion") add("key", [`${KeyId} (${KeyMetadata?.KeyState})`]);
+  }
+  add(
+    "log group",
+    (await aws(CloudWatchLogsClient).send(new DescribeLogGroupsCommand({}))).logGroups?.map(
+      (g) => g.logGroupName,
+    ),
+  );
+  return left;
+}
+
+it("destroys both stacks and leaves no lake resource behind in the local AWS", async () => {
+  const before = await remainingResources();
+  // The inventory sees the lake: otherwise an empty answer below would prove nothing.
+  for (const kind of [
+    "bucket",
+    "table",
+    "glue database",
+    "glue job",
+    "glue crawler",
+    "glue trigger",
+    "glue workflow",
+    "glue security configuration",
+    "workgroup",
+    "role",
+    "key",
+    "topic",
+    "log group",
+  ]) {
+    expect(before.some((r) => r.startsWith(`${kind} `))).toBe(true);
+  }
+  await destroyStacks(lake.steps, paths, lake.env, lake.moto.endpoint);
+  expect(await remainingResources()).toEqual([]);
+  // moto has no DeleteNamedQuery: the destroy drops exactly the stack's named queries from the state, saying so.
+  const config = JSON.parse(readFileSync(join(paths.lakeDir, "cdk.tf.json"), "utf8"));
+  const namedQueries = Object.keys(config.resource.aws_athena_named_query);
+  expect(namedQueries.length).toBeGreaterThan(0);
+  const destroyLog = readFileSync(join(paths.logDir, "destroy-lake.log"), "utf8");
+  expect(destroyLog.match(/Removed aws_athena_named_query\./g)).toHaveLength(namedQueries.length);
+});

@@ -1,0 +1,91 @@
+// A TLS front for moto, for Spark only. hadoop-aws 3.3.4 (AWS SDK v1) refuses any request carrying SSE-KMS
+// parameters over plain HTTP ("HTTPS must be used when sending customer encryption keys"), and S3A sends them on
+// every copy of a KMS-encrypted object, i.e. on every task commit (rename) into the lake's SSE-KMS buckets.
+// moto speaks HTTP; this terminates TLS on loopback with a throw-away self-signed certificate and pipes the
+// bytes to moto, so Spark writes with the data key exactly as Glue does.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { createServer } from "node:tls";
+import { exec } from "./steps";
+
+export interface TlsFront {
+  /** https://127.0.0.1:<port>, forwarding to moto. */
+  readonly endpoint: string;
+  /**
+   * PKCS12 trust store for the JVM (javax.net.ssl.trustStore): the JVM's own CA certificates plus this front's,
+   * because the setting replaces the default store for the whole spark-submit process, including Ivy's download
+   * of hadoop-aws from Maven Central on a machine whose Ivy cache is empty.
+   */
+  readonly trustStore: string;
+  readonly trustStorePassword: string;
+  close(): Promise<void>;
+}
+
+export async function startTlsFront(
+  motoPort: number,
+  dir: string,
+  log: string,
+  step: string,
+): Promise<TlsFront> {
+  const key = join(dir, "moto-tls.key");
+  const cert = join(dir, "moto-tls.crt");
+  const trustStore = join(dir, "moto-truststore.p12");
+  const trustStorePassword = "local-only";
+  const run = (command: string, args: string[]) =>
+    exec(command, args, { cwd: dir, env: process.env, log, step });
+  await run("openssl", [
+    ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"],
+    ...["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+  ]);
+  rmSync(trustStore, { force: true });
+  await run("keytool", [
+    ...["-importkeystore", "-noprompt", "-srckeystore", jvmCaCerts(), "-srcstorepass", "changeit"],
+    ...["-destkeystore", trustStore, "-deststoretype", "PKCS12", "-deststorepass", trustStorePassword],
+  ]);
+  await run("keytool", [
+    ...["-importcert", "-noprompt", "-alias", "local-moto", "-file", cert, "-keystore", trustStore],
+    ...["-storetype", "PKCS12", "-storepass", trustStorePassword],
+  ]);
+  const server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (client) => {
+    const upstream = connect(motoPort, "127.0.0.1");
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once("error", close);
+    upstream.once("error", close);
+  });
+  const port = await new Promise<number>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      ok(typeof address === "object" && address ? address.port : 0);
+    });
+  });
+  return {
+    endpoint: `https://127.0.0.1:${port}`,
+    trustStore,
+    trustStorePassword,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/** The CA store of the JVM spark-submit will use (JAVA_HOME's, else the one on PATH), shipped with the password "changeit". */
+function jvmCaCerts(): string {
+  const javaHome =
+    process.env.JAVA_HOME ??
+    /java\.home = (.+)/.exec(
+      spawnSync("java", ["-XshowSettings:properties", "-version"], { encoding: "utf8" }).stderr ?? "",
+    )?.[1];
+  const cacerts = javaHome ? join(javaHome.trim(), "lib", "security", "cacerts") : undefined;
+  if (!cacerts || !existsSync(cacerts)) {
+    throw new Error(
+      `cannot find the JVM's CA certificates (looked for ${cacerts ?? "JAVA_HOME or java on PATH"}); set JAVA_HOME to a Java 17 install`,
+    );
+  }
+  return cacerts;
+}
