@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -46,6 +45,7 @@ ARGUMENTS = (
     "max_quarantine_ratio",
     "datasets",
     "program_years",
+    "TempDir",  # Glue's own scratch location (the ETL module sets it); the typed rows are staged there
 )
 FOLDERS_GLOB = "*/program_year=*/publication=*/*"
 MANIFEST = "manifest.json"
@@ -65,6 +65,7 @@ class CleanOptions:
     cleaned_path: str
     quarantine_path: str
     report_path: str
+    temp_path: str
     max_quarantine_ratio: float
     datasets: set[str] | None = None
     program_years: set[int] | None = None
@@ -81,6 +82,7 @@ class CleanOptions:
             cleaned_path=options["cleaned_path"],
             quarantine_path=options["quarantine_path"],
             report_path=options["report_path"],
+            temp_path=options["TempDir"],
             max_quarantine_ratio=ratio(options, "max_quarantine_ratio"),
             datasets=selection(options, "datasets", list(spec.datasets)),
             program_years={int(y) for y in years} if years is not None else None,
@@ -283,6 +285,17 @@ def clean_dataset(spark: SparkSession, spec: Spec, dataset_name: str, inputs: li
     return typed
 
 
+def stage(spark: SparkSession, typed: DataFrame, path: str) -> DataFrame:
+    """The typed rows written once as Parquet and read back from there.
+
+    The counts, the quarantine and the cleaned outputs each read them: re-reading Parquet costs a fraction of
+    parsing and typing the CSV again, and of building Spark's in-memory cache of ~100-column rows
+    (glue-scripts/README.md, benchmark).
+    """
+    typed.write.mode("overwrite").parquet(path)
+    return spark.read.parquet(path)
+
+
 def _file_report(inputs: list[PartInput], counts: list) -> list[dict]:
     """Per-file report entries from outcome_counts rows."""
     by_file: dict[str, dict] = {}
@@ -349,41 +362,43 @@ def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = No
 
     files: list[dict] = []
     written: list[tuple[str, DataFrame, set[int], set[int]]] = []
-    for name in sorted(by_dataset):
-        inputs = by_dataset[name]
-        typed = clean_dataset(spark, spec, name, inputs).persist(StorageLevel.MEMORY_AND_DISK)
-        dataset_files = _file_report(inputs, outcome_counts(typed).collect())
-        files.extend(dataset_files)
-        years = {i.part.program_year for i in inputs}
-        quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}
-        cleaned_years = {f["program_year"] for f in dataset_files if f["cleaned"]}
-        log.info(
-            "%s: %d records, %d quarantined",
-            name,
-            sum(f["raw_records"] for f in dataset_files),
-            sum(f["quarantined"] for f in dataset_files),
-        )
-        replace_partitions(
-            spark,
-            quarantine_rows(typed, spec.dataset(name)),
-            storage.join(options.quarantine_path, name),
-            years,
-            quarantined_years,
-        )
-        written.append((name, typed, years, cleaned_years))
-
-    failures = threshold_failures(files, options.max_quarantine_ratio)
-    if not failures:
-        for name, typed, years, cleaned_years in written:
+    staging = storage.join(options.temp_path, "clean-staging", started.strftime("%Y%m%dT%H%M%S%fZ"))
+    try:
+        for name in sorted(by_dataset):
+            inputs = by_dataset[name]
+            typed = stage(spark, clean_dataset(spark, spec, name, inputs), storage.join(staging, name))
+            dataset_files = _file_report(inputs, outcome_counts(typed).collect())
+            files.extend(dataset_files)
+            years = {i.part.program_year for i in inputs}
+            quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}
+            cleaned_years = {f["program_year"] for f in dataset_files if f["cleaned"]}
+            log.info(
+                "%s: %d records, %d quarantined",
+                name,
+                sum(f["raw_records"] for f in dataset_files),
+                sum(f["quarantined"] for f in dataset_files),
+            )
             replace_partitions(
                 spark,
-                cleaned_rows(typed, spec.dataset(name)),
-                storage.join(options.cleaned_path, name),
+                quarantine_rows(typed, spec.dataset(name)),
+                storage.join(options.quarantine_path, name),
                 years,
-                cleaned_years,
+                quarantined_years,
             )
-    for _, typed, _, _ in written:
-        typed.unpersist()
+            written.append((name, typed, years, cleaned_years))
+
+        failures = threshold_failures(files, options.max_quarantine_ratio)
+        if not failures:
+            for name, typed, years, cleaned_years in written:
+                replace_partitions(
+                    spark,
+                    cleaned_rows(typed, spec.dataset(name)),
+                    storage.join(options.cleaned_path, name),
+                    years,
+                    cleaned_years,
+                )
+    finally:
+        storage.delete(spark, staging)
 
     report = {
         "job": "clean",

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -98,14 +97,12 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
             continue
         stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
         ranks = publication_ranks(spark, stamps)
-        rows = cleaned.join(F.broadcast(ranks), "publication_stamp").persist(StorageLevel.MEMORY_AND_DISK)
+        # Nothing is cached: re-reading the cleaned Parquet for each of the few passes is much cheaper
+        # than building Spark's in-memory cache of ~100-column rows (glue-scripts/README.md, benchmark).
+        rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
         marked = mark_removed(rows, removed, ranks)
         kept = marked.where(~F.col("_removed")).drop("_removed")
-        curated = (
-            derive(resolve_duplicates(kept, dataset), dataset)
-            .select(*curated_columns(dataset))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
+        curated = derive(resolve_duplicates(kept, dataset), dataset).select(*curated_columns(dataset))
         cleaned_counts, kept_counts = _per_year_counts(marked)
         rules = quality.rule_counts(curated, dataset)
         for year in sorted(cleaned_counts):
@@ -124,19 +121,16 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
             )
         log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
         failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
-        outputs.append((dataset, rows, curated, set(cleaned_counts), set(rules)))
+        outputs.append((dataset, curated, set(cleaned_counts), set(rules)))
 
     if not failures:
-        for dataset, _, curated, years, years_with_rows in outputs:
+        for dataset, curated, years, years_with_rows in outputs:
             ordered = curated.sortWithinPartitions(
                 "program_year", "manufacturer_name_normalized", "record_id"
             )
             replace_partitions(
                 spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
             )
-    for _, rows, curated, _, _ in outputs:
-        rows.unpersist()
-        curated.unpersist()
 
     report = {
         "job": "curate",

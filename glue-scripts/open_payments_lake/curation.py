@@ -10,6 +10,7 @@ Rules (documented in glue-scripts/README.md):
 
 from __future__ import annotations
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,6 +19,8 @@ from .cleaning import PROVENANCE
 from .raw_objects import publication_order
 from .spec import Dataset
 
+# Up to this many duplicated (program_year, record key) pairs travel to every executor (tens of MB).
+BROADCAST_DUPLICATE_KEYS = 1_000_000
 CHANGE_TYPE_PRECEDENCE = ("CHANGED", "ADD", "NEW", "UNCHANGED")
 MANUFACTURER_COLUMN = "applicable_manufacturer_or_applicable_gpo_making_payment_name"
 DERIVED = ("payment_month", "specialty_top_level", "manufacturer_name_normalized")
@@ -86,15 +89,37 @@ def change_type_rank(change_type: Column) -> Column:
 
 
 def resolve_duplicates(rows: DataFrame, dataset: Dataset) -> DataFrame:
-    """One row per (program_year, record key), deterministic whatever the input order."""
+    """One row per (program_year, record key), deterministic whatever the input order.
+
+    Duplicates are rare (corrections within a publication), so only the rows of keys that occur more than
+    once are ranked: finding those keys shuffles two narrow columns, and when they are few enough to
+    broadcast, the full-width rows of every other key pass through without a shuffle or a sort.
+    """
+    keys = ["program_year", dataset.record_key]
+    duplicated = (
+        rows.groupBy(*keys)
+        .count()
+        .where(F.col("count") > 1)
+        .drop("count")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    if duplicated.count() <= BROADCAST_DUPLICATE_KEYS:
+        duplicated = F.broadcast(duplicated)
+    unique = rows.join(duplicated, keys, "left_anti")
     content = F.xxhash64(*[F.col(c) for c in dataset.column_names if c != "program_year"])
-    window = Window.partitionBy("program_year", dataset.record_key).orderBy(
+    window = Window.partitionBy(*keys).orderBy(
         F.col("_pub_rank").desc(),
         change_type_rank(F.col("change_type")),
         F.col("source_object"),
         content,
     )
-    return rows.withColumn("_n", F.row_number().over(window)).where(F.col("_n") == 1).drop("_n")
+    winners = (
+        rows.join(duplicated, keys, "left_semi")
+        .withColumn("_n", F.row_number().over(window))
+        .where(F.col("_n") == 1)
+        .drop("_n")
+    )
+    return unique.unionByName(winners)
 
 
 def normalize_manufacturer(name: Column) -> Column:

@@ -66,18 +66,22 @@ def zones(root: Path) -> dict[str, str]:
         "cleaned": f"{root}/cleaned/cleaned/",
         "quarantine": f"{root}/cleaned/quarantine/",
         "clean_reports": f"{root}/cleaned/reports/clean/",
+        "temp": f"{root}/glue-temp/clean/",
         "curated": f"{root}/curated/curated/",
         "curate_reports": f"{root}/curated/reports/curate/",
     }
 
 
+def clean_options(z: dict[str, str], max_quarantine_ratio: float, datasets=None) -> CleanOptions:
+    return CleanOptions(
+        z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], z["temp"], max_quarantine_ratio, datasets
+    )
+
+
 def run_jobs(spark, root: Path, datasets: set[str] | None = None) -> tuple[dict, dict]:
     z = zones(root)
     clean_datasets = datasets | {"removed_deleted"} if datasets else None
-    clean_options = CleanOptions(
-        z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 1.0, clean_datasets
-    )
-    clean = run_clean(spark, clean_options)
+    clean = run_clean(spark, clean_options(z, 1.0, clean_datasets))
     curate = run_curate(spark, CurateOptions(z["cleaned"], z["curated"], z["curate_reports"], 1.0, datasets))
     return clean, curate
 
@@ -184,7 +188,7 @@ def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, t
     (folder / "part-00001.csv").unlink()
     z = zones(tmp_path)
     with pytest.raises(IncompleteIngestionError) as error:
-        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 1.0))
+        run_clean(spark, clean_options(z, 1.0))
     assert f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv" in str(error.value)
     assert not (tmp_path / "cleaned").exists()
 
@@ -348,7 +352,7 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
     place_raw(tmp_path, legacy_2014, "general", 2014, "P06302016", legacy_2014.stem)
     z = zones(tmp_path)
     with pytest.raises(UnknownLayoutError) as error:
-        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 1.0))
+        run_clean(spark, clean_options(z, 1.0))
     message = str(error.value)
     assert "OP_DTL_GNRL_PGYR2014_P06302016/part-00000.csv" in message
     assert "65 columns" in message and "nearest is general.legacy-75" in message
@@ -359,7 +363,7 @@ def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
     sample_data.generate(tmp_path, 80, 5, [2023], ["general.modern-91"], raw=True, dirty_every=10)
     z = zones(tmp_path)
     with pytest.raises(ThresholdExceeded, match="max_quarantine_ratio"):
-        run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 0.0))
+        run_clean(spark, clean_options(z, 0.0))
     report = json.loads((tmp_path / "cleaned/reports/clean/latest.json").read_text())
     assert report["status"] == "failed" and report["failures"]
     assert report["files"][0]["quarantined"] > 0
@@ -370,7 +374,7 @@ def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
 def test_the_cms_legacy_sample_cleans_onto_modern_names(spark, tmp_path):
     place_raw(tmp_path, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
     z = zones(tmp_path)
-    report = run_clean(spark, CleanOptions(z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], 0.0))
+    report = run_clean(spark, clean_options(z, 0.0))
     assert report["totals"] == {"raw_records": 1, "cleaned": 1, "quarantined": 0}
     row = spark.read.parquet(z["cleaned"] + "general").collect()[0]
     assert row["record_id"] == "346039438"
@@ -382,3 +386,11 @@ def test_the_cms_legacy_sample_cleans_onto_modern_names(spark, tmp_path):
     assert row["total_amount_of_payment_usdollars"] == Decimal("90.87")
     assert str(row["date_of_payment"]) == "2016-02-12"
     assert row["layout_id"] == "general.legacy-75" and row["publication_stamp"] == "P06302017"
+
+
+def test_the_staged_typed_rows_are_removed_after_a_run(lake, spark, tmp_path):
+    assert not list((lake["root"] / "glue-temp").rglob("*.parquet"))
+    sample_data.generate(tmp_path, 20, 6, [2023], ["general.modern-91"], raw=True, dirty_every=5)
+    with pytest.raises(ThresholdExceeded):
+        run_clean(spark, clean_options(zones(tmp_path), 0.0))
+    assert not list((tmp_path / "glue-temp").rglob("*.parquet"))

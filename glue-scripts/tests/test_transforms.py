@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
+from open_payments_lake import curation
 from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
 from open_payments_lake.curation import (
     mark_removed,
@@ -117,7 +118,9 @@ def test_top_level_specialty(spark):
     assert got == ["Allopathic & Osteopathic Physicians", "Dentist", None]
 
 
-def test_duplicates_resolve_by_publication_then_change_type_then_source(spark):
+@pytest.mark.parametrize("broadcast_limit", [1_000_000, 0], ids=["broadcast keys", "planner join"])
+def test_duplicates_resolve_by_publication_then_change_type_then_source(spark, monkeypatch, broadcast_limit):
+    monkeypatch.setattr(curation, "BROADCAST_DUPLICATE_KEYS", broadcast_limit)
     general = load_spec().dataset("general")
     columns = [c for c in general.column_names if c not in ("record_id", "change_type", "program_year")]
     rows = [

@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
 import { App } from "../../modules/core";
+import { GLUE_TEMP_PREFIX } from "../../modules/etl";
 import { addEnvironment } from "../../stacks";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
 import { exec, Steps } from "./steps";
@@ -230,7 +231,11 @@ export function glueJobs(outputs: LakeOutputs): GlueJob[] {
     });
   return jobs.map((job) => ({
     ...job,
-    arguments: Object.fromEntries(Object.entries(job.arguments).map(([k, v]) => [k, fill(v)])),
+    arguments: {
+      ...Object.fromEntries(Object.entries(job.arguments).map(([k, v]) => [k, fill(v)])),
+      // Glue's scratch location, where the ETL module points it (modules/etl).
+      "--TempDir": fill(`s3://\${cleaned_bucket}/${GLUE_TEMP_PREFIX}/${job.id}/`),
+    },
   }));
 }
 

@@ -62,6 +62,7 @@ def build(out: Path, rows: int, seed: int, years: list[int]) -> dict[str, str]:
                 f"{out}/cleaned/cleaned/",
                 f"{out}/cleaned/quarantine/",
                 f"{out}/cleaned/reports/clean/",
+                f"{out}/glue-temp/clean/",
                 1.0,
             ),
         )

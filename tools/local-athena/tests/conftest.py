@@ -72,6 +72,7 @@ def curated_lake(tmp_path_factory) -> dict:
             f"{root}/cleaned/cleaned/",
             f"{root}/cleaned/quarantine/",
             f"{root}/cleaned/reports/clean/",
+            f"{root}/glue-temp/clean/",
             1.0,
         ),
     )
