@@ -164,7 +164,12 @@ export async function applyStacks(
 }
 
 export function readOutputs(file: string): LakeOutputs {
-  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, { value: string }>;
+  return parseOutputs(readFileSync(file, "utf8"));
+}
+
+/** `terraform output -json` as name -> value. */
+function parseOutputs(json: string): LakeOutputs {
+  const raw = JSON.parse(json) as Record<string, { value: unknown }>;
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v.value)]));
 }
 
@@ -390,13 +395,15 @@ export async function emptyBucket(endpoint: string, bucket: string): Promise<voi
  */
 async function destroyStack(
   dir: string,
-  buckets: readonly string[],
   env: NodeJS.ProcessEnv,
   endpoint: string,
   log: string,
   step: string,
 ): Promise<void> {
   const tf = (args: string[]) => terraform(dir, args, env, log, step);
+  const buckets = Object.entries(parseOutputs(await tf(["output", "-json"])))
+    .filter(([name]) => name.endsWith("bucket_name"))
+    .map(([, bucket]) => bucket);
   const addresses = (await tf(["state", "list"])).split("\n").filter(Boolean);
   const ofType = (type: string) => addresses.filter((a) => a.startsWith(`${type}.`));
   const logging = ofType("aws_s3_bucket_logging");
@@ -415,22 +422,12 @@ export async function destroyStacks(
   env: NodeJS.ProcessEnv,
   endpoint: string,
 ): Promise<void> {
-  await steps.run("destroy-lake", "terraform destroy lake-local (buckets emptied first)", async (log) => {
-    const outputs = readOutputs(paths.outputsFile);
-    const buckets = Object.entries(outputs)
-      .filter(([name]) => name.endsWith("bucket_name"))
-      .map(([, bucket]) => bucket);
-    await destroyStack(paths.lakeDir, buckets, env, endpoint, log, "destroy-lake");
-  });
-  await steps.run("destroy-bootstrap", "terraform destroy state-bootstrap-local", async (log) => {
-    const state = JSON.parse(
-      await terraform(paths.bootstrapDir, ["output", "-json"], env, log, "destroy-bootstrap"),
-    ) as Record<string, { value: string }>;
-    const buckets = Object.entries(state)
-      .filter(([name]) => name.endsWith("bucket_name"))
-      .map(([, output]) => output.value);
-    await destroyStack(paths.bootstrapDir, buckets, env, endpoint, log, "destroy-bootstrap");
-  });
+  await steps.run("destroy-lake", "terraform destroy lake-local (buckets emptied first)", (log) =>
+    destroyStack(paths.lakeDir, env, endpoint, log, "destroy-lake"),
+  );
+  await steps.run("destroy-bootstrap", "terraform destroy state-bootstrap-local", (log) =>
+    destroyStack(paths.bootstrapDir, env, endpoint, log, "destroy-bootstrap"),
+  );
 }
 
 export interface UpOptions {
