@@ -1,6 +1,7 @@
 """Job arguments: Glue's getResolvedOptions when awsglue is importable, else argparse with the same names.
 
-Every argument is required (glue-scripts/jobs.json gives each a default), so both parsers behave alike.
+Every argument is required (glue-scripts/jobs.json gives each a default, the ETL module sets --TempDir),
+so both parsers behave alike.
 """
 
 from __future__ import annotations
