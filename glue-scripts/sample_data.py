@@ -36,6 +36,7 @@ REMOVED_LAYOUT = "removed-deleted-4"
 
 FIRST = ["JOHN", "Maria", "david", "Wei", "Aisha", "Robert", "Linda", "José", "Priya", "Thomas", "Olga"]
 LAST = ["SMITH", "Garcia", "o'neil", "Nguyen", "Patel", "Johnson", "Kowalski", "Chen", "Brown", "Okafor"]
+LAST += ["Wolf"]  # ends in the letter f: trimming must not take it for a form feed
 CITIES = [
     "SAN DIEGO",
     "Houston",
@@ -46,6 +47,7 @@ CITIES = [
     "Plano",
     "Springfield",
     "Hagåtña",
+    "fort worth",
 ]
 STATES = ["CA", "TX", "NY", "OK", "MI", "FL", "OH", "PA", "PR", "GU", "VI", "AE", "DC", "WA", "MN"]
 MANUFACTURERS = [

@@ -21,8 +21,9 @@ PRECEDENCE = {"CHANGED": 0, "ADD": 1, "NEW": 2, "UNCHANGED": 3}
 def clean(value: str | None) -> str | None:
     if value is None:
         return None
-    value = re.sub(r"^[\s']+", "", value)
-    value = re.sub(r"\s+$", "", value)
+    # ASCII: Java's \s, which the jobs trim, is space, \t, \n, \r, \f and \v only.
+    value = re.sub(r"^[\s']+", "", value, flags=re.ASCII)
+    value = re.sub(r"\s+$", "", value, flags=re.ASCII)
     return value or None
 
 

@@ -238,6 +238,24 @@ def test_curated_rows_and_amounts_reconcile_to_the_cent(spark, lake, dataset):
     assert sum(e["curated_rows"] for e in entries) == len(expected)
 
 
+@pytest.mark.parametrize("dataset", ["general", "research", "ownership"])
+def test_every_curated_value_equals_the_oracle(spark, lake, dataset):
+    """Every canonical column of every curated row, texts included: trimming may only remove the documented
+    characters (a set trim once also stripped the letter f, as in "Wolf" -> "Wol")."""
+    columns = load_spec().dataset(dataset).column_names
+    expected = oracle_curated(lake["expected"], dataset)
+    curated = spark.read.parquet(zones(lake["root"])["curated"] + dataset).select(*columns).collect()
+    got = {(r["program_year"], r["record_id"]): r.asDict() for r in curated}
+    assert set(got) == set(expected)
+    mismatches = [
+        (key, column, got[key][column], expected[key][column])
+        for key in sorted(expected)
+        for column in columns
+        if got[key][column] != expected[key][column]
+    ]
+    assert mismatches == []
+
+
 def test_curated_types_provenance_and_derived_columns(spark, lake):
     curated = spark.read.parquet(zones(lake["root"])["curated"] + "general")
     types = dict(curated.dtypes)

@@ -27,7 +27,24 @@ def values(spark, texts, expression):
 
 
 def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
-    texts = ["  a b ", "'06460", "\tTulsa", "", "   ", None, "O'Neil", " ' x\r\n"]
+    texts = [
+        "  a b ",
+        "'06460",
+        "\tTulsa",
+        "",
+        "   ",
+        None,
+        "O'Neil",
+        " ' x\r\n",
+        "\x0b\fx\v",
+        "!a'",
+        "''a\t",
+        "\x01a",
+        "é ",
+        "a \u00a0",
+        "Wolf",
+        "fish",
+    ]
     assert values(spark, texts, lambda _: clean_text("v")) == [
         "a b",
         "06460",
@@ -37,6 +54,14 @@ def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
         None,
         "O'Neil",
         "x",
+        "x",
+        "!a'",
+        "a",
+        "\x01a",
+        "é",
+        "a \u00a0",
+        "Wolf",  # a letter f is not a form feed
+        "fish",
     ]
     assert values(spark, texts, has_leading_quote_or_tab) == [
         False,
@@ -47,6 +72,14 @@ def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
         None,
         False,
         True,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
     ]
 
 
