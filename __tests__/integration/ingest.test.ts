@@ -1,3 +1,4 @@
+import { createHash, Hash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,9 +11,11 @@ import {
 } from "@aws-sdk/client-s3";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { parse } from "csv-parse/sync";
+import { awsClients } from "../../tools/ingest/aws";
 import { runCli } from "../../tools/ingest/cli";
 import { IngestionLedger } from "../../tools/ingest/ledger";
 import { JsonLinesReporter } from "../../tools/ingest/progress";
+import { RawStore, sameS3Checksum, uploadChunkBytes } from "../../tools/ingest/raw-store";
 import {
   csvFor,
   FakeCms,
@@ -303,6 +306,58 @@ describe("a part larger than one upload chunk (multipart, S3's checksum of check
     const check = await cli("rebuild", ...targetArgs(), at, "--out", rebuilt);
     expect(check.code).toBe(0);
     expect(sha256(readFileSync(rebuilt))).toBe(sha256(data));
+  });
+
+  it("each upload part carries the hash computed while streaming: the SDK hashes no byte a second time", async () => {
+    const { s3 } = awsClients(lake.target);
+    const sent: { part?: number; checksum?: string }[] = [];
+    // At the start of the build step, before the SDK's flexible-checksums middleware would compute a checksum.
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "UploadPartCommand") {
+          const input = args.input as { PartNumber?: number };
+          const headers = (args.request as { headers: Record<string, string> }).headers;
+          sent.push({ part: input.PartNumber, checksum: headers["x-amz-checksum-sha256"] });
+        }
+        return next(args);
+      },
+      { step: "build", priority: "high", name: "captureUploadPartChecksum" },
+    );
+    const data = Buffer.alloc(2 * uploadChunkBytes + 12_345, "payment,");
+    const update = jest.spyOn(Hash.prototype, "update");
+    try {
+      const object = new RawStore(s3, lake.bucket).startObject("raw/test/hash-once.csv", {});
+      for (let offset = 0; offset < data.length; offset += 1_000_003)
+        await object.write(data.subarray(offset, offset + 1_000_003));
+      const done = await object.finish();
+      const hashed = update.mock.calls.reduce(
+        (n, [chunk]: unknown[]) =>
+          n + (typeof chunk === "string" ? Buffer.byteLength(chunk) : (chunk as Buffer).byteLength),
+        0,
+      );
+      const slices = [0, 1, 2].map((i) => data.subarray(i * uploadChunkBytes, (i + 1) * uploadChunkBytes));
+      expect(sent.sort((a, b) => (a.part ?? 0) - (b.part ?? 0))).toEqual(
+        slices.map((slice, i) => ({
+          part: i + 1,
+          checksum: createHash("sha256").update(slice).digest("base64"),
+        })),
+      );
+      // Node's Hash saw each byte once (the object's own SHA-256); the part hashes ran in WebCrypto.
+      expect(hashed).toBeGreaterThanOrEqual(data.length);
+      expect(hashed).toBeLessThan(data.length + 64 * 1024);
+      expect(done.sha256).toBe(sha256(data));
+      const head = await s3.send(
+        new HeadObjectCommand({
+          Bucket: lake.bucket,
+          Key: "raw/test/hash-once.csv",
+          ChecksumMode: "ENABLED",
+        }),
+      );
+      expect(sameS3Checksum(head.ChecksumSHA256, done.s3Checksum)).toBe(true);
+    } finally {
+      update.mockRestore();
+      s3.destroy();
+    }
   });
 
   it("a failure after more than one upload part aborts the multipart upload: nothing stays in raw", async () => {

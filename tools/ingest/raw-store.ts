@@ -53,12 +53,51 @@ const uploadQueueSize = 4;
 
 /**
  * One object written from a stream through lib-storage's `Upload`: a single PUT when the object fits one upload
- * part, else a multipart upload of 8 MiB parts. Every request carries S3's SHA-256 checksum of its bytes (the SDK
- * computes it; S3 checks it on receipt). As the bytes pass, the object's SHA-256 is computed here, and the SHA-256
- * of each 8 MiB upload part (along the boundaries lib-storage cuts at) on the thread pool, so the checksum S3
- * reports for the completed object proves it holds the bytes that were read, independently of the SDK. A failure
- * aborts the multipart upload (`leavePartsOnError: false`), so S3 keeps nothing of it.
+ * part, else a multipart upload of 8 MiB parts. Every request carries S3's SHA-256 checksum of its bytes, which S3
+ * checks on receipt. As the bytes pass, the object's SHA-256 is computed here, and the SHA-256 of each 8 MiB upload
+ * part (along the boundaries lib-storage cuts at) on the thread pool; each UploadPart request carries that part's
+ * hash (`partChecksums`), so the SDK does not hash the bytes again, and the checksum S3 reports for the completed
+ * object proves it holds the bytes that were read. A failure aborts the multipart upload
+ * (`leavePartsOnError: false`), so S3 keeps nothing of it.
  */
+/** Part hashes computed by StreamedObjects, by `bucket/key#partNumber`, until the UploadPart request that carries
+ * the part takes its hash. One table per client, read by one middleware on that client. */
+const partChecksumsByClient = new WeakMap<S3Client, Map<string, Promise<Buffer>>>();
+
+const partSlot = (bucket: string | undefined, key: string | undefined, partNumber: number | undefined) =>
+  `${bucket}/${key}#${partNumber}`;
+
+interface UploadPartInput {
+  readonly Bucket?: string;
+  readonly Key?: string;
+  readonly PartNumber?: number;
+  readonly ChecksumSHA256?: string;
+}
+
+/**
+ * The client's table of part hashes. lib-storage builds each UploadPart request itself, so the hash reaches it
+ * through the client: a middleware before serialization sets `ChecksumSHA256` from the table, and the SDK's
+ * flexible-checksums step, seeing the checksum header present, does not hash the part a second time.
+ */
+function partChecksums(s3: S3Client): Map<string, Promise<Buffer>> {
+  const known = partChecksumsByClient.get(s3);
+  if (known) return known;
+  const table = new Map<string, Promise<Buffer>>();
+  partChecksumsByClient.set(s3, table);
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as UploadPartInput;
+      const slot = partSlot(input.Bucket, input.Key, input.PartNumber);
+      const digest = context.commandName === "UploadPartCommand" ? table.get(slot) : undefined;
+      if (!digest || input.ChecksumSHA256) return next(args);
+      table.delete(slot);
+      return next({ ...args, input: { ...args.input, ChecksumSHA256: (await digest).toString("base64") } });
+    },
+    { step: "initialize", name: "ingestRawPartChecksums" },
+  );
+  return table;
+}
+
 export class StreamedObject {
   private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly hash = createHash("sha256");
@@ -67,6 +106,8 @@ export class StreamedObject {
   private pendingBytes = 0;
   /** SHA-256 of each upload part, in part order. */
   private readonly partDigests: Promise<Buffer>[] = [];
+  /** Where the UploadPart requests of this object find their parts' hashes. */
+  private readonly checksums: Map<string, Promise<Buffer>>;
   private readonly done: Promise<{ VersionId?: string }>;
   /** Rejects as soon as the upload stops (failed, or ended before the body did): a writer must not wait on it. */
   private readonly stopped: Promise<never>;
@@ -79,6 +120,7 @@ export class StreamedObject {
     contentType: string,
     metadata: Record<string, string>,
   ) {
+    this.checksums = partChecksums(s3);
     this.done = new Upload({
       client: s3,
       params: {
@@ -117,19 +159,32 @@ export class StreamedObject {
     }
   }
 
-  /** Hashes the completed upload part with WebCrypto, on libuv's thread pool (it copies the bytes it is given). */
+  /**
+   * Hashes the completed upload part with WebCrypto, on libuv's thread pool (it copies the bytes it is given), and
+   * leaves the hash for the UploadPart request that sends these bytes: registered before they are written to the
+   * body, so always before lib-storage can cut the part.
+   */
   private hashPart(): void {
     const part = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.partDigests.push(webcrypto.subtle.digest("SHA-256", part).then((digest) => Buffer.from(digest)));
+    const digest = webcrypto.subtle.digest("SHA-256", part).then((d) => Buffer.from(d));
+    digest.catch(() => undefined); // awaited by finish(); a failed part hash fails the upload there
+    const partNumber = this.partDigests.push(digest);
+    this.checksums.set(partSlot(this.bucket, this.key, partNumber), digest);
     this.pending = [];
     this.pendingBytes = 0;
   }
 
+  /** Drops the hashes no UploadPart request took (a single-PUT object, or an upload that stopped early). */
+  private forgetPartChecksums(): void {
+    for (let part = 1; part <= this.partDigests.length; part++)
+      this.checksums.delete(partSlot(this.bucket, this.key, part));
+  }
+
   /** Ends the body, waits for S3 to complete the object, and says which SHA-256 S3 must now report. */
   async finish(): Promise<{ sha256: string; bytes: number; versionId?: string; s3Checksum: string }> {
+    if (this.pendingBytes > 0) this.hashPart();
     this.body.end();
     const full = this.hash.digest();
-    if (this.pendingBytes > 0) this.hashPart();
     try {
       const out = await this.done;
       return {
@@ -140,6 +195,8 @@ export class StreamedObject {
       };
     } catch (error) {
       throw asAwsError(`S3 upload of s3://${this.bucket}/${this.key}`, error);
+    } finally {
+      this.forgetPartChecksums();
     }
   }
 
@@ -150,6 +207,7 @@ export class StreamedObject {
   async abort(): Promise<void> {
     this.body.destroy(new Error(`upload of ${this.key} aborted`));
     await this.done.catch(() => undefined);
+    this.forgetPartChecksums();
   }
 }
 
