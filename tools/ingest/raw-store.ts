@@ -51,15 +51,6 @@ export const sameS3Checksum = (stored: string | undefined, expected: string) =>
  * more only queue there; awscli's 10 threads gain nothing on it either). */
 const uploadQueueSize = 4;
 
-/**
- * One object written from a stream through lib-storage's `Upload`: a single PUT when the object fits one upload
- * part, else a multipart upload of 8 MiB parts. Every request carries S3's SHA-256 checksum of its bytes, which S3
- * checks on receipt. As the bytes pass, the object's SHA-256 is computed here, and the SHA-256 of each 8 MiB upload
- * part (along the boundaries lib-storage cuts at) on the thread pool; each UploadPart request carries that part's
- * hash (`partChecksums`), so the SDK does not hash the bytes again, and the checksum S3 reports for the completed
- * object proves it holds the bytes that were read. A failure aborts the multipart upload
- * (`leavePartsOnError: false`), so S3 keeps nothing of it.
- */
 /** Part hashes computed by StreamedObjects, by `bucket/key#partNumber`, until the UploadPart request that carries
  * the part takes its hash. One table per client, read by one middleware on that client. */
 const partChecksumsByClient = new WeakMap<S3Client, Map<string, Promise<Buffer>>>();
@@ -98,6 +89,15 @@ function partChecksums(s3: S3Client): Map<string, Promise<Buffer>> {
   return table;
 }
 
+/**
+ * One object written from a stream through lib-storage's `Upload`: a single PUT when the object fits one upload
+ * part, else a multipart upload of 8 MiB parts. Every request carries S3's SHA-256 checksum of its bytes, which S3
+ * checks on receipt. As the bytes pass, the object's SHA-256 is computed here, and the SHA-256 of each 8 MiB upload
+ * part (along the boundaries lib-storage cuts at) on the thread pool; each UploadPart request carries that part's
+ * hash (`partChecksums`), so the SDK does not hash the bytes again, and the checksum S3 reports for the completed
+ * object proves it holds the bytes that were read. A failure aborts the multipart upload
+ * (`leavePartsOnError: false`), so S3 keeps nothing of it.
+ */
 export class StreamedObject {
   private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly hash = createHash("sha256");
