@@ -29,9 +29,10 @@ from pyspark.sql import SparkSession
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, when run as a script
 
 import sample_data
-from open_payments_lake.clean import CleanOptions, run_clean
+from open_payments_lake.clean import run_clean
 from open_payments_lake.cleaning import raw_schema
-from open_payments_lake.curate import CurateOptions, run_curate
+from open_payments_lake.curate import run_curate
+from open_payments_lake.local_zones import LocalZones
 from open_payments_lake.session import local_session
 from open_payments_lake.spec import load_spec
 
@@ -75,25 +76,12 @@ def prepare(work: Path, rows: int, parts: int) -> Path:
 
 
 def run_jobs(spark: SparkSession, root: Path) -> dict:
-    cleaned = f"{root}/cleaned"
+    zones = LocalZones(root)
     started = time.perf_counter()
-    clean = run_clean(
-        spark,
-        CleanOptions(
-            f"{root}/raw/",
-            f"{cleaned}/cleaned/",
-            f"{cleaned}/quarantine/",
-            f"{cleaned}/reports/",
-            f"{root}/glue-temp/clean/",
-            1.0,
-        ),
-    )
+    clean = run_clean(spark, zones.clean_options())
     clean_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    curate = run_curate(
-        spark,
-        CurateOptions(f"{cleaned}/cleaned/", f"{root}/curated/curated/", f"{root}/curated/reports/", 1.0),
-    )
+    curate = run_curate(spark, zones.curate_options())
     curate_seconds = time.perf_counter() - started
     records = clean["totals"]["raw_records"]
     return {
@@ -199,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     root = prepare(args.work, args.rows, args.parts)
     jobs = run_jobs(spark, root)
     raw_bytes = tree_bytes(root / "raw" / "general", ".csv")
-    curated = root / "curated" / "curated" / "general"
+    curated = Path(LocalZones(root).curated) / "general"
     curated_bytes = tree_bytes(curated, ".parquet")
     reference = duckdb_conversion(root, args.cores)
     plain = spark_conversion(spark, root)

@@ -16,8 +16,9 @@ from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
 
 import sample_data
-from open_payments_lake.clean import CleanOptions, IncompleteIngestionError, ThresholdExceeded, run_clean
-from open_payments_lake.curate import CurateOptions, run_curate
+from open_payments_lake.clean import IncompleteIngestionError, ThresholdExceeded, run_clean
+from open_payments_lake.curate import run_curate
+from open_payments_lake.local_zones import TEMP, LocalZones
 from open_payments_lake.raw_objects import parse_raw_uri
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
@@ -60,29 +61,11 @@ def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, ste
     return folder
 
 
-def zones(root: Path) -> dict[str, str]:
-    return {
-        "raw": f"{root}/raw/",
-        "cleaned": f"{root}/cleaned/cleaned/",
-        "quarantine": f"{root}/cleaned/quarantine/",
-        "clean_reports": f"{root}/cleaned/reports/clean/",
-        "temp": f"{root}/glue-temp/clean/",
-        "curated": f"{root}/curated/curated/",
-        "curate_reports": f"{root}/curated/reports/curate/",
-    }
-
-
-def clean_options(z: dict[str, str], max_quarantine_ratio: float, datasets=None) -> CleanOptions:
-    return CleanOptions(
-        z["raw"], z["cleaned"], z["quarantine"], z["clean_reports"], z["temp"], max_quarantine_ratio, datasets
-    )
-
-
 def run_jobs(spark, root: Path, datasets: set[str] | None = None) -> tuple[dict, dict]:
-    z = zones(root)
+    z = LocalZones(root)
     clean_datasets = datasets | {"removed_deleted"} if datasets else None
-    clean = run_clean(spark, clean_options(z, 1.0, clean_datasets))
-    curate = run_curate(spark, CurateOptions(z["cleaned"], z["curated"], z["curate_reports"], 1.0, datasets))
+    clean = run_clean(spark, z.clean_options(1.0, clean_datasets))
+    curate = run_curate(spark, z.curate_options(1.0, datasets))
     return clean, curate
 
 
@@ -186,9 +169,9 @@ def test_only_sealed_folders_and_their_listed_parts_are_read(lake):
 def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, tmp_path):
     (folder,) = sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True, parts=2)
     (folder / "part-00001.csv").unlink()
-    z = zones(tmp_path)
+    z = LocalZones(tmp_path)
     with pytest.raises(IncompleteIngestionError) as error:
-        run_clean(spark, clean_options(z, 1.0))
+        run_clean(spark, z.clean_options(1.0))
     assert f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv" in str(error.value)
     assert not (tmp_path / "cleaned").exists()
 
@@ -201,14 +184,14 @@ def test_superseded_publication_is_not_cleaned(lake):
 
 
 def test_cleaned_and_quarantine_outputs_match_the_report(spark, lake):
-    z = zones(lake["root"])
+    z = LocalZones(lake["root"])
     files = {f["source_object"]: f for f in lake["clean"]["files"]}
     for dataset in ("general", "research", "ownership", "removed_deleted"):
-        cleaned = spark.read.parquet(z["cleaned"] + dataset)
+        cleaned = spark.read.parquet(z.cleaned + dataset)
         counts = {r["source_object"]: r["count"] for r in cleaned.groupBy("source_object").count().collect()}
         for key, count in counts.items():
             assert files[key]["cleaned"] == count
-    quarantine = spark.read.parquet(z["quarantine"] + "general")
+    quarantine = spark.read.parquet(z.quarantine + "general")
     rows = quarantine.collect()
     assert rows and all(r["reason"] and r["dataset"] == "general" for r in rows)
     raw_values = json.loads(rows[0]["raw_values"])
@@ -224,7 +207,7 @@ def test_curated_rows_and_amounts_reconcile_to_the_cent(spark, lake, dataset):
     spec = load_spec()
     amount = spec.dataset(dataset).amount_column
     expected = oracle_curated(lake["expected"], dataset)
-    curated = spark.read.parquet(zones(lake["root"])["curated"] + dataset)
+    curated = spark.read.parquet(LocalZones(lake["root"]).curated + dataset)
     got = {
         (r["program_year"], r["record_id"]): r[amount]
         for r in curated.select("program_year", "record_id", amount).collect()
@@ -244,7 +227,7 @@ def test_every_curated_value_equals_the_oracle(spark, lake, dataset):
     characters (a set trim once also stripped the letter f, as in "Wolf" -> "Wol")."""
     columns = load_spec().dataset(dataset).column_names
     expected = oracle_curated(lake["expected"], dataset)
-    curated = spark.read.parquet(zones(lake["root"])["curated"] + dataset).select(*columns).collect()
+    curated = spark.read.parquet(LocalZones(lake["root"]).curated + dataset).select(*columns).collect()
     got = {(r["program_year"], r["record_id"]): r.asDict() for r in curated}
     assert set(got) == set(expected)
     mismatches = [
@@ -257,7 +240,7 @@ def test_every_curated_value_equals_the_oracle(spark, lake, dataset):
 
 
 def test_curated_types_provenance_and_derived_columns(spark, lake):
-    curated = spark.read.parquet(zones(lake["root"])["curated"] + "general")
+    curated = spark.read.parquet(LocalZones(lake["root"]).curated + "general")
     types = dict(curated.dtypes)
     assert types["total_amount_of_payment_usdollars"] == "decimal(18,2)"
     assert types["date_of_payment"] == "date"
@@ -291,7 +274,7 @@ def test_curated_types_provenance_and_derived_columns(spark, lake):
     assert all(r["covered_recipient_profile_id"] and r["covered_recipient_npi"] is None for r in legacy)
     assert all(r["covered_recipient_npi"] for r in modern)
     assert {r["ingestion_id"] is not None for r in rows} == {True}
-    ownership = spark.read.parquet(zones(lake["root"])["curated"] + "ownership")
+    ownership = spark.read.parquet(LocalZones(lake["root"]).curated + "ownership")
     assert "payment_month" not in ownership.columns
     real = ownership.where(F.col("program_year").between(2017, 2022))  # the real CMS files
     manifests = {
@@ -337,7 +320,7 @@ def _snapshot(spark, path: str) -> list[tuple]:
 
 def test_rerun_gives_the_same_rows_and_a_republication_replaces_one_year(spark, lake):
     root = lake["root"]
-    curated = zones(root)["curated"]
+    curated = LocalZones(root).curated
     before = {d: _snapshot(spark, curated + d) for d in ("general", "ownership")}
     # CMS re-publishes PY2023 General. The re-run (General only, to keep the suite fast) must replace PY2023
     # with the new publication and give exactly the same rows for PY2016, whose input did not change.
@@ -368,9 +351,9 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
     header = load_spec().layout("general.legacy-75").header[:65]
     legacy_2014.write_text(",".join(header) + "\n" + ",".join("x" * 65) + "\n", encoding="utf-8")
     place_raw(tmp_path, legacy_2014, "general", 2014, "P06302016", legacy_2014.stem)
-    z = zones(tmp_path)
+    z = LocalZones(tmp_path)
     with pytest.raises(UnknownLayoutError) as error:
-        run_clean(spark, clean_options(z, 1.0))
+        run_clean(spark, z.clean_options(1.0))
     message = str(error.value)
     assert "OP_DTL_GNRL_PGYR2014_P06302016/part-00000.csv" in message
     assert "65 columns" in message and "nearest is general.legacy-75" in message
@@ -379,9 +362,9 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
 
 def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
     sample_data.generate(tmp_path, 80, 5, [2023], ["general.modern-91"], raw=True, dirty_every=10)
-    z = zones(tmp_path)
+    z = LocalZones(tmp_path)
     with pytest.raises(ThresholdExceeded, match="max_quarantine_ratio"):
-        run_clean(spark, clean_options(z, 0.0))
+        run_clean(spark, z.clean_options(0.0))
     report = json.loads((tmp_path / "cleaned/reports/clean/latest.json").read_text())
     assert report["status"] == "failed" and report["failures"]
     assert report["files"][0]["quarantined"] > 0
@@ -391,10 +374,10 @@ def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
 
 def test_the_cms_legacy_sample_cleans_onto_modern_names(spark, tmp_path):
     place_raw(tmp_path, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
-    z = zones(tmp_path)
-    report = run_clean(spark, clean_options(z, 0.0))
+    z = LocalZones(tmp_path)
+    report = run_clean(spark, z.clean_options(0.0))
     assert report["totals"] == {"raw_records": 1, "cleaned": 1, "quarantined": 0}
-    row = spark.read.parquet(z["cleaned"] + "general").collect()[0]
+    row = spark.read.parquet(z.cleaned + "general").collect()[0]
     assert row["record_id"] == "346039438"
     assert row["covered_recipient_profile_id"] == "132655"
     assert (
@@ -407,8 +390,12 @@ def test_the_cms_legacy_sample_cleans_onto_modern_names(spark, tmp_path):
 
 
 def test_the_staged_typed_rows_are_removed_after_a_run(lake, spark, tmp_path):
-    assert not list((lake["root"] / "glue-temp").rglob("*.parquet"))
+    """The typed rows are staged under --TempDir (folders stay there) and no file of them is left, after a
+    passing run (the module's lake) and after a failing one."""
     sample_data.generate(tmp_path, 20, 6, [2023], ["general.modern-91"], raw=True, dirty_every=5)
     with pytest.raises(ThresholdExceeded):
-        run_clean(spark, clean_options(zones(tmp_path), 0.0))
-    assert not list((tmp_path / "glue-temp").rglob("*.parquet"))
+        run_clean(spark, LocalZones(tmp_path).clean_options(0.0))
+    for root in (lake["root"], tmp_path):
+        temp = Path(LocalZones(root).path(TEMP))
+        assert temp.is_dir()
+        assert [p for p in temp.rglob("*") if p.is_file()] == []

@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "glue-scripts"))
 
 import sample_data  # noqa: E402  (glue-scripts is not an installed package)
-from open_payments_lake.clean import CleanOptions, run_clean  # noqa: E402
-from open_payments_lake.curate import CurateOptions, run_curate  # noqa: E402
+from open_payments_lake.clean import run_clean  # noqa: E402
+from open_payments_lake.curate import run_curate  # noqa: E402
+from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, CURATED, LocalZones  # noqa: E402
 from open_payments_lake.session import local_session  # noqa: E402
 
 LAYOUTS = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
@@ -55,33 +56,19 @@ def build(out: Path, rows: int, seed: int, years: list[int]) -> dict[str, str]:
     spark = local_session("smoke-local-lake")
     try:
         # Thresholds wide open: the generated data is dirty on purpose; the reports carry the counts.
-        run_clean(
-            spark,
-            CleanOptions(
-                f"{out}/raw/",
-                f"{out}/cleaned/cleaned/",
-                f"{out}/cleaned/quarantine/",
-                f"{out}/cleaned/reports/clean/",
-                f"{out}/glue-temp/clean/",
-                1.0,
-            ),
-        )
-        run_curate(
-            spark,
-            CurateOptions(
-                f"{out}/cleaned/cleaned/", f"{out}/curated/curated/", f"{out}/curated/reports/curate/", 1.0
-            ),
-        )
+        zones = LocalZones(out)
+        run_clean(spark, zones.clean_options())
+        run_curate(spark, zones.curate_options())
     finally:
         spark.stop()
     ingestion = out / "ingestion.json"
     ingestion.write_text(json.dumps(ingestion_items(out / "raw"), indent=1), encoding="utf-8")
     # Relative to --out, so the built lake can be moved (the test caches it).
     return {
-        "warehouse": "curated/curated",
+        "warehouse": CURATED,
         "ingestion": ingestion.name,
-        "cleanReport": "cleaned/reports/clean/latest.json",
-        "curateReport": "curated/reports/curate/latest.json",
+        "cleanReport": f"{CLEAN_REPORTS}/latest.json",
+        "curateReport": f"{CURATE_REPORTS}/latest.json",
     }
 
 

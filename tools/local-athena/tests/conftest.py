@@ -17,8 +17,9 @@ sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
 
 import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
-from open_payments_lake.clean import CleanOptions, run_clean  # noqa: E402
-from open_payments_lake.curate import CurateOptions, run_curate  # noqa: E402
+from open_payments_lake.clean import run_clean  # noqa: E402
+from open_payments_lake.curate import run_curate  # noqa: E402
+from open_payments_lake.local_zones import LocalZones  # noqa: E402
 from open_payments_lake.raw_objects import parse_raw_uri  # noqa: E402
 from open_payments_lake.spec import load_spec  # noqa: E402
 
@@ -65,20 +66,10 @@ def curated_lake(tmp_path_factory) -> dict:
     created = SparkSession.getActiveSession() is None
     spark = local_session("open-payments-lake-tests")
     # Thresholds wide open: the generated files are dirty on purpose.
-    run_clean(
-        spark,
-        CleanOptions(
-            f"{root}/raw/",
-            f"{root}/cleaned/cleaned/",
-            f"{root}/cleaned/quarantine/",
-            f"{root}/cleaned/reports/clean/",
-            f"{root}/glue-temp/clean/",
-            1.0,
-        ),
-    )
-    warehouse = root / "curated" / "curated"
-    curate_reports = f"{root}/curated/reports/curate/"
-    run_curate(spark, CurateOptions(f"{root}/cleaned/cleaned/", f"{warehouse}/", curate_reports, 1.0))
+    zones = LocalZones(root)
+    run_clean(spark, zones.clean_options())
+    run_curate(spark, zones.curate_options())
+    warehouse = Path(zones.curated)
     if created:
         spark.stop()
     files = authoritative_expectations(root)
