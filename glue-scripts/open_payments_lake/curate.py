@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,7 +13,14 @@ from pyspark.sql import functions as F
 from . import quality, storage
 from .arguments import ratio, selection
 from .clean import ThresholdExceeded, write_report
-from .curation import curated_columns, derive, mark_removed, publication_ranks, resolve_duplicates
+from .curation import (
+    curated_columns,
+    derive,
+    duplicated_keys,
+    mark_removed,
+    publication_ranks,
+    resolve_duplicates,
+)
 from .spec import Spec, load_spec
 from .writing import replace_partitions
 
@@ -90,47 +98,52 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
     entries: list[dict] = []
     failures: list[str] = []
     outputs = []
-    for dataset in datasets:
-        cleaned = read_cleaned(spark, options, dataset.name)
-        if cleaned is None:
-            log.info("%s: no cleaned data", dataset.name)
-            continue
-        stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
-        ranks = publication_ranks(spark, stamps)
-        # Nothing is cached: re-reading the cleaned Parquet for each of the few passes is much cheaper
-        # than building Spark's in-memory cache of ~100-column rows (glue-scripts/README.md, benchmark).
-        rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
-        marked = mark_removed(rows, removed, ranks)
-        kept = marked.where(~F.col("_removed")).drop("_removed")
-        curated = derive(resolve_duplicates(kept, dataset), dataset).select(*curated_columns(dataset))
-        cleaned_counts, kept_counts = _per_year_counts(marked)
-        rules = quality.rule_counts(curated, dataset)
-        for year in sorted(cleaned_counts):
-            curated_rows = rules.get(year, {}).get("rows", 0)
-            entries.append(
-                {
-                    "dataset": dataset.name,
-                    "curated_table": dataset.curated_table,
-                    "program_year": year,
-                    "cleaned_rows": cleaned_counts[year],
-                    "removed": cleaned_counts[year] - kept_counts.get(year, 0),
-                    "duplicates_resolved": kept_counts.get(year, 0) - curated_rows,
-                    "curated_rows": curated_rows,
-                    "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
-                }
+    # The duplicated keys of each dataset are held until its curated rows are written.
+    with ExitStack() as held:
+        for dataset in datasets:
+            cleaned = read_cleaned(spark, options, dataset.name)
+            if cleaned is None:
+                log.info("%s: no cleaned data", dataset.name)
+                continue
+            stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
+            ranks = publication_ranks(spark, stamps)
+            # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
+            # cheaper than building Spark's in-memory cache of ~100-column rows (glue-scripts/README.md).
+            rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
+            marked = mark_removed(rows, removed, ranks)
+            kept = marked.where(~F.col("_removed")).drop("_removed")
+            duplicated = held.enter_context(duplicated_keys(kept, dataset))
+            curated = derive(resolve_duplicates(kept, dataset, duplicated), dataset).select(
+                *curated_columns(dataset)
             )
-        log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
-        failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
-        outputs.append((dataset, curated, set(cleaned_counts), set(rules)))
+            cleaned_counts, kept_counts = _per_year_counts(marked)
+            rules = quality.rule_counts(curated, dataset)
+            for year in sorted(cleaned_counts):
+                curated_rows = rules.get(year, {}).get("rows", 0)
+                entries.append(
+                    {
+                        "dataset": dataset.name,
+                        "curated_table": dataset.curated_table,
+                        "program_year": year,
+                        "cleaned_rows": cleaned_counts[year],
+                        "removed": cleaned_counts[year] - kept_counts.get(year, 0),
+                        "duplicates_resolved": kept_counts.get(year, 0) - curated_rows,
+                        "curated_rows": curated_rows,
+                        "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
+                    }
+                )
+            log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
+            failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
+            outputs.append((dataset, curated, set(cleaned_counts), set(rules)))
 
-    if not failures:
-        for dataset, curated, years, years_with_rows in outputs:
-            ordered = curated.sortWithinPartitions(
-                "program_year", "manufacturer_name_normalized", "record_id"
-            )
-            replace_partitions(
-                spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
-            )
+        if not failures:
+            for dataset, curated, years, years_with_rows in outputs:
+                ordered = curated.sortWithinPartitions(
+                    "program_year", "manufacturer_name_normalized", "record_id"
+                )
+                replace_partitions(
+                    spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
+                )
 
     report = {
         "job": "curate",

@@ -10,6 +10,9 @@ Rules (documented in glue-scripts/README.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -88,23 +91,35 @@ def change_type_rank(change_type: Column) -> Column:
     return rank
 
 
-def resolve_duplicates(rows: DataFrame, dataset: Dataset) -> DataFrame:
-    """One row per (program_year, record key), deterministic whatever the input order.
+@contextmanager
+def duplicated_keys(rows: DataFrame, dataset: Dataset) -> Iterator[DataFrame]:
+    """The (program_year, record key) pairs that occur more than once in `rows`, for resolve_duplicates.
 
-    Duplicates are rare (corrections within a publication), so only the rows of keys that occur more than
-    once are ranked: finding those keys shuffles two narrow columns, and when they are few enough to
-    broadcast, the full-width rows of every other key pass through without a shuffle or a sort.
+    Held (memory, spilling to disk) until the block ends, since every pass over the curated rows reads them;
+    broadcast when few enough.
     """
     keys = ["program_year", dataset.record_key]
-    duplicated = (
+    held = (
         rows.groupBy(*keys)
         .count()
         .where(F.col("count") > 1)
         .drop("count")
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    if duplicated.count() <= BROADCAST_DUPLICATE_KEYS:
-        duplicated = F.broadcast(duplicated)
+    try:
+        yield F.broadcast(held) if held.count() <= BROADCAST_DUPLICATE_KEYS else held
+    finally:
+        held.unpersist()
+
+
+def resolve_duplicates(rows: DataFrame, dataset: Dataset, duplicated: DataFrame) -> DataFrame:
+    """One row per (program_year, record key), deterministic whatever the input order.
+
+    Duplicates are rare (corrections within a publication), so only the rows of the `duplicated` keys (see
+    duplicated_keys) are ranked: when those keys are few enough to broadcast, the full-width rows of every
+    other key pass through without a shuffle or a sort.
+    """
+    keys = ["program_year", dataset.record_key]
     unique = rows.join(duplicated, keys, "left_anti")
     content = F.xxhash64(*[F.col(c) for c in dataset.column_names if c != "program_year"])
     window = Window.partitionBy(*keys).orderBy(

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from open_payments_lake import curation
 from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
 from open_payments_lake.curation import (
+    duplicated_keys,
     mark_removed,
     normalize_manufacturer,
     publication_ranks,
@@ -169,15 +170,16 @@ def test_duplicates_resolve_by_publication_then_change_type_then_source(spark, m
         rows, "record_id string, change_type string, program_year int, source_object string, _pub_rank int"
     )
     df = df.select("*", *[F.lit(None).cast("string").alias(c) for c in columns])
-    got = sorted(
-        (r["program_year"], r["record_id"], r["source_object"])
-        for r in resolve_duplicates(df, general).collect()
-    )
+    with duplicated_keys(df, general) as duplicated:
+        got = sorted(
+            (r["program_year"], r["record_id"], r["source_object"])
+            for r in resolve_duplicates(df, general, duplicated).collect()
+        )
     assert got == [(2022, "3", "raw/z"), (2023, "1", "raw/b"), (2023, "2", "raw/c"), (2023, "3", "raw/a")]
     shuffled = df.orderBy(F.rand(seed=3)).repartition(3)
-    assert sorted(r["source_object"] for r in resolve_duplicates(shuffled, general).collect()) == sorted(
-        x[2] for x in got
-    )
+    with duplicated_keys(shuffled, general) as duplicated:
+        resolved = resolve_duplicates(shuffled, general, duplicated).collect()
+    assert sorted(r["source_object"] for r in resolved) == sorted(x[2] for x in got)
 
 
 def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
@@ -251,3 +253,4 @@ def test_quality_rules_flag_each_violation(spark):
         "payment_date_in_program_year": [0, 1, 0],
     }
     assert publication_date_violations(df) == {2023: 1}
+
