@@ -32,6 +32,7 @@ from .raw_objects import (
     parse_raw_folder,
     parse_raw_uri,
 )
+from .session import CLEAN_CONF, job_settings
 from .spec import Layout, Spec, UnknownLayoutError, load_spec, parse_header_line
 from .writing import replace_partitions
 
@@ -350,7 +351,11 @@ def threshold_failures(files: list[dict], max_quarantine_ratio: float) -> list[s
 
 def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = None) -> dict:
     """Run the clean job; returns the report (also written under --report_path)."""
-    spec = spec or load_spec()
+    with job_settings(spark, CLEAN_CONF):
+        return _clean(spark, options, spec or load_spec())
+
+
+def _clean(spark: SparkSession, options: CleanOptions, spec: Spec) -> dict:
     started = datetime.now(UTC)
     files = discover(spark, options.raw_path)
     log.info("found %d raw files under %s", len(files), options.raw_path)

@@ -19,6 +19,7 @@ from open_payments_lake.curation import (
     top_level_specialty,
 )
 from open_payments_lake.quality import publication_date_violations, row_rules
+from open_payments_lake.session import job_settings
 from open_payments_lake.spec import load_spec
 
 
@@ -254,3 +255,12 @@ def test_quality_rules_flag_each_violation(spark):
     }
     assert publication_date_violations(df) == {2023: 1}
 
+
+def test_job_settings_hold_inside_the_job_and_are_restored_after_it_even_on_failure(spark):
+    key, absent = "spark.sql.codegen.maxFields", "spark.openpaymentslake.test.absent"
+    before = spark.conf.get(key)
+    with pytest.raises(RuntimeError), job_settings(spark, {key: "7", absent: "x"}):
+        assert (spark.conf.get(key), spark.conf.get(absent)) == ("7", "x")
+        raise RuntimeError("the job failed")
+    assert spark.conf.get(key) == before
+    assert spark.conf.get(absent, None) is None
