@@ -171,11 +171,14 @@ def test_duplicates_resolve_by_publication_then_change_type_then_source(spark, m
         rows, "record_id string, change_type string, program_year int, source_object string, _pub_rank int"
     )
     df = df.select("*", *[F.lit(None).cast("string").alias(c) for c in columns])
+    held_before = _persisted_rdds(spark)
     with duplicated_keys(df, general) as duplicated:
+        assert _persisted_rdds(spark) == held_before + 1  # the keys are computed once and held
         got = sorted(
             (r["program_year"], r["record_id"], r["source_object"])
             for r in resolve_duplicates(df, general, duplicated).collect()
         )
+    assert _persisted_rdds(spark) == held_before  # and released with the block
     assert got == [(2022, "3", "raw/z"), (2023, "1", "raw/b"), (2023, "2", "raw/c"), (2023, "3", "raw/a")]
     shuffled = df.orderBy(F.rand(seed=3)).repartition(3)
     with duplicated_keys(shuffled, general) as duplicated:
@@ -254,6 +257,10 @@ def test_quality_rules_flag_each_violation(spark):
         "payment_date_in_program_year": [0, 1, 0],
     }
     assert publication_date_violations(df) == {2023: 1}
+
+
+def _persisted_rdds(spark) -> int:
+    return spark.sparkContext._jsc.sc().getPersistentRDDs().size()
 
 
 def test_job_settings_hold_inside_the_job_and_are_restored_after_it_even_on_failure(spark):
