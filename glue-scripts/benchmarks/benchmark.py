@@ -31,8 +31,7 @@ from pyspark.sql import SparkSession
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, when run as a script
 
 import sample_data
-from open_payments_lake.clean import run_clean
-from open_payments_lake.cleaning import raw_schema
+from open_payments_lake.clean import read_raw_csv, run_clean
 from open_payments_lake.curate import run_curate
 from open_payments_lake.local_zones import LocalZones
 from open_payments_lake.session import local_session
@@ -122,14 +121,12 @@ def duckdb_conversion(root: Path, threads: int, runs: int) -> dict:
 
 
 def spark_conversion(spark: SparkSession, root: Path) -> dict:
-    """Spark's floor for the same conversion: the parts read as the clean job reads them (multi-line, every
-    column a string), written as Parquet ZSTD with no cleaning, typing or curation."""
+    """Spark's floor for the same conversion: the parts read as the clean job reads them (read_raw_csv),
+    written as Parquet ZSTD with no cleaning, typing or curation."""
     parts = sorted(str(p) for p in (root / "raw" / "general").rglob("part-*.csv"))
     target = root / "spark-plain"
     started = time.perf_counter()
-    rows = spark.read.csv(
-        parts, schema=raw_schema(load_spec().layout(LAYOUTS[0])), header=True, multiLine=True, escape='"'
-    )
+    rows = read_raw_csv(spark, parts, load_spec().layout(LAYOUTS[0]))
     rows.write.mode("overwrite").option("compression", "zstd").parquet(str(target))
     return {
         "seconds": round(time.perf_counter() - started, 1),
@@ -174,6 +171,13 @@ def analyst_queries(curated: Path, raw_bytes: int) -> list[dict]:
     return results
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -186,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-at", type=int, default=200_000, help="rows of the parts growth table")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
-        "--reference-runs", type=int, default=3, help="DuckDB conversions to take the median of"
+        "--reference-runs", type=positive, default=3, help="DuckDB conversions to take the median of"
     )
     parser.add_argument(
         "--warm-runs",

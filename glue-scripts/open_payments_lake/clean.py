@@ -221,16 +221,11 @@ def plan_clean(
     return plan
 
 
-def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
-    """All parts of one layout, read in parallel (one task per part), with their provenance columns.
-
-    Provenance comes from each row's own file name (no join that could drop rows): the raw key is extracted
-    once per row, the rest is looked up in the plan by key. A row whose file is not a planned part gets a null
-    publication_stamp, which the report step refuses loudly.
-    """
-    layout = inputs[0].layout
-    raw = spark.read.csv(
-        [i.part.uri for i in inputs],
+def read_raw_csv(spark: SparkSession, uris: list[str], layout: Layout) -> DataFrame:
+    """CSV files of one layout as the CMS writes them: quoted fields may span lines, `""` escapes a quote,
+    every column a string; a record with the wrong field count keeps its text in the corrupt-record column."""
+    return spark.read.csv(
+        uris,
         schema=raw_schema(layout),
         header=True,
         multiLine=True,
@@ -241,6 +236,17 @@ def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
         columnNameOfCorruptRecord=CORRUPT,
         enforceSchema=True,
     )
+
+
+def read_parts(spark: SparkSession, inputs: list[PartInput]) -> DataFrame:
+    """All parts of one layout, read in parallel (one task per part), with their provenance columns.
+
+    Provenance comes from each row's own file name (no join that could drop rows): the raw key is extracted
+    once per row, the rest is looked up in the plan by key. A row whose file is not a planned part gets a null
+    publication_stamp, which the report step refuses loudly.
+    """
+    layout = inputs[0].layout
+    raw = read_raw_csv(spark, [i.part.uri for i in inputs], layout)
     facts = F.create_map(
         *[
             item
