@@ -16,10 +16,11 @@ from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
 
 import sample_data
-from open_payments_lake.clean import IncompleteIngestionError, ThresholdExceeded, run_clean
+from open_payments_lake.clean import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
 from open_payments_lake.curate import run_curate
 from open_payments_lake.local_zones import TEMP, LocalZones
 from open_payments_lake.raw_objects import parse_raw_uri
+from open_payments_lake.session import CLEAN_CONF
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments"
@@ -399,3 +400,19 @@ def test_the_staged_typed_rows_are_removed_after_a_run(lake, spark, tmp_path):
         temp = Path(LocalZones(root).path(TEMP))
         assert temp.is_dir()
         assert [p for p in temp.rglob("*") if p.is_file()] == []
+
+
+def test_the_clean_job_runs_with_its_own_settings_and_gives_the_session_back(spark, tmp_path, monkeypatch):
+    sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True)
+    seen = []
+
+    def discover_and_look(session, raw_path):
+        seen.append({key: session.conf.get(key) for key in CLEAN_CONF})
+        return discover(session, raw_path)
+
+    monkeypatch.setattr("open_payments_lake.clean.discover", discover_and_look)
+    before = {key: spark.conf.get(key) for key in CLEAN_CONF}
+    assert before != CLEAN_CONF
+    run_clean(spark, LocalZones(tmp_path).clean_options())
+    assert seen == [CLEAN_CONF]
+    assert {key: spark.conf.get(key) for key in CLEAN_CONF} == before
