@@ -20,8 +20,9 @@ JOB_CONF = {
     # A re-publication of a year replaces exactly that year's partition.
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "zstd",
-    # Performance: adaptive execution sizes shuffles to the data, also inside persisted plans (by default a
-    # cached plan keeps the fixed 200 shuffle partitions: 200 tiny tasks for a year of General data).
+    # Performance: adaptive execution sizes shuffles to the data, also inside persisted plans (by default it
+    # is off there). Spark 3.5 still keeps a persisted plan's last stage at spark.sql.shuffle.partitions:
+    # curation.duplicated_keys coalesces its held keys itself.
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",

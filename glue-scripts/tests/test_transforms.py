@@ -186,6 +186,16 @@ def test_duplicates_resolve_by_publication_then_change_type_then_source(spark, m
     assert sorted(r["source_object"] for r in resolved) == sorted(x[2] for x in got)
 
 
+def test_duplicated_keys_are_held_in_one_partition_per_core_whatever_the_shuffle_partitions(spark):
+    general = load_spec().dataset("general")
+    keys = [("1", 2023), ("1", 2023), ("2", 2023), ("3", 2023), ("3", 2023)]
+    df = spark.createDataFrame(keys, "record_id string, program_year int")
+    many_shuffle_partitions = {"spark.sql.shuffle.partitions": "50"}
+    with job_settings(spark, many_shuffle_partitions), duplicated_keys(df, general) as duplicated:
+        assert duplicated.rdd.getNumPartitions() == spark.sparkContext.defaultParallelism
+        assert sorted(r["record_id"] for r in duplicated.collect()) == ["1", "3"]
+
+
 def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
     ranks = publication_ranks(spark, {"P06302023", "P01302025_01212025", "P01182024"})
     assert [r["publication_stamp"] for r in ranks.orderBy("_pub_rank").collect()] == [
