@@ -17,7 +17,6 @@ from .curation import (
     curated_columns,
     derive,
     duplicated_keys,
-    manufacturer_names,
     mark_removed,
     publication_ranks,
     resolve_duplicates,
@@ -114,8 +113,9 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
             marked = mark_removed(rows, removed, ranks)
             kept = marked.where(~F.col("_removed")).drop("_removed")
             duplicated = held.enter_context(duplicated_keys(kept, dataset))
-            resolved = resolve_duplicates(kept, dataset, duplicated)
-            curated = derive(resolved, dataset, manufacturer_names(cleaned)).select(*curated_columns(dataset))
+            curated = derive(resolve_duplicates(kept, dataset, duplicated), dataset).select(
+                *curated_columns(dataset)
+            )
             cleaned_counts, kept_counts = _per_year_counts(marked)
             rules = quality.rule_counts(curated, dataset)
             for year in sorted(cleaned_counts):

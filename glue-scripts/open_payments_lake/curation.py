@@ -158,36 +158,17 @@ def specialty_column(dataset: Dataset) -> str:
     return next(c for c in dataset.column_names if "specialty" in c)
 
 
-def manufacturer_names(rows: DataFrame) -> DataFrame:
-    """(manufacturer name, its normalized name) for every distinct name in `rows`, for derive.
-
-    The normalization's regular expressions cost ~5 s per million values on 2 cores (measured alone), and a
-    year of CMS data carries a few thousand manufacturer names over millions of rows: each name is normalized
-    once (curate of 3 M rows, warm, alternating: 57.8 / 57.4 / 61.2 s -> 55.1 / 48.1 / 54.0 s).
-    """
-    return (
-        rows.select(MANUFACTURER_COLUMN)
-        .distinct()
-        .select(
-            MANUFACTURER_COLUMN,
-            normalize_manufacturer(F.col(MANUFACTURER_COLUMN)).alias("manufacturer_name_normalized"),
-        )
-    )
-
-
-def derive(rows: DataFrame, dataset: Dataset, manufacturers: DataFrame) -> DataFrame:
-    """Rows plus the derived columns. `manufacturers`: manufacturer_names() of these rows or of a superset of
-    them (few enough to broadcast: one row per manufacturer or group purchasing organization)."""
+def derive(rows: DataFrame, dataset: Dataset) -> DataFrame:
     month = (
         F.trunc(F.col(dataset.payment_date_column), "month")
         if dataset.payment_date_column
         else F.lit(None).cast(T.DateType())
     )
-    return rows.join(F.broadcast(manufacturers), MANUFACTURER_COLUMN, "left").select(
-        *rows.columns,
+    return rows.select(
+        "*",
         month.alias("payment_month"),
         top_level_specialty(F.col(specialty_column(dataset))).alias("specialty_top_level"),
-        "manufacturer_name_normalized",
+        normalize_manufacturer(F.col(MANUFACTURER_COLUMN)).alias("manufacturer_name_normalized"),
     )
 
 

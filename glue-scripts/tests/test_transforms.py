@@ -11,10 +11,7 @@ from pyspark.sql import functions as F
 from open_payments_lake import curation
 from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
 from open_payments_lake.curation import (
-    MANUFACTURER_COLUMN,
-    derive,
     duplicated_keys,
-    manufacturer_names,
     mark_removed,
     normalize_manufacturer,
     publication_ranks,
@@ -145,28 +142,6 @@ def test_manufacturer_names_are_normalized(spark):
         "MEDTRONIC",
         "3M",
     ]
-
-
-def test_derive_looks_each_manufacturer_name_up_once_and_keeps_every_row(spark):
-    general = load_spec().dataset("general")
-    names = ["Medtronic USA, Inc.", "Xhale, Inc.", None, "Medtronic USA, Inc.", "Medtronic USA, Inc."]
-    rows = spark.createDataFrame(list(enumerate(names)), f"i int, {MANUFACTURER_COLUMN} string").select(
-        "*",
-        F.lit(date(2023, 5, 17)).alias(general.payment_date_column),
-        F.lit("Dentist|General").alias(curation.specialty_column(general)),
-    )
-    lookup = manufacturer_names(rows)
-    assert lookup.count() == 3  # the distinct names, null included
-    derived = derive(rows, general, lookup).orderBy("i").collect()
-    assert [(r["i"], r[MANUFACTURER_COLUMN], r["manufacturer_name_normalized"]) for r in derived] == [
-        (0, "Medtronic USA, Inc.", "MEDTRONIC"),
-        (1, "Xhale, Inc.", "XHALE"),
-        (2, None, None),
-        (3, "Medtronic USA, Inc.", "MEDTRONIC"),
-        (4, "Medtronic USA, Inc.", "MEDTRONIC"),
-    ]
-    other_derived = {(r["payment_month"], r["specialty_top_level"]) for r in derived}
-    assert other_derived == {(date(2023, 5, 1), "Dentist")}
 
 
 def test_top_level_specialty(spark):
