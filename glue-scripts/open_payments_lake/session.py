@@ -20,12 +20,10 @@ JOB_CONF = {
     # A re-publication of a year replaces exactly that year's partition.
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "zstd",
-    # Performance: adaptive execution sizes shuffles to the data, also inside persisted plans (by default it
-    # is off there). Spark 3.5 still keeps a persisted plan's last stage at spark.sql.shuffle.partitions:
-    # curation.duplicated_keys coalesces its held keys itself.
+    # Performance: adaptive execution sizes shuffles to the data (not inside persisted plans: the one
+    # persisted set, curation.duplicated_keys, sizes itself).
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
-    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
 # The clean job's rows are the raw CSV rows (92 string columns in the modern General layout). Fused into one
 # generated method they are more than the JIT's optimizing compiler handles: it spends ~5 s of CPU on each run
