@@ -1,0 +1,98 @@
+"""The benchmark's DuckDB reference does the jobs' work: its cleaned, quarantine and curated outputs and its
+counts equal those of the Spark jobs on the same raw zone (every dataset, both layout generations, dirty
+values, duplicates and removed records), so the benchmark's time ratio compares engines doing the same
+conversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_jobs import LEGACY, MODERN, run_jobs
+
+import sample_data
+from benchmarks import duckdb_reference
+from open_payments_lake.local_zones import LocalZones
+
+DATASETS = ("general", "research", "ownership", "removed_deleted")
+
+
+@pytest.fixture(scope="module")
+def both(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("reference")
+    sample_data.generate(root, 80, 21, [2023], MODERN, raw=True, parts=2, dirty_every=7)
+    sample_data.generate(root, 50, 22, [2016], LEGACY, raw=True, parts=1, dirty_every=7)
+    clean, curate = run_jobs(spark, root)
+    reference = duckdb_reference.run(root / "raw", root / "duckdb", threads=2)
+    return {"root": root, "clean": clean, "curate": curate, "reference": reference}
+
+
+def _differences(spark_folder: str, duckdb_folder: Path) -> tuple[int, int, int]:
+    """(rows, rows only in Spark's output, rows only in DuckDB's), comparing whole rows (multisets)."""
+    connection = duckdb.connect()
+
+    def scan(folder: str | Path) -> str:
+        return f"read_parquet('{Path(folder).as_posix()}/**/*.parquet', hive_partitioning = true)"
+
+    columns = [d[0] for d in connection.execute(f"SELECT * FROM {scan(spark_folder)} LIMIT 0").description]
+    listed = ", ".join(f'"{c}"' for c in columns)
+    spark_rows = f"SELECT {listed} FROM {scan(spark_folder)}"
+    duckdb_rows = f"SELECT {listed} FROM {scan(duckdb_folder)}"
+    (rows,) = connection.execute(f"SELECT count(*) FROM ({spark_rows})").fetchone()
+    (only_spark,) = connection.execute(
+        f"SELECT count(*) FROM ({spark_rows} EXCEPT ALL {duckdb_rows})"
+    ).fetchone()
+    (only_duckdb,) = connection.execute(
+        f"SELECT count(*) FROM ({duckdb_rows} EXCEPT ALL {spark_rows})"
+    ).fetchone()
+    return rows, only_spark, only_duckdb
+
+
+def test_the_reference_counts_what_the_clean_job_counts(both):
+    spark_totals: dict[str, dict[str, int]] = {}
+    for f in both["clean"]["files"]:
+        totals = spark_totals.setdefault(f["dataset"], {"raw_records": 0, "cleaned": 0, "quarantined": 0})
+        for key in totals:
+            totals[key] += f[key]
+    assert both["reference"]["clean_totals"] == spark_totals
+    assert all(spark_totals[d]["raw_records"] for d in DATASETS)
+    assert sum(t["quarantined"] for t in spark_totals.values()) > 0
+    files = both["reference"]["clean_files"]
+    assert set(files) == {f["source_object"] for f in both["clean"]["files"]}
+    for f in both["clean"]["files"]:
+        got = files[f["source_object"]]
+        assert got == {k: f[k] for k in ("raw_records", "quarantine_reasons", "repairs")}, f["source_object"]
+    assert any(f["repairs"] for f in files.values())
+
+
+# Removed/deleted records are applied by the curate job, not curated themselves.
+OUTPUTS = [
+    (zone, dataset)
+    for zone in ("cleaned", "quarantine", "curated")
+    for dataset in DATASETS
+    if (zone, dataset) != ("curated", "removed_deleted")
+]
+
+
+@pytest.mark.parametrize(("zone", "dataset"), OUTPUTS)
+def test_the_reference_writes_the_rows_the_jobs_write(both, zone, dataset):
+    zones = LocalZones(both["root"])
+    spark_folder = {"cleaned": zones.cleaned, "quarantine": zones.quarantine, "curated": zones.curated}[zone]
+    if zone == "quarantine" and not (Path(spark_folder) / dataset).exists():
+        assert not (both["root"] / "duckdb" / zone / dataset).exists()
+        return
+    rows, only_spark, only_duckdb = _differences(
+        spark_folder + dataset, both["root"] / "duckdb" / zone / dataset
+    )
+    assert rows > 0
+    assert (only_spark, only_duckdb) == (0, 0)
+
+
+def test_the_reference_counts_what_the_curate_job_counts(both):
+    for entry in both["curate"]["partitions"]:
+        got = both["reference"]["curated"][entry["dataset"]][entry["program_year"]]
+        assert got["rows"] == entry["curated_rows"]
+        assert got["cleaned_rows"] == entry["cleaned_rows"]
+        assert got["removed"] == entry["removed"]
+        assert {k: got[k] for k in entry["rules"]} == entry["rules"]
