@@ -19,18 +19,19 @@ import json
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from open_payments_lake.clean import PartInput, file_report
 from open_payments_lake.cleaning import (
-    _RECORD_ID,
-    _TYPE_PATTERNS,
-    _WHITESPACE,
     PROVENANCE,
+    RECORD_ID_PATTERN,
     SPREADSHEET_ERRORS,
+    TYPE_PATTERNS,
+    WHITESPACE,
 )
+from open_payments_lake.curate import REMOVED_DATASET
 from open_payments_lake.curation import (
     CHANGE_TYPE_PRECEDENCE,
     CORPORATE_SUFFIXES,
@@ -43,29 +44,10 @@ from open_payments_lake.raw_objects import (
     KEY_PATTERN,
     latest_publications,
     parse_raw_folder,
+    parse_raw_uri,
     publication_order,
 )
-from open_payments_lake.spec import Dataset, Layout, Spec, load_spec, parse_header_line
-
-REMOVED_DATASET = "removed_deleted"
-_DUCKDB_TYPES = {
-    "string": "VARCHAR",
-    "decimal": "DECIMAL(18,2)",
-    "integer": "INTEGER",
-    "date": "DATE",
-    "boolean": "BOOLEAN",
-}
-
-
-@dataclass(frozen=True)
-class Part:
-    path: Path
-    key: str  # raw/<dataset>/program_year=<YYYY>/publication=<stamp>/<stem>/part-<NNNNN>.csv
-    dataset: str
-    program_year: int
-    publication: str
-    ingestion_id: str | None
-    layout: Layout
+from open_payments_lake.spec import Dataset, Spec, load_spec, parse_header_line
 
 
 def lit(text: str) -> str:
@@ -90,7 +72,7 @@ def _is_spreadsheet_error(text: str) -> str:
     return f"regexp_full_match({text}, {lit('|'.join(re.escape(e) for e in SPREADSHEET_ERRORS))})"
 
 
-def plan(spec: Spec, raw_root: Path) -> list[Part]:
+def plan(spec: Spec, raw_root: Path) -> list[PartInput]:
     """The parts the clean job reads: listed by the manifest of a sealed folder of the latest publication."""
     sealed = []
     for manifest_path in sorted(raw_root.glob("*/program_year=*/publication=*/*/manifest.json")):
@@ -102,27 +84,18 @@ def plan(spec: Spec, raw_root: Path) -> list[Part]:
         if folder.publication != latest[(folder.dataset, folder.program_year)]:
             continue
         for entry in manifest["parts"]:
-            path = Path(folder.uri) / entry["key"]
-            with path.open(encoding="utf-8", newline="") as handle:
+            part = parse_raw_uri(f"{folder.uri}/{entry['key']}")
+            with open(part.uri, encoding="utf-8", newline="") as handle:
                 header = parse_header_line(handle.readline())
-            parts.append(
-                Part(
-                    path=path,
-                    key=f"{folder.key}/{entry['key']}",
-                    dataset=folder.dataset,
-                    program_year=folder.program_year,
-                    publication=folder.publication,
-                    ingestion_id=manifest.get("ingestionId"),
-                    layout=spec.detect_layout(header, path.as_posix()),
-                )
-            )
+            layout = spec.detect_layout(header, part.key)
+            parts.append(PartInput(part, layout, entry.get("records"), manifest.get("ingestionId")))
     return parts
 
 
-def _read_csv(parts: list[Part]) -> str:
+def _read_csv(parts: list[PartInput]) -> str:
     layout = parts[0].layout
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout.header))) + "}"
-    files = "[" + ", ".join(lit(p.path.as_posix()) for p in parts) + "]"
+    files = "[" + ", ".join(lit(p.part.uri) for p in parts) + "]"
     return (
         f"read_csv({files}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         f"columns = {columns}, filename = true, hive_partitioning = false)"
@@ -130,13 +103,13 @@ def _read_csv(parts: list[Part]) -> str:
 
 
 def _clean_text(raw: str) -> str:
-    return f"nullif(rtrim(ltrim({raw}, {_chars(_WHITESPACE)} || ''''), {_chars(_WHITESPACE)}), '')"
+    return f"nullif(rtrim(ltrim({raw}, {_chars(WHITESPACE)} || ''''), {_chars(WHITESPACE)}), '')"
 
 
 def _typed_value(text: str, column_type: str) -> str:
     if column_type == "string":
         return f"CASE WHEN NOT {_is_spreadsheet_error(text)} THEN {text} END"
-    valid = f"regexp_matches({text}, {lit(_TYPE_PATTERNS[column_type])})"
+    valid = f"regexp_matches({text}, {lit(TYPE_PATTERNS[column_type])})"
     value = {
         "decimal": f"CAST({text} AS DECIMAL(18,2))",
         "integer": f"CAST({text} AS INTEGER)",
@@ -146,14 +119,14 @@ def _typed_value(text: str, column_type: str) -> str:
     return f"CASE WHEN {valid} THEN {value} END"
 
 
-def clean_select(parts: list[Part], dataset: Dataset) -> str:
+def clean_select(parts: list[PartInput], dataset: Dataset) -> str:
     """Typed rows of the parts of one layout, with `reason`, `_repairs` and (quarantined rows) `raw_values`,
     as cleaning.type_and_validate computes them."""
     layout = parts[0].layout
     position = {name: i for i, name in enumerate(layout.canonical)}
     facts = ", ".join(
-        f"({lit(p.key)}, {lit(p.publication)}, {lit(p.ingestion_id) if p.ingestion_id else 'NULL'}, "
-        f"{p.program_year})"
+        f"({lit(p.part.key)}, {lit(p.part.publication)}, "
+        f"{lit(p.ingestion_id) if p.ingestion_id else 'NULL'}, {p.part.program_year})"
         for p in parts
     )
     texts = ", ".join(
@@ -178,7 +151,7 @@ def clean_select(parts: list[Part], dataset: Dataset) -> str:
         labels.append(f"CASE WHEN t.{ident(name)} IS NULL THEN {lit('missing:' + name)} END")
     key = f"t.{ident(dataset.record_key)}"
     labels.append(
-        f"CASE WHEN {key} IS NOT NULL AND NOT regexp_matches({key}, {lit(_RECORD_ID)}) "
+        f"CASE WHEN {key} IS NOT NULL AND NOT regexp_matches({key}, {lit(RECORD_ID_PATTERN)}) "
         f"THEN {lit('invalid_record_id:' + dataset.record_key)} END"
     )
     labels.append(
@@ -237,17 +210,15 @@ def _copy(connection: duckdb.DuckDBPyConnection, select: str, target: Path, orde
     )
 
 
-def clean(
-    connection: duckdb.DuckDBPyConnection, spec: Spec, parts: list[Part], out: Path
-) -> tuple[dict[str, dict[str, int]], dict[str, dict]]:
-    """raw -> cleaned + quarantine under out/; ({dataset: totals}, {source object: outcomes})."""
-    by_dataset: dict[str, list[Part]] = defaultdict(list)
+def clean(connection: duckdb.DuckDBPyConnection, spec: Spec, parts: list[PartInput], out: Path) -> list[dict]:
+    """raw -> cleaned + quarantine under out/; the per-file entries of the clean job's report."""
+    by_dataset: dict[str, list[PartInput]] = defaultdict(list)
     for p in parts:
-        by_dataset[p.dataset].append(p)
-    totals, files = {}, {}
+        by_dataset[p.part.dataset].append(p)
+    files = []
     for name in sorted(by_dataset):
         dataset = spec.dataset(name)
-        by_layout: dict[str, list[Part]] = defaultdict(list)
+        by_layout: dict[str, list[PartInput]] = defaultdict(list)
         for p in by_dataset[name]:
             by_layout[p.layout.id].append(p)
         union = " UNION ALL BY NAME ".join(
@@ -261,10 +232,14 @@ def clean(
             f"SELECT {data_columns}, {', '.join(PROVENANCE)}, program_year FROM {table} WHERE reason IS NULL",
             out / "cleaned" / name,
         )
-        (raw_records, quarantined) = connection.execute(
-            f"SELECT count(*), count(reason) FROM {table}"
-        ).fetchone()
-        if quarantined:
+        outcomes = connection.execute(
+            f"SELECT source_object, reason, _repairs, count(*) AS count FROM {table} GROUP BY ALL"
+        )
+        columns = [d[0] for d in outcomes.description]
+        dataset_files = file_report(
+            by_dataset[name], [dict(zip(columns, r, strict=True)) for r in outcomes.fetchall()]
+        )
+        if any(f["quarantined"] for f in dataset_files):
             _copy(
                 connection,
                 f"SELECT {lit(name)} AS dataset, {', '.join(PROVENANCE)}, _raw_record_id AS record_id, "
@@ -272,29 +247,8 @@ def clean(
                 f"FROM {table} WHERE reason IS NOT NULL",
                 out / "quarantine" / name,
             )
-        outcomes = connection.execute(
-            f"SELECT source_object, reason, _repairs, count(*) FROM {table} GROUP BY ALL"
-        ).fetchall()
-        totals[name] = {
-            "raw_records": raw_records,
-            "cleaned": raw_records - quarantined,
-            "quarantined": quarantined,
-        }
-        files.update(_file_outcomes(outcomes))
+        files += dataset_files
         connection.execute(f"DROP TABLE {table}")
-    return totals, files
-
-
-def _file_outcomes(rows: list[tuple]) -> dict[str, dict]:
-    """{source object: records, quarantine reasons and repairs} as the clean job's report counts them."""
-    files: dict[str, dict] = {}
-    for source, reason, repairs, count in rows:
-        entry = files.setdefault(source, {"raw_records": 0, "quarantine_reasons": {}, "repairs": {}})
-        entry["raw_records"] += count
-        if reason is not None:
-            entry["quarantine_reasons"][reason] = entry["quarantine_reasons"].get(reason, 0) + count
-        for repair in repairs.split(";") if repairs else ():
-            entry["repairs"][repair] = entry["repairs"].get(repair, 0) + count
     return files
 
 
@@ -450,7 +404,7 @@ def run(raw_root: Path, out: Path, threads: int) -> dict:
     connection.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     parts = plan(spec, raw_root)
-    totals, files = clean(connection, spec, parts, out)
+    files = clean(connection, spec, parts, out)
     cleaned_at = time.perf_counter()
     partitions = curate(connection, spec, out)
     finished = time.perf_counter()
@@ -459,7 +413,6 @@ def run(raw_root: Path, out: Path, threads: int) -> dict:
         "clean_seconds": round(cleaned_at - started, 3),
         "curate_seconds": round(finished - cleaned_at, 3),
         "seconds": round(finished - started, 3),
-        "clean_totals": totals,
         "clean_files": files,
         "curated": partitions,
     }

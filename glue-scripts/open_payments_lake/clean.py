@@ -303,7 +303,7 @@ def stage(spark: SparkSession, typed: DataFrame, path: str) -> DataFrame:
     return spark.read.parquet(path)
 
 
-def _file_report(inputs: list[PartInput], counts: list) -> list[dict]:
+def file_report(inputs: list[PartInput], counts: list) -> list[dict]:
     """Per-file report entries from outcome_counts rows."""
     by_file: dict[str, dict] = {}
     for i in inputs:
@@ -378,7 +378,7 @@ def _clean(spark: SparkSession, options: CleanOptions, spec: Spec) -> dict:
         for name in sorted(by_dataset):
             inputs = by_dataset[name]
             typed = stage(spark, clean_dataset(spark, spec, name, inputs), storage.join(staging, name))
-            dataset_files = _file_report(inputs, outcome_counts(typed).collect())
+            dataset_files = file_report(inputs, outcome_counts(typed).collect())
             files.extend(dataset_files)
             years = {i.part.program_year for i in inputs}
             quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}

@@ -36,14 +36,14 @@ QUARANTINE_COLUMNS = (
 )
 SPREADSHEET_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NULL!", "#NUM!")
 
-_TYPE_PATTERNS = {
+TYPE_PATTERNS = {
     "decimal": r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$",
     "integer": r"^-?[0-9]{1,9}$",
     "date": r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$",
     "boolean": r"(?i)^(yes|no)$",
 }
-_RECORD_ID = r"^[0-9]{1,38}$"
-_WHITESPACE = " \t\n\r\f\v"  # Java's \s: space, tab, newline, carriage return, form feed, vertical tab
+RECORD_ID_PATTERN = r"^[0-9]{1,38}$"
+WHITESPACE = " \t\n\r\f\v"  # Java's \s: space, tab, newline, carriage return, form feed, vertical tab
 
 
 def raw_column(index: int) -> str:
@@ -74,10 +74,10 @@ def clean_text(column: str) -> Column:
     """
     value = F.col(column)
     leading = F.when(
-        (value < "!") | value.startswith("'"), F.call_function("ltrim", F.lit(_WHITESPACE + "'"), value)
+        (value < "!") | value.startswith("'"), F.call_function("ltrim", F.lit(WHITESPACE + "'"), value)
     ).otherwise(value)
     trimmed = F.when(
-        _any(leading.endswith(c) for c in _WHITESPACE), F.call_function("rtrim", F.lit(_WHITESPACE), leading)
+        _any(leading.endswith(c) for c in WHITESPACE), F.call_function("rtrim", F.lit(WHITESPACE), leading)
     ).otherwise(leading)
     return F.when(trimmed != "", trimmed)
 
@@ -100,7 +100,7 @@ def typed_value(text: Column, column_type: str) -> Column:
     """The typed value of a cleaned text, or null when the text is null or not a valid value of the type."""
     if column_type == "string":
         return F.when(~is_spreadsheet_error(text), text)
-    valid = text.rlike(_TYPE_PATTERNS[column_type])
+    valid = text.rlike(TYPE_PATTERNS[column_type])
     if column_type == "decimal":
         return F.when(valid, text.cast(MONEY))
     if column_type == "integer":
@@ -175,7 +175,7 @@ def type_and_validate(df: DataFrame, layout: Layout, dataset: Dataset) -> DataFr
         labels.append(F.when(F.col(name).isNull(), F.lit(f"missing:{name}")))
     labels.append(
         F.when(
-            F.col(dataset.record_key).isNotNull() & ~F.col(dataset.record_key).rlike(_RECORD_ID),
+            F.col(dataset.record_key).isNotNull() & ~F.col(dataset.record_key).rlike(RECORD_ID_PATTERN),
             F.lit(f"invalid_record_id:{dataset.record_key}"),
         )
     )
