@@ -1,9 +1,9 @@
-"""Glue job `clean` (raw -> cleaned). A thin shell: arguments, session, then open_payments_lake.clean."""
+"""Glue job `clean` (raw -> cleaned). A thin shell: arguments, session, then clean_pipeline."""
 
 import logging
 
 from open_payments_lake.arguments import resolve
-from open_payments_lake.clean import ARGUMENTS, CleanOptions, run_clean
+from open_payments_lake.clean_pipeline import ARGUMENTS, CleanOptions, run_clean
 from open_payments_lake.session import build_session
 from open_payments_lake.spec import load_spec
 

@@ -1,9 +1,9 @@
-"""Glue job `curate` (cleaned -> curated). A thin shell: arguments, session, open_payments_lake.curate."""
+"""Glue job `curate` (cleaned -> curated). Thin shell: arguments, session, then curate_pipeline."""
 
 import logging
 
 from open_payments_lake.arguments import resolve
-from open_payments_lake.curate import ARGUMENTS, CurateOptions, run_curate
+from open_payments_lake.curate_pipeline import ARGUMENTS, CurateOptions, run_curate
 from open_payments_lake.session import build_session
 from open_payments_lake.spec import load_spec
 

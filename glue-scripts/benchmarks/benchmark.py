@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, w
 
 import sample_data
 from benchmarks import duckdb_reference
-from open_payments_lake.clean import read_raw_csv, run_clean
-from open_payments_lake.curate import run_curate
+from open_payments_lake.clean_pipeline import read_raw_csv, run_clean
+from open_payments_lake.curate_pipeline import run_curate
 from open_payments_lake.local_zones import LocalZones
 from open_payments_lake.session import local_session
 from open_payments_lake.spec import load_spec

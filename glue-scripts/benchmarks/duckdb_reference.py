@@ -23,16 +23,16 @@ from pathlib import Path
 
 import duckdb
 
-from open_payments_lake.clean import PartInput, file_report
-from open_payments_lake.cleaning import (
+from open_payments_lake.clean_pipeline import PartInput, file_report
+from open_payments_lake.clean_transforms import (
     PROVENANCE,
     RECORD_ID_PATTERN,
     SPREADSHEET_ERRORS,
     TYPE_PATTERNS,
     WHITESPACE,
 )
-from open_payments_lake.curate import REMOVED_DATASET
-from open_payments_lake.curation import (
+from open_payments_lake.curate_pipeline import REMOVED_DATASET
+from open_payments_lake.curate_transforms import (
     CHANGE_TYPE_PRECEDENCE,
     CORPORATE_SUFFIXES,
     MANUFACTURER_COLUMN,
@@ -121,7 +121,7 @@ def _typed_value(text: str, column_type: str) -> str:
 
 def clean_select(parts: list[PartInput], dataset: Dataset) -> str:
     """Typed rows of the parts of one layout, with `reason`, `_repairs` and (quarantined rows) `raw_values`,
-    as cleaning.type_and_validate computes them."""
+    as clean_transforms.type_and_validate computes them."""
     layout = parts[0].layout
     position = {name: i for i, name in enumerate(layout.canonical)}
     facts = ", ".join(

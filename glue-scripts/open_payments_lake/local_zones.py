@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clean import CleanOptions
-from .curate import CurateOptions
+from .clean_pipeline import CleanOptions
+from .curate_pipeline import CurateOptions
 
 RAW = "raw"
 CLEANED = "cleaned/cleaned"

@@ -21,7 +21,7 @@ JOB_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "zstd",
     # Performance: adaptive execution sizes shuffles to the data (not inside persisted plans: the one
-    # persisted set, curation.duplicated_keys, sizes itself).
+    # persisted set, curate_transforms.duplicated_keys, sizes itself).
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
 }

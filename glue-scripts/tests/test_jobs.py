@@ -16,8 +16,8 @@ from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
 
 import sample_data
-from open_payments_lake.clean import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
-from open_payments_lake.curate import run_curate
+from open_payments_lake.clean_pipeline import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
+from open_payments_lake.curate_pipeline import run_curate
 from open_payments_lake.local_zones import TEMP, LocalZones
 from open_payments_lake.raw_objects import parse_raw_uri
 from open_payments_lake.session import CLEAN_CONF
@@ -410,7 +410,7 @@ def test_the_clean_job_runs_with_its_own_settings_and_gives_the_session_back(spa
         seen.append({key: session.conf.get(key) for key in CLEAN_CONF})
         return discover(session, raw_path)
 
-    monkeypatch.setattr("open_payments_lake.clean.discover", discover_and_look)
+    monkeypatch.setattr("open_payments_lake.clean_pipeline.discover", discover_and_look)
     before = {key: spark.conf.get(key) for key in CLEAN_CONF}
     assert before != CLEAN_CONF
     run_clean(spark, LocalZones(tmp_path).clean_options())

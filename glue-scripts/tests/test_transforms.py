@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
-from open_payments_lake import curation
-from open_payments_lake.cleaning import clean_text, has_leading_quote_or_tab, typed_value
-from open_payments_lake.curation import (
+from open_payments_lake import curate_transforms
+from open_payments_lake.clean_transforms import clean_text, has_leading_quote_or_tab, typed_value
+from open_payments_lake.curate_transforms import (
     duplicated_keys,
     mark_removed,
     normalize_manufacturer,
@@ -155,7 +155,7 @@ def test_top_level_specialty(spark):
 
 @pytest.mark.parametrize("broadcast_limit", [1_000_000, 0], ids=["broadcast keys", "planner join"])
 def test_duplicates_resolve_by_publication_then_change_type_then_source(spark, monkeypatch, broadcast_limit):
-    monkeypatch.setattr(curation, "BROADCAST_DUPLICATE_KEYS", broadcast_limit)
+    monkeypatch.setattr(curate_transforms, "BROADCAST_DUPLICATE_KEYS", broadcast_limit)
     general = load_spec().dataset("general")
     columns = [c for c in general.column_names if c not in ("record_id", "change_type", "program_year")]
     rows = [

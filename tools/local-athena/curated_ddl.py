@@ -1,8 +1,8 @@
 """The curated tables' schema and their reference Athena DDL (`sql/ddl/<table>.sql`).
 
 Both come from datasets/open-payments.json (canonical columns and types) and the curate job's column order
-(`open_payments_lake.curation.curated_columns`: canonical, provenance, derived, then the partition), so
-the DDL cannot drift from what the jobs write without `--check` (and the tests) failing.
+(`open_payments_lake.curate_transforms.curated_columns`: canonical, provenance, derived, then the
+partition), so the DDL cannot drift from what the jobs write without `--check` (and the tests) failing.
 
     .venv/bin/python tools/local-athena/curated_ddl.py --write   # regenerate sql/ddl/
     .venv/bin/python tools/local-athena/curated_ddl.py --check   # exit 1 when a file differs
@@ -35,7 +35,8 @@ ADDED_COLUMN_TYPES = {"payment_month": "date"}
 
 def curated_schema(dataset: Dataset) -> list[tuple[str, str]]:
     """(name, canonical type) of every curated column in file order, the partition column last."""
-    from open_payments_lake.curation import curated_columns  # imports pyspark: loaded only when needed
+    # Imports pyspark: loaded only when needed.
+    from open_payments_lake.curate_transforms import curated_columns
 
     types = {c.name: c.type for c in dataset.columns}
     return [

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "glue-scripts"))
 
 import sample_data  # noqa: E402  (glue-scripts is not an installed package)
-from open_payments_lake.clean import run_clean  # noqa: E402
-from open_payments_lake.curate import run_curate  # noqa: E402
+from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
+from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
 from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, CURATED, LocalZones  # noqa: E402
 from open_payments_lake.session import local_session  # noqa: E402
 

@@ -17,8 +17,8 @@ sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
 
 import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
-from open_payments_lake.clean import run_clean  # noqa: E402
-from open_payments_lake.curate import run_curate  # noqa: E402
+from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
+from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
 from open_payments_lake.local_zones import LocalZones  # noqa: E402
 from open_payments_lake.raw_objects import parse_raw_uri  # noqa: E402
 from open_payments_lake.spec import load_spec  # noqa: E402

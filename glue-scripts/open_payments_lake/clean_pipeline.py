@@ -14,7 +14,7 @@ from pyspark.sql import types as T
 
 from . import storage
 from .arguments import ratio, selection
-from .cleaning import (
+from .clean_transforms import (
     CORRUPT,
     cleaned_rows,
     outcome_counts,

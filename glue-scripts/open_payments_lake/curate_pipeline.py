@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 
 from . import quality, storage
 from .arguments import ratio, selection
-from .clean import ThresholdExceeded, write_report
-from .curation import (
+from .clean_pipeline import ThresholdExceeded, write_report
+from .curate_transforms import (
     curated_columns,
     derive,
     duplicated_keys,

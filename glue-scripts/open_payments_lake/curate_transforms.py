@@ -18,7 +18,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .cleaning import PROVENANCE
+from .clean_transforms import PROVENANCE
 from .raw_objects import publication_order
 from .spec import Dataset
 
