@@ -356,8 +356,9 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
     with pytest.raises(UnknownLayoutError) as error:
         run_clean(spark, z.clean_options(1.0))
     message = str(error.value)
-    assert "OP_DTL_GNRL_PGYR2014_P06302016/part-00000.csv" in message
-    assert "65 columns" in message and "nearest is general.legacy-75" in message
+    assert "OP_DTL_GNRL_PGYR2014_P06302016/" in message and "/part-00000.csv: " in message
+    assert "65 columns; nearest known layout is general.legacy-75" in message
+    assert "program years 2013-2015) are not supported" in message
     assert not (tmp_path / "cleaned").exists()
 
 
