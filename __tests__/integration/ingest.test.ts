@@ -375,6 +375,11 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
 
   it.each([
     ["truncated CSV with an unbalanced quote", `${modern}\nNEW,"1\nNEW,2\n`, /unbalanced quote/],
+    [
+      "a delivery cut mid-record, outside quotes",
+      `${modern}\nNEW,1,2\nNEW,"3",4`,
+      /OP_DTL_OWNRSHP_PGYR2019_P06302020\.csv: truncated CSV: the file ends in the middle of a record .*download it again/,
+    ],
     ["empty file", "", /empty file/],
     ["HTML error page", "<!DOCTYPE html><html><body>Service unavailable</body></html>\n", /HTML/],
     [
