@@ -10,8 +10,8 @@ Record_IDs and a removed/deleted file listing some of the year's records.
         --layouts general.modern-91,ownership.legacy-29,removed-deleted-4 [--raw --parts 2]
 
 --raw writes the raw-zone layout of the lake (raw/<dataset>/program_year=<YYYY>/publication=<stamp>/<stem>/
-part-<NNNNN>.csv + manifest.json, record-aligned parts each starting with the header); otherwise the files are
-written flat, named as CMS names them.
+ingestion=<id>/part-<NNNNN>.csv + manifest.json, record-aligned parts each starting with the header, as one
+ingestion writes them); otherwise the files are written flat, named as CMS names them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import hashlib
 import itertools
 import json
 import random
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -315,13 +314,26 @@ def header_line(layout: Layout) -> str:
     return ",".join(layout.header) + "\n"
 
 
+def ingestion_id(file_stem: str, at: str = "20250201T000000000Z") -> str:
+    """An ingestion id as the ingestion CLI makes them (UTC time, then 6 hex digits), deterministic here."""
+    return f"{at}-{hashlib.md5(file_stem.encode()).hexdigest()[:6]}"
+
+
 def _write_raw(
-    out: Path, spec: Spec, stem: Stem, layout: Layout, records: Iterator[str], count: int, parts: int
+    out: Path,
+    spec: Spec,
+    stem: Stem,
+    layout: Layout,
+    records: Iterator[str],
+    count: int,
+    parts: int,
+    ingestion: str | None,
 ) -> Path:
-    """Record-aligned parts (header repeated) + manifest.json under the raw-zone key layout, streamed."""
+    """Record-aligned parts (header repeated) + manifest.json in one ingestion's folder, streamed."""
     file_stem = stem.file_stem(spec)
+    ingestion = ingestion or ingestion_id(file_stem)
     folder = out / "raw" / stem.dataset / f"program_year={stem.program_year}"
-    folder = folder / f"publication={stem.publication}" / file_stem
+    folder = folder / f"publication={stem.publication}" / file_stem / f"ingestion={ingestion}"
     folder.mkdir(parents=True, exist_ok=True)
     header = header_line(layout).encode("utf-8")
     whole = hashlib.sha256(header)
@@ -344,7 +356,7 @@ def _write_raw(
         manifest_parts.append({"key": name, "sha256": digest.hexdigest(), "bytes": size, "records": written})
     manifest = {
         "version": 1,
-        "ingestionId": str(uuid.UUID(hashlib.md5(file_stem.encode()).hexdigest())),
+        "ingestionId": ingestion,
         "dataset": stem.dataset,
         "programYear": stem.program_year,
         "publication": stem.publication,
@@ -374,8 +386,10 @@ def generate(
     publication: str | None = None,
     spec: Spec | None = None,
     dirty_every: int = 64,
+    ingestion: str | None = None,
 ) -> list[Path]:
-    """Write the files; returns the written file (flat) or folder (raw) paths."""
+    """Write the files; returns the written file (flat) or folder (raw) paths. `ingestion`: the id of the
+    raw folders (default: one per file, dated 2025-02-01)."""
     spec = spec or load_spec()
     layouts = [spec.layout(i) for i in layout_ids]
     written = []
@@ -392,13 +406,15 @@ def generate(
             detail = generate_rows(spec, layout.dataset, year, stamp, rows, rng, dirty_every)
             tracked = (ids.append(row["record_id"]) or row for row in detail)
             stem = Stem(layout.dataset, year, stamp)
-            written.append(_emit(out, spec, stem, layout, tracked, rows, rng, raw, parts))
+            written.append(_emit(out, spec, stem, layout, tracked, rows, rng, raw, parts, ingestion))
         if REMOVED_LAYOUT in layout_ids:
             layout = spec.layout(REMOVED_LAYOUT)
             stamp = publication or max(stamps or [DEFAULT_STAMPS["modern"]], key=publication_order)
             removed = removed_rows(record_ids, year, rng)
             stem = Stem("removed_deleted", year, stamp)
-            written.append(_emit(out, spec, stem, layout, iter(removed), len(removed), rng, raw, 1))
+            written.append(
+                _emit(out, spec, stem, layout, iter(removed), len(removed), rng, raw, 1, ingestion)
+            )
     return written
 
 
@@ -412,10 +428,11 @@ def _emit(
     rng: random.Random,
     raw: bool,
     parts: int,
+    ingestion: str | None,
 ) -> Path:
     records = csv_lines(layout, spec.dataset(stem.dataset), rows, rng)
     if raw:
-        return _write_raw(out, spec, stem, layout, records, count, parts)
+        return _write_raw(out, spec, stem, layout, records, count, parts, ingestion)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{stem.file_stem(spec)}.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

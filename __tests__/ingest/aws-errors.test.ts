@@ -26,7 +26,7 @@ describe("asAwsError", () => {
   ])("maps %s to exit code 3, saying what was attempted", (_what, error) => {
     const mapped = asAwsError("S3 put x in lake-raw", error);
     expect(mapped).toBeInstanceOf(AwsUnreachableError);
-    expect((mapped as AwsUnreachableError).exitCode).toBe(ExitCode.awsUnreachable);
+    expect((mapped as AwsUnreachableError).exitCode).toBe(ExitCode.unreachable);
     expect((mapped as Error).message).toMatch(/^S3 put x in lake-raw: /);
   });
 

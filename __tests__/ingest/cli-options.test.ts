@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseSize } from "../../tools/ingest/cli";
+import { JSON_HELP } from "../../tools/cli/conventions";
+import { parseRatio, parseSize, runCli } from "../../tools/ingest/cli";
 import { UsageError } from "../../tools/ingest/errors";
 import { JsonLinesReporter } from "../../tools/ingest/progress";
 import { TransientError, withRetry } from "../../tools/ingest/retry";
@@ -104,5 +105,52 @@ describe("JSON lines reporter", () => {
       { time: expect.any(String), event: "started", file: "f" },
     ]);
     expect(lines.every((l) => l.endsWith("\n"))).toBe(true);
+  });
+});
+
+describe("help and exit codes (the shared CLI conventions)", () => {
+  async function help(...args: string[]) {
+    let out = "";
+    const code = await runCli([...args, "--help"], {
+      out: (text) => {
+        out += text;
+      },
+      err: (text) => {
+        out += text;
+      },
+      reporter: () => new JsonLinesReporter(() => undefined),
+    });
+    return { code, out };
+  }
+
+  it.each([[], ["discover"], ["ingest"], ["history"], ["rebuild"], ["totals"]])(
+    "help of %p speaks the user's language: no internal terms",
+    async (...command) => {
+      const { code, out } = await help(...command.flat());
+      expect(code).toBe(0);
+      expect(out).toMatch(/^Usage: ingest/);
+      expect(out).not.toMatch(/contract \d|gsi1|DKAN|metastore|\bpk\b|\bsk\b/i);
+      // Every command that prints a result offers the shared --json.
+      if (command.flat().length) expect(out).toMatch(/--json\s+print the result as JSON on stdout/);
+    },
+  );
+
+  it("documents the four shared exit codes, an unreachable source folded into 3", async () => {
+    const { out } = await help();
+    expect(out).toMatch(/Exit codes: 0 ok .* 1 .* 2 usage error, 3 environment unreachable/s);
+    expect(out).toMatch(/3 environment unreachable[^.]*CMS URL or local path that cannot be read/s);
+    expect(out).not.toMatch(/\b4 source unreachable/);
+  });
+
+  it("--json is the shared option; --max-shrink takes a ratio between 0 and 1", async () => {
+    const { out } = await help("ingest");
+    expect(out.replace(/\s+/g, " ")).toContain(JSON_HELP);
+    expect(out).toMatch(/--force/);
+    expect(out).toMatch(/--allow-shrink/);
+    expect(out).toMatch(/--max-shrink <ratio>[\s\S]*\(default: 0\.5\)/);
+    expect(parseRatio("0")).toBe(0);
+    expect(parseRatio("0.25")).toBe(0.25);
+    expect(parseRatio("1")).toBe(1);
+    for (const bad of ["", "-0.1", "1.5", "half"]) expect(() => parseRatio(bad)).toThrow(/between 0 and 1/);
   });
 });

@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { parseHeaderColumns } from "../../tools/ingest/csv-header";
 import { BadInputError } from "../../tools/ingest/errors";
 import { baseName, parseCmsFileName, parseCmsZipName } from "../../tools/ingest/file-names";
 import { findLayout, requireLayout } from "../../tools/ingest/layouts";
-import { headerOf } from "./fixtures";
+import { headerOf, repoRoot } from "./fixtures";
 
 describe("CMS file names", () => {
   it.each([
@@ -71,8 +73,53 @@ describe("layout check", () => {
     const cols = columns("general.modern-91").filter((c) => c !== "Covered_Recipient_NPI");
     expect(() => requireLayout("OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv", cols)).toThrow(
       "OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv: unknown header layout with 90 columns; nearest known layout " +
-        "is general.modern-91 (91 columns): missing Covered_Recipient_NPI.",
+        "is general.modern-91 (91 columns): missing Covered_Recipient_NPI. Files older than the 2016 layout " +
+        "(program years 2013-2015) are not supported; if CMS published a new layout, add it to " +
+        "datasets/open-payments.json.",
     );
+  });
+
+  it("refuses a pre-2016 file with the very words of the clean job (one template, both languages)", () => {
+    const reordered = columns("ownership.legacy-29");
+    [reordered[1], reordered[2]] = [reordered[2], reordered[1]];
+    const headers = [
+      columns("general.legacy-75").slice(0, 65), // a PY2014 General file: 65 columns
+      columns("research.legacy-176").slice(0, 166), // a PY2014 Research file
+      [...columns("ownership.modern-30"), "Extra_Column"],
+      reordered,
+    ];
+    const ingest = headers.map((header) => {
+      try {
+        requireLayout("OP_DTL_GNRL_PGYR2014_P06302016.csv", header);
+        return "accepted";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(ingest[0]).toMatch(
+      /^OP_DTL_GNRL_PGYR2014_P06302016\.csv: unknown header layout with 65 columns; nearest known layout is general\.legacy-75 \(75 columns\): missing .*\. Files older than the 2016 layout \(program years 2013-2015\) are not supported; if CMS published a new layout, add it to datasets\/open-payments\.json\.$/,
+    );
+    const python = join(repoRoot, ".venv", "bin", "python");
+    const script = [
+      "import json, sys",
+      "from open_payments_lake.spec import UnknownLayoutError, load_spec",
+      "out = []",
+      "for header in json.load(sys.stdin):",
+      "    try:",
+      "        load_spec().detect_layout(header, 'OP_DTL_GNRL_PGYR2014_P06302016.csv')",
+      "        out.append('accepted')",
+      "    except UnknownLayoutError as error:",
+      "        out.append(str(error))",
+      "print(json.dumps(out))",
+    ].join("\n");
+    const clean = JSON.parse(
+      execFileSync(python, ["-c", script], {
+        cwd: join(repoRoot, "glue-scripts"),
+        input: JSON.stringify(headers),
+        encoding: "utf8",
+      }),
+    );
+    expect(clean).toEqual(ingest);
   });
 
   it("refuses reordered columns", () => {

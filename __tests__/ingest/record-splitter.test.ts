@@ -48,12 +48,12 @@ function rebuild(header: Buffer, parts: Part[]): Buffer {
 
 const tricky = [
   'a,b,c\n1,"x\ny",3\n2,"he said ""hi""",4\n',
-  'a,b,c\r\n1,"multi\r\nline\r\n",3\r\n"",,\r\n3,"""",x',
+  'a,b,c\r\n1,"multi\r\nline\r\n",3\r\n"",,\r\n3,"""",x\r\n',
   'a,b\n\n1,2\n\n\n3,"\n\n"\n',
   '\ufeffChange_Type,Record_ID\nNEW,1\nNEW,"2\n"\n',
   'a,b\n"x,y","z"""\n',
   "a\n",
-  "a",
+  "a,b\n1,2\n\n\n",
 ];
 
 describe("splitRecords", () => {
@@ -102,6 +102,21 @@ describe("splitRecords", () => {
     await expect(split(Buffer.from('a,b\n1,"open\n2,3\n'), 100)).rejects.toThrow(/unbalanced quote/);
   });
 
+  it.each([
+    ["a record cut outside quotes", 'a,b,c\n1,"x\ny",3\n2,he said'],
+    ["a record cut right after a closing quote", 'a,b,c\n1,2,3\n4,"five"'],
+    ["a last record without its final line break", "a,b\n1,2\n3,4"],
+    ["a header line without a line break", "a,b,c"],
+  ])("refuses a delivery that ends mid-line: %s", async (_name, text) => {
+    for (const partSize of [1, 10_000]) {
+      const run = split(Buffer.from(text), partSize);
+      await expect(run).rejects.toThrow(BadInputError);
+      await expect(split(Buffer.from(text), partSize)).rejects.toThrow(
+        /t\.csv: truncated CSV: the file ends in the middle of a (record|header line) .*download it again/,
+      );
+    }
+  });
+
   it("refuses an empty file", async () => {
     await expect(split(Buffer.alloc(0), 100)).rejects.toThrow(BadInputError);
     await expect(split(Buffer.alloc(0), 100)).rejects.toThrow(/empty file/);
@@ -148,7 +163,7 @@ describe("splitRecords on random CSV", () => {
       const columns = Array.from({ length: width }, (_, c) => c);
       const rows = [columns.map((c) => `h${c}`).join(",")];
       for (let i = 0; i < 200; i++) rows.push(columns.map(field).join(","));
-      const data = Buffer.from(rows.join(eol) + (rnd() < 0.5 ? eol : ""));
+      const data = Buffer.from(rows.join(eol) + eol);
       const partSize = 50 + Math.floor(rnd() * 500 * width);
       const { header, parts } = await split(data, partSize, [1 + Math.floor(rnd() * 40), 3, 17, 4093]);
       expect(parts.reduce((n, p) => n + p.records, 0)).toBe(csvRecords(data));

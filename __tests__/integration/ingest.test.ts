@@ -2,7 +2,9 @@ import { createHash, Hash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -13,6 +15,7 @@ import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { parse } from "csv-parse/sync";
 import { awsClients } from "../../tools/ingest/aws";
 import { runCli } from "../../tools/ingest/cli";
+import { ingestFile } from "../../tools/ingest/ingest-file";
 import { IngestionLedger } from "../../tools/ingest/ledger";
 import { JsonLinesReporter } from "../../tools/ingest/progress";
 import { RawStore, sameS3Checksum, uploadChunkBytes } from "../../tools/ingest/raw-store";
@@ -83,6 +86,31 @@ async function versionsUnder(prefix: string) {
   return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])];
 }
 
+/** The ingestion folders under a file's folder (`…/<stem>/ingestion=<id>/`), oldest first, with their keys. */
+async function ingestionsUnder(fileFolder: string) {
+  const folders = new Map<string, string[]>();
+  for (const v of await versionsUnder(fileFolder)) {
+    const rest = (v.Key ?? "").slice(fileFolder.length);
+    const m = /^(ingestion=[^/]+\/)(.+)$/.exec(rest);
+    if (!m) throw new Error(`${v.Key}: not inside an ingestion folder of ${fileFolder}`);
+    folders.set(fileFolder + m[1], [...(folders.get(fileFolder + m[1]) ?? []), m[2]].sort());
+  }
+  return [...folders.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** Folders sealed by a manifest.json, oldest first. */
+const sealedUnder = async (fileFolder: string) =>
+  (await ingestionsUnder(fileFolder)).filter(([, keys]) => keys.includes("manifest.json")).map(([f]) => f);
+
+/** Raw is write-once: no key under the prefix was ever written twice or deleted (no delete markers). */
+async function expectWrittenOnce(prefix: string) {
+  const out = await lake.s3.send(new ListObjectVersionsCommand({ Bucket: lake.bucket, Prefix: prefix }));
+  const keys = (out.Versions ?? []).map((v) => v.Key);
+  expect(keys.length).toBeGreaterThan(0);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(out.DeleteMarkers ?? []).toEqual([]);
+}
+
 async function openMultipartUploads() {
   return (await lake.s3.send(new ListMultipartUploadsCommand({ Bucket: lake.bucket }))).Uploads ?? [];
 }
@@ -129,14 +157,18 @@ function localCopy(name: string, data: Buffer | string): string {
 describe("ingest a real CMS Ownership file from a local path", () => {
   const source = realOwnership(2022);
   const original = readFileSync(source);
-  const prefix =
+  const fileFolder =
     "raw/ownership/program_year=2022/publication=P01302025_01212025/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025/";
   const pk = "FILE#ownership#2022#OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025";
+  let prefix = "";
 
-  it("stores record-aligned parts, a manifest and a verified metadata record", async () => {
+  it("stores record-aligned parts and, last, a manifest in a folder of its own; a verified record", async () => {
     const run = await ingest("--part-size", "512KiB", source);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^verified /);
+    const [folder, ...more] = await sealedUnder(fileFolder);
+    expect(more).toEqual([]);
+    prefix = folder;
 
     const manifest = JSON.parse((await getObject(`${prefix}manifest.json`)).toString());
     expect(manifest).toMatchObject({
@@ -176,11 +208,17 @@ describe("ingest a real CMS Ownership file from a local path", () => {
       expect(head.ChecksumSHA256).toBe(Buffer.from(part.sha256, "hex").toString("base64"));
     }
     expect(Buffer.concat(rebuilt).equals(original)).toBe(true);
-    // One version per object: each part is written once.
-    const versions = await versionsUnder(prefix);
-    expect(versions.map((v) => v.Key).sort()).toEqual(
-      [...manifest.parts.map((p: { key: string }) => prefix + p.key), `${prefix}manifest.json`].sort(),
+    // The folder is named after the ingestion (a sortable id) and holds exactly its parts and manifest.
+    expect(prefix).toBe(`${fileFolder}ingestion=${manifest.ingestionId}/`);
+    expect(manifest.ingestionId).toMatch(/^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
+    expect((await ingestionsUnder(fileFolder))[0][1]).toEqual(
+      [...manifest.parts.map((p: { key: string }) => p.key), "manifest.json"].sort(),
     );
+    await expectWrittenOnce(fileFolder);
+    // manifest.json, which seals the folder, is written after every part.
+    const written = await versionsUnder(prefix);
+    const at = (key: string) => written.find((v) => v.Key === prefix + key)?.LastModified?.getTime() ?? 0;
+    for (const part of manifest.parts) expect(at(part.key)).toBeLessThanOrEqual(at("manifest.json"));
 
     const items = await records(pk);
     expect(items).toHaveLength(1);
@@ -192,6 +230,7 @@ describe("ingest a real CMS Ownership file from a local path", () => {
       bytes: original.length,
       records: manifest.original.records,
       sha256: sha256(original),
+      s3Prefix: prefix,
       s3Key: `${prefix}manifest.json`,
       layout: "ownership.modern-30",
       source,
@@ -205,21 +244,22 @@ describe("ingest a real CMS Ownership file from a local path", () => {
   });
 
   it("is a no-op when the identical file is ingested again", async () => {
-    const before = await versionsUnder(prefix);
+    const before = await versionsUnder(fileFolder);
     const run = await ingest("--part-size", "512KiB", source);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^unchanged .*identical content already verified/);
-    expect(await versionsUnder(prefix)).toHaveLength(before.length);
+    expect(await versionsUnder(fileFolder)).toHaveLength(before.length);
     expect(await records(pk)).toHaveLength(1);
   });
 
-  it("a corrected file under the same name is a new version; the old record and object versions stay", async () => {
+  it("a corrected file under the same name is a new ingestion folder; nothing of the old one changes", async () => {
     const name = "OP_DTL_OWNRSHP_PGYR2022_P06302023.csv";
     const stem = name.replace(".csv", "");
     const at = `raw/ownership/program_year=2022/publication=P06302023/${stem}/`;
     const first = csvFor("ownership.modern-30", 300);
-    const corrected = csvFor("ownership.modern-30", 100);
+    const corrected = csvFor("ownership.modern-30", 280);
     expect((await ingest("--part-size", "8KiB", localCopy(name, first))).code).toBe(0);
+    const [old] = await ingestionsUnder(at);
     expect((await ingest("--part-size", "8KiB", localCopy(name, corrected))).code).toBe(0);
     const items = await records(`FILE#ownership#2022#${stem}`);
     expect(items.map((i) => [i.sk, i.status]).sort()).toEqual(
@@ -228,11 +268,31 @@ describe("ingest a real CMS Ownership file from a local path", () => {
         [`V#${sha256(corrected)}`, "verified"],
       ].sort(),
     );
-    const manifest = JSON.parse((await getObject(`${at}manifest.json`)).toString());
-    expect(manifest.original.sha256).toBe(sha256(corrected));
-    const current = (await versionsUnder(at)).filter((v) => "IsLatest" in v && v.IsLatest && "Size" in v);
-    expect(current.map((v) => v.Key?.slice(at.length)).sort()).toEqual(
-      [...manifest.parts.map((p: { key: string }) => p.key), "manifest.json"].sort(),
+    const folders = await ingestionsUnder(at);
+    expect(folders).toHaveLength(2);
+    expect(folders[0]).toEqual(old);
+    const latest = JSON.parse((await getObject(`${folders[1][0]}manifest.json`)).toString());
+    expect(latest.original.sha256).toBe(sha256(corrected));
+    expect(folders[1][1]).toEqual(
+      [...latest.parts.map((p: { key: string }) => p.key), "manifest.json"].sort(),
+    );
+    await expectWrittenOnce(at);
+
+    // The first content coming back is not "unchanged": the current version is the corrected one, so it is
+    // ingested again, into a third folder, under a record of its own (the first record stays as it was).
+    const back = await ingest("--part-size", "8KiB", localCopy(name, first));
+    expect(back.out).toMatch(/^verified /);
+    const third = await sealedUnder(at);
+    expect(third).toHaveLength(3);
+    const again = JSON.parse((await getObject(`${third[2]}manifest.json`)).toString());
+    expect(again.original.sha256).toBe(sha256(first));
+    const after = await records(`FILE#ownership#2022#${stem}`);
+    expect(after.find((i) => i.sk === `V#${sha256(first)}#${again.ingestionId}`)).toMatchObject({
+      status: "verified",
+      s3Key: `${third[2]}manifest.json`,
+    });
+    expect(after.find((i) => i.sk === `V#${sha256(first)}`)).toEqual(
+      items.find((i) => i.sk === `V#${sha256(first)}`),
     );
   });
 
@@ -253,6 +313,7 @@ describe("ingest a real CMS Ownership file from a local path", () => {
       ["P01302025_01212025", "verified"],
       ["P06302023", "verified"],
       ["P06302023", "verified"],
+      ["P06302023", "verified"],
     ]);
     expect(history[0]).toMatchObject({
       status: "verified",
@@ -260,15 +321,41 @@ describe("ingest a real CMS Ownership file from a local path", () => {
     });
   });
 
-  it("rebuilds the original byte for byte from its parts", async () => {
+  it("rebuilds the original byte for byte from its parts (a file's folder: its newest sealed ingestion)", async () => {
     const out = join(work, "rebuilt.csv");
-    const run = await cli("rebuild", ...targetArgs(), prefix, "--out", out);
+    const run = await cli("rebuild", ...targetArgs(), fileFolder, "--out", out);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^OK /);
     expect(readFileSync(out).equals(original)).toBe(true);
+    const json = await cli("rebuild", ...targetArgs(), fileFolder, "--json");
+    expect(JSON.parse(json.out)).toMatchObject({ folder: prefix, matches: true, sha256: sha256(original) });
   });
 
-  it("detects a part altered in S3 after ingestion", async () => {
+  it("the ingestion's writes cannot replace an object: S3 refuses them (412) on the real moto server", async () => {
+    const { s3 } = awsClients(lake.target);
+    try {
+      const store = new RawStore(s3, lake.bucket);
+      const part = `${prefix}part-00001.csv`;
+      const before = await getObject(part);
+      await expect(
+        store.putSmall(`${prefix}manifest.json`, Buffer.from("{}"), {}, "application/json"),
+      ).rejects.toThrow(/manifest\.json already exists: raw objects are never overwritten/);
+      const single = store.startObject(part, {});
+      await single.write(Buffer.from("replaced"));
+      await expect(single.finish()).rejects.toThrow(/part-00001\.csv already exists/);
+      // A multipart upload is refused at completion (If-None-Match on CompleteMultipartUpload).
+      const multipart = store.startObject(part, {});
+      await multipart.write(Buffer.alloc(uploadChunkBytes + 1024, "x"));
+      await expect(multipart.finish()).rejects.toThrow(/part-00001\.csv already exists/);
+      expect((await getObject(part)).equals(before)).toBe(true);
+      await expectWrittenOnce(fileFolder);
+      expect(await openMultipartUploads()).toEqual([]);
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  it("detects a part altered in S3 after ingestion (by a writer that ignores the write-once rule)", async () => {
     const key = `${prefix}part-00001.csv`;
     const altered = Buffer.from((await getObject(key)).toString().replace(/\d/, "9"));
     await lake.s3.send(
@@ -279,6 +366,7 @@ describe("ingest a real CMS Ownership file from a local path", () => {
     expect(run.out).toBe("");
     expect(run.err).toContain(`${key}: S3 SHA-256 `);
     expect(run.err).toContain("written by another ingestion than the manifest's");
+    expect(run.err).not.toMatch(/\n\s+at /); // an expected error: no stack trace
   });
 });
 
@@ -289,7 +377,7 @@ describe("a part larger than one upload chunk (multipart, S3's checksum of check
     const stem = "OP_DTL_GNRL_PGYR2022_P01302025_01212025";
     const run = await ingest(localCopy(`${stem}.csv`, data));
     expect(run.code).toBe(0);
-    const at = `raw/general/program_year=2022/publication=P01302025_01212025/${stem}/`;
+    const [at] = await sealedUnder(`raw/general/program_year=2022/publication=P01302025_01212025/${stem}/`);
     const head = await lake.s3.send(
       new HeadObjectCommand({ Bucket: lake.bucket, Key: `${at}part-00000.csv`, ChecksumMode: "ENABLED" }),
     );
@@ -375,6 +463,11 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
 
   it.each([
     ["truncated CSV with an unbalanced quote", `${modern}\nNEW,"1\nNEW,2\n`, /unbalanced quote/],
+    [
+      "a delivery cut mid-record, outside quotes",
+      `${modern}\nNEW,1,2\nNEW,"3",4`,
+      /OP_DTL_OWNRSHP_PGYR2019_P06302020\.csv: truncated CSV: the file ends in the middle of a record .*download it again/,
+    ],
     ["empty file", "", /empty file/],
     ["HTML error page", "<!DOCTYPE html><html><body>Service unavailable</body></html>\n", /HTML/],
     [
@@ -394,15 +487,36 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
     expect(failed).toMatchObject({ status: "failed", reason: expect.stringMatching(message) });
   });
 
-  it("a truncated file larger than a part: uploaded parts are removed again", async () => {
-    const data = Buffer.concat([csvFor("ownership.modern-30", 400), Buffer.from('NEW,"never closed\n')]);
-    const path = localCopy("OP_DTL_OWNRSHP_PGYR2018_P06302019.csv", data);
-    const run = await ingest("--part-size", "4KiB", path);
-    expect(run.code).toBe(1);
-    expect(run.out).toMatch(/unbalanced quote/);
-    expect(await versionsUnder("raw/ownership/program_year=2018/")).toEqual([]);
-    expect(await openMultipartUploads()).toEqual([]);
-  });
+  it.each([
+    ["ending inside quotes", 'NEW,"never closed\n', /unbalanced quote/, "P06302019"],
+    ["cut mid-record outside quotes", "NEW,1,2,3", /ends in the middle of a record/, "P07302019"],
+  ])(
+    "a truncated file larger than a part (%s): its parts stay unsealed, never current",
+    async (_case, tail, message, stamp) => {
+      const data = Buffer.concat([csvFor("ownership.modern-30", 400), Buffer.from(tail)]);
+      const stem = `OP_DTL_OWNRSHP_PGYR2018_${stamp}`;
+      const run = await ingest("--part-size", "4KiB", localCopy(`${stem}.csv`, data));
+      expect(run.code).toBe(1);
+      expect(run.out).toMatch(message);
+      const folder = `raw/ownership/program_year=2018/publication=${stamp}/${stem}/`;
+      const [[unsealed, keys], ...others] = await ingestionsUnder(folder);
+      expect(others).toEqual([]);
+      // Nothing is deleted from raw: the parts written before the end was read stay, without a manifest.
+      expect(keys.length).toBeGreaterThan(1);
+      expect(keys).not.toContain("manifest.json");
+      expect(run.out).toContain(
+        `its folder stays unsealed (no manifest.json; readers ignore it): s3://${lake.bucket}/${unsealed}`,
+      );
+      expect(await openMultipartUploads()).toEqual([]);
+      const [failed] = await records(`FILE#ownership#2018#${stem}`);
+      expect(failed).toMatchObject({
+        status: "failed",
+        s3Prefix: unsealed,
+        reason: expect.stringMatching(message),
+      });
+      expect(failed.s3Key).toBeUndefined();
+    },
+  );
 
   it("a local file written to between its hash and the end of its upload", async () => {
     const data = csvFor("ownership.modern-30", 50);
@@ -426,7 +540,11 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
     expect(out).toMatch(
       /OP_DTL_OWNRSHP_PGYR2017_P06302018\.csv: the file changed while it was being uploaded/,
     );
-    expect(await versionsUnder("raw/ownership/program_year=2017/")).toEqual([]);
+    expect(
+      await sealedUnder(
+        "raw/ownership/program_year=2017/publication=P06302018/OP_DTL_OWNRSHP_PGYR2017_P06302018/",
+      ),
+    ).toEqual([]);
     const [failed] = await records("FILE#ownership#2017#OP_DTL_OWNRSHP_PGYR2017_P06302018");
     expect(failed).toMatchObject({ status: "failed", sk: `V#${sha256(data)}` });
   });
@@ -469,16 +587,16 @@ describe("bad input: clear error, failed record, nothing in raw", () => {
 describe("remote sources", () => {
   const name = "OP_DTL_OWNRSHP_PGYR2020_P01302025_01212025.csv";
   const body = readFileSync(realOwnership(2020));
-  const prefix = `raw/ownership/program_year=2020/publication=P01302025_01212025/${name.replace(".csv", "")}/`;
+  const fileFolder = `raw/ownership/program_year=2020/publication=P01302025_01212025/${name.replace(".csv", "")}/`;
   const pk = `FILE#ownership#2020#${name.replace(".csv", "")}`;
   const url = () => `${cms.url}/PGYR2020_P01302025_01212025/${name}`;
 
-  it("a download cut mid-stream leaves nothing in raw and a failed record; the next run resumes", async () => {
+  it("a download cut mid-stream seals nothing and leaves a failed record; the next run resumes", async () => {
     cms.routes.set(`/PGYR2020_P01302025_01212025/${name}`, { body, cutAfter: 700_000 });
     const cut = await ingest("--part-size", "256KiB", url());
     expect(cut.code).toBe(1);
     expect(cut.out).toMatch(/cut|terminated|closed/i);
-    expect(await versionsUnder(prefix)).toEqual([]);
+    expect(await sealedUnder(fileFolder)).toEqual([]);
     expect(await openMultipartUploads()).toEqual([]);
     const failed = await records(pk);
     expect(failed).toHaveLength(1);
@@ -499,7 +617,9 @@ describe("remote sources", () => {
     const continued = items.find((i) => i.continuedAs === `V#${sha256(body)}`);
     expect(continued).toMatchObject({ sk: expect.stringMatching(/^ATTEMPT#/) });
     expect(continued?.gsi1pk).toBeUndefined();
-    expect(await getObject(`${prefix}part-00000.csv`)).toEqual(expect.any(Buffer));
+    const [sealed] = await sealedUnder(fileFolder);
+    expect(sealed).toBe(items.find((i) => i.sk === `V#${sha256(body)}`)?.s3Prefix);
+    expect(await getObject(`${sealed}part-00000.csv`)).toEqual(expect.any(Buffer));
   });
 
   it("retries a server error, and gives up on a stalled download", async () => {
@@ -508,9 +628,7 @@ describe("remote sources", () => {
     const run = await ingest("--stall-seconds", "1", `${cms.url}/s/${stalled}`);
     expect(run.code).toBe(1);
     expect(run.out).toMatch(/was cut: no data for 1000 ms/);
-    expect(await versionsUnder("raw/ownership/program_year=2018/publication=P01302025_01212025/")).toEqual(
-      [],
-    );
+    expect(await sealedUnder("raw/ownership/program_year=2018/publication=P01302025_01212025/")).toEqual([]);
 
     let calls = 0;
     cms.routes.set(`/s/${stalled}`, {
@@ -534,18 +652,23 @@ describe("remote sources", () => {
     expect(gets()).toBe(before);
   });
 
-  it("the same bytes under a new ETag: downloaded, found identical, nothing new kept", async () => {
-    const before = await versionsUnder(prefix);
+  it("the same bytes under a new ETag: downloaded, found identical, nothing new sealed", async () => {
+    const before = await sealedUnder(fileFolder);
     cms.routes.set(`/PGYR2020_P01302025_01212025/${name}`, { body, etag: '"republished"' });
     const run = await ingest("--part-size", "256KiB", url());
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^unchanged .*identical content already verified/);
-    expect((await versionsUnder(prefix)).map((v) => v.VersionId).sort()).toEqual(
-      before.map((v) => v.VersionId).sort(),
-    );
+    expect(await sealedUnder(fileFolder)).toEqual(before);
     const items = await records(pk);
     expect(items.filter((i) => i.status === "verified" && i.gsi1pk)).toHaveLength(1);
-    expect(items.filter((i) => i.continuedAs === `V#${sha256(body)}`)).toHaveLength(2);
+    const continued = items.filter((i) => i.continuedAs === `V#${sha256(body)}`);
+    expect(continued).toHaveLength(2);
+    // Its own folder stays unsealed (raw is never deleted from), named on its attempt record.
+    const leftover = (await ingestionsUnder(fileFolder)).filter(([f]) => !before.includes(f));
+    expect(leftover.map(([f]) => f)).toEqual(
+      expect.arrayContaining([continued.find((i) => i.sourceEtag === '"republished"')?.s3Prefix]),
+    );
+    expect(run.logs.find((l) => l.event === "unsealed")).toMatchObject({ prefix: expect.any(String) });
   });
 
   it("concurrent runs of the same file: one ingests, the other exits clean saying so", async () => {
@@ -596,7 +719,9 @@ describe("remote sources", () => {
       expect.stringMatching(/not a CSV/),
       expect.stringMatching(/not a CMS detail file name/),
     ]);
-    const prefix16 = "raw/general/program_year=2016/publication=P06302017/OP_DTL_GNRL_PGYR2016_P06302017/";
+    const [prefix16] = await sealedUnder(
+      "raw/general/program_year=2016/publication=P06302017/OP_DTL_GNRL_PGYR2016_P06302017/",
+    );
     const manifest = JSON.parse((await getObject(`${prefix16}manifest.json`)).toString());
     expect(manifest).toMatchObject({
       layout: "general.legacy-75",
@@ -604,6 +729,196 @@ describe("remote sources", () => {
     });
     expect(manifest.parts.length).toBeGreaterThan(1);
     expect(cms.requests.some((r) => r.path === "/PGYR16_P06302017.ZIP" && r.range)).toBe(true);
+  });
+});
+
+describe("nothing unverified becomes current", () => {
+  it("a part altered before it is verified: no manifest, the parts stay unsealed, the record says why", async () => {
+    const stem = "OP_DTL_OWNRSHP_PGYR2015_P01302025_01212025";
+    const data = csvFor("ownership.modern-30", 200);
+    const { s3, ddb } = awsClients(lake.target);
+    // Between the upload and its verification, another writer replaces a part (S3 then holds other bytes).
+    class TamperedStore extends RawStore {
+      tampered = "";
+      async head(key: string, versionId?: string) {
+        if (!this.tampered && key.endsWith("/part-00001.csv")) {
+          this.tampered = key;
+          await lake.s3.send(new PutObjectCommand({ Bucket: lake.bucket, Key: key, Body: "x\n" }));
+        }
+        return super.head(key, versionId);
+      }
+    }
+    const store = new TamperedStore(s3, lake.bucket);
+    try {
+      const outcome = await ingestFile(
+        {
+          name: `${stem}.csv`,
+          source: `test:${stem}.csv`,
+          size: data.length,
+          open: async () => Readable.from([data]),
+        },
+        {
+          partSize: 8 * 1024,
+          dryRun: false,
+          move: false,
+          force: false,
+          maxShrink: 0.5,
+          allowShrink: false,
+          leaseMs: 60_000,
+        },
+        {
+          store,
+          ledger: new IngestionLedger(ddb, lake.table),
+          reporter: new JsonLinesReporter(() => undefined),
+        },
+      );
+      expect(outcome).toMatchObject({ status: "failed", unsealed: expect.stringMatching(/ingestion=/) });
+      const unsealed = outcome.status === "failed" ? (outcome.unsealed ?? "") : "";
+      expect(store.tampered).toBe(`${unsealed}part-00001.csv`);
+      expect(outcome.status === "failed" && outcome.error.message).toMatch(
+        /part-00001\.csv: size 2 instead of/,
+      );
+      const [[folder, keys], ...others] = await ingestionsUnder(
+        `raw/ownership/program_year=2015/publication=P01302025_01212025/${stem}/`,
+      );
+      expect(others).toEqual([]);
+      expect(folder).toBe(unsealed);
+      expect(keys).not.toContain("manifest.json");
+      expect(keys.filter((k) => k.startsWith("part-")).length).toBeGreaterThan(1);
+      const [record] = (await records(`FILE#ownership#2015#${stem}`)).filter((r) => r.sk.startsWith("V#"));
+      expect(record).toMatchObject({
+        status: "failed",
+        s3Prefix: unsealed,
+        reason: expect.stringMatching(/size 2/),
+      });
+    } finally {
+      s3.destroy();
+      ddb.destroy();
+    }
+  });
+});
+
+describe("the shrink guard: far fewer records than the previous verified version is refused", () => {
+  const pk = (stem: string) => `FILE#general#2019#${stem}`;
+
+  it("a second version of the same file with 60% fewer records: refused, recorded, nothing current", async () => {
+    const stem = "OP_DTL_GNRL_PGYR2019_P01302025_01212025";
+    const folder = `raw/general/program_year=2019/publication=P01302025_01212025/${stem}/`;
+    expect((await ingest(localCopy(`${stem}.csv`, csvFor("general.modern-91", 100)))).code).toBe(0);
+    const [good] = await sealedUnder(folder);
+    const shrunk = csvFor("general.modern-91", 40);
+    const run = await ingest("--part-size", "4KiB", localCopy(`${stem}.csv`, shrunk));
+    expect(run.code).toBe(1);
+    expect(run.out).toContain(
+      `FAILED     ${join(work, `${stem}.csv`)}: ${stem}.csv: 40 records, 60.0% fewer than the previous verified version (${stem}, 100 records, verified `,
+    );
+    expect(run.out).toMatch(
+      /more than --max-shrink 0\.5 allows, so nothing was made current.*--allow-shrink/,
+    );
+    expect(await sealedUnder(folder)).toEqual([good]);
+    const refused = (await records(pk(stem))).find((r) => r.sk === `V#${sha256(shrunk)}`);
+    expect(refused).toMatchObject({ status: "failed", reason: expect.stringMatching(/60\.0% fewer/) });
+    expect(refused?.s3Key).toBeUndefined();
+
+    // A looser ratio accepts it; so does --allow-shrink (each a new ingestion with a record of its own).
+    const loose = await ingest("--max-shrink", "0.7", localCopy(`${stem}.csv`, shrunk));
+    expect(loose.out).toMatch(/^verified /);
+    const tighter = csvFor("general.modern-91", 4);
+    const refusedAgain = await ingest("--max-shrink", "0.7", localCopy(`${stem}.csv`, tighter));
+    expect(refusedAgain.code).toBe(1);
+    expect(refusedAgain.out).toMatch(
+      /4 records, 90\.0% fewer than the previous verified version \(\S+, 40 records/,
+    );
+    const allowed = await ingest("--allow-shrink", localCopy(`${stem}.csv`, tighter));
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/^verified .* 4 records/);
+    // Ingesting the accepted content again (--force) compares it with itself: no --allow-shrink needed.
+    const again = await ingest("--force", localCopy(`${stem}.csv`, tighter));
+    expect(again.out).toMatch(/^verified .* 4 records/);
+    expect(await sealedUnder(folder)).toHaveLength(4);
+  });
+
+  it("the first file of a new publication is compared with the year's previous publication", async () => {
+    const stem = "OP_DTL_GNRL_PGYR2019_P06302025_06202025";
+    const run = await ingest(localCopy(`${stem}.csv`, csvFor("general.modern-91", 1)));
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(
+      /1 records, 75\.0% fewer than the previous verified version \(OP_DTL_GNRL_PGYR2019_P01302025_01212025, 4 records/,
+    );
+    expect(
+      await sealedUnder(`raw/general/program_year=2019/publication=P06302025_06202025/${stem}/`),
+    ).toEqual([]);
+    const [refused] = await records(pk(stem));
+    expect(refused).toMatchObject({ status: "failed", reason: expect.stringMatching(/--allow-shrink/) });
+  });
+});
+
+describe("--force and a verified file whose objects are gone (a rebuilt bucket)", () => {
+  const stem = "OP_DTL_RSRCH_PGYR2021_P01302025_01212025";
+  const folder = `raw/research/program_year=2021/publication=P01302025_01212025/${stem}/`;
+  const pk = `FILE#research#2021#${stem}`;
+  const data = csvFor("research.modern-252", 25);
+
+  it("reports the missing objects instead of 'unchanged' (exit 1), and --force ingests the file anew", async () => {
+    const path = localCopy(`${stem}.csv`, data);
+    expect((await ingest(path)).code).toBe(0);
+    const [first] = await sealedUnder(folder);
+    // The raw bucket loses the folder (rebuilt from scratch, say); the ingestion table still says verified.
+    for (const v of await versionsUnder(first)) {
+      await lake.s3.send(
+        new DeleteObjectCommand({ Bucket: lake.bucket, Key: v.Key, VersionId: v.VersionId }),
+      );
+    }
+    const missing = await ingest(path);
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain(
+      `MISSING    ${stem}: the ingestion table says this content is verified (s3://${lake.bucket}/${first}manifest.json), but raw does not hold it:`,
+    );
+    expect(missing.out).toContain(`s3://${lake.bucket}/${first}manifest.json is gone`);
+    expect(missing.out).toMatch(/run again with --force to ingest it anew/);
+    const json = await ingest("--json", path);
+    expect(JSON.parse(json.out)).toEqual([
+      expect.objectContaining({ status: "missing", sha256: sha256(data) }),
+    ]);
+
+    const forced = await ingest("--force", path);
+    expect(forced.code).toBe(0);
+    expect(forced.out).toMatch(/^verified /);
+    const [again] = await sealedUnder(folder);
+    const manifest = JSON.parse((await getObject(`${again}manifest.json`)).toString());
+    const items = await records(pk);
+    // The first record stays as written; the forced run has a record of its own.
+    expect(items.find((i) => i.sk === `V#${sha256(data)}`)).toMatchObject({
+      status: "verified",
+      s3Key: `${first}manifest.json`,
+    });
+    expect(items.find((i) => i.sk === `V#${sha256(data)}#${manifest.ingestionId}`)).toMatchObject({
+      status: "verified",
+      forced: true,
+      s3Key: `${again}manifest.json`,
+    });
+    expect((await ingest(path)).out).toMatch(/^unchanged /);
+  });
+
+  it("--force re-ingests even when the verified objects are all there", async () => {
+    const before = await sealedUnder(folder);
+    const run = await ingest("--force", localCopy(`${stem}.csv`, data));
+    expect(run.out).toMatch(/^verified /);
+    expect(await sealedUnder(folder)).toEqual([...before, expect.stringMatching(/ingestion=/)]);
+    await expectWrittenOnce(folder);
+  });
+
+  it("a missing part of a verified ingestion is named too", async () => {
+    const [, latest] = (await sealedUnder(folder)).slice(-2);
+    const part = (await versionsUnder(`${latest}part-00000.csv`))[0];
+    await lake.s3.send(
+      new DeleteObjectCommand({ Bucket: lake.bucket, Key: part.Key, VersionId: part.VersionId }),
+    );
+    const run = await ingest(localCopy(`${stem}.csv`, data));
+    expect(run.code).toBe(1);
+    expect(run.out).toContain(
+      `s3://${lake.bucket}/${latest}part-00000.csv: part listed in the manifest is missing`,
+    );
   });
 });
 
@@ -620,13 +935,10 @@ describe("local folders (the seed's flow)", () => {
     expect(run.code).toBe(0);
     expect(run.out.match(/^verified /gm)).toHaveLength(2);
     expect(run.logs.find((l) => l.event === "skipped")).toMatchObject({ source: join(folder, "notes.csv") });
-    const manifest = JSON.parse(
-      (
-        await getObject(
-          "raw/removed_deleted/program_year=2024/publication=P06302025_06202025/OP_REMOVED_DELETED_PGYR2024_P06302025_06202025/manifest.json",
-        )
-      ).toString(),
+    const [removedFolder] = await sealedUnder(
+      "raw/removed_deleted/program_year=2024/publication=P06302025_06202025/OP_REMOVED_DELETED_PGYR2024_P06302025_06202025/",
     );
+    const manifest = JSON.parse((await getObject(`${removedFolder}manifest.json`)).toString());
     expect(manifest).toMatchObject({
       dataset: "removed_deleted",
       layout: "removed-deleted-4",
@@ -644,13 +956,15 @@ describe("dry run and move", () => {
     expect(run.out).toContain(
       `would upload OP_DTL_RSRCH_PGYR2023_P01302025_01212025 (research.modern-252, ${data.length} bytes, 30 records`,
     );
-    expect(run.out).toContain(
-      `s3://${lake.bucket}/raw/research/program_year=2023/publication=P01302025_01212025/OP_DTL_RSRCH_PGYR2023_P01302025_01212025/part-00000.csv`,
+    expect(run.out).toMatch(
+      new RegExp(
+        `s3://${lake.bucket}/raw/research/program_year=2023/publication=P01302025_01212025/OP_DTL_RSRCH_PGYR2023_P01302025_01212025/ingestion=\\d{8}T\\d{9}Z-[0-9a-f]{6}/part-00000\\.csv`,
+      ),
     );
     expect(run.out).toMatch(/manifest\.json/);
-    expect(await versionsUnder("raw/research/")).toEqual([]);
+    expect(await versionsUnder("raw/research/program_year=2023/")).toEqual([]);
     const scan = await lake.ddb.send(new ScanCommand({ TableName: lake.table }));
-    expect((scan.Items ?? []).filter((i) => String(i.pk).startsWith("FILE#research#"))).toEqual([]);
+    expect((scan.Items ?? []).filter((i) => String(i.pk).startsWith("FILE#research#2023#"))).toEqual([]);
   });
 
   it("--move deletes a local file only after its upload is verified", async () => {
@@ -735,9 +1049,14 @@ describe("discovery, totals and the command line", () => {
   it("totals pages through CMS's per-company summary into raw/reference/company_totals/", async () => {
     const run = await cli("totals", ...targetArgs(), "--program-year", "2023", "--api", `${cms.url}/api/1`);
     expect(run.code).toBe(0);
-    const stored = JSON.parse(
-      (await getObject("raw/reference/company_totals/program_year=2023/m3n4-o5p6.json")).toString(),
-    );
+    // Each capture is an object of its own (raw is written once), named by a sortable capture id.
+    const [key, ...more] = (
+      await versionsUnder("raw/reference/company_totals/program_year=2023/m3n4-o5p6/")
+    ).map((v) => v.Key ?? "");
+    expect(more).toEqual([]);
+    expect(key).toMatch(/\/\d{8}T\d{9}Z-[0-9a-f]{6}\.json$/);
+    expect(run.out).toContain(key);
+    const stored = JSON.parse((await getObject(key)).toString());
     expect(stored).toMatchObject({ programYear: 2023, title: "2023 Payments by Reporting Entity" });
     expect(stored.rows).toHaveLength(620);
     expect(stored.rows[619]).toEqual({ company: "Company 619", total_amount: "619.00" });
@@ -750,6 +1069,15 @@ describe("discovery, totals and the command line", () => {
     expect((await cli("ingest", ...targetArgs(), "--part-size", "lots", "x.csv")).code).toBe(2);
     expect((await cli("ingest", "x.csv")).code).toBe(2);
     expect((await cli("history", ...targetArgs(), "--dataset", "payments")).code).toBe(2);
+  });
+
+  it("a source that cannot be read is the environment: exit 3, like AWS (the shared exit codes)", async () => {
+    const run = await ingest(`${cms.url}/nowhere/OP_DTL_GNRL_PGYR2023_P01302025_01212025.csv`);
+    expect(run.code).toBe(3);
+    expect(run.out).toMatch(/^FAILED .*nowhere.*404/m);
+    const empty = await cli("discover", "--program-year", "2014", "--api", `${cms.url}/api/1`);
+    expect(empty.code).toBe(3);
+    expect(empty.err).toMatch(/^error: CMS lists no files for program year 2014\n$/);
   });
 
   it("an unreachable AWS endpoint exits 3", async () => {

@@ -6,7 +6,7 @@ import { fileStemOf, loadJobReports, reconcileFiles, withDeductions } from "../.
 
 const stem = "OP_DTL_OWNRSHP_PGYR2023_P01302025_01212025";
 const part = (n: number) =>
-  `raw/ownership/program_year=2023/publication=P01302025_01212025/${stem}/part-0000${n}.csv`;
+  `raw/ownership/program_year=2023/publication=P01302025_01212025/${stem}/ingestion=20250201T000000000Z-0a1b2c/part-0000${n}.csv`;
 const fileEntry = (n: number, raw: number, cleaned: number, quarantined: number) => ({
   source_object: part(n),
   dataset: "ownership",
@@ -49,7 +49,10 @@ describe("reconcileFiles", () => {
 
   it("refuses a source object that is not a raw part", () => {
     expect(fileStemOf(part(0))).toBe(stem);
+    // A folder written before per-ingestion folders.
+    expect(fileStemOf(part(0).replace(/ingestion=[^/]+\//, ""))).toBe(stem);
     expect(() => fileStemOf("raw/ownership/file.csv")).toThrow(/is not a raw part/);
+    expect(() => fileStemOf(`${part(0).replace(/part-00000/, "manifest")}`)).toThrow(/is not a raw part/);
   });
 });
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from open_payments_lake.clean_pipeline import PartInput, file_report
+from open_payments_lake.clean_pipeline import FOLDERS_GLOBS, MANIFEST, PartInput, file_report
 from open_payments_lake.clean_transforms import (
     PROVENANCE,
     RECORD_ID_PATTERN,
@@ -42,7 +42,7 @@ from open_payments_lake.curate_transforms import (
 from open_payments_lake.quality import STATE_CODES
 from open_payments_lake.raw_objects import (
     KEY_PATTERN,
-    latest_publications,
+    current_ingestions,
     parse_raw_folder,
     parse_raw_uri,
     publication_order,
@@ -73,16 +73,16 @@ def _is_spreadsheet_error(text: str) -> str:
 
 
 def plan(spec: Spec, raw_root: Path) -> list[PartInput]:
-    """The parts the clean job reads: listed by the manifest of a sealed folder of the latest publication."""
-    sealed = []
-    for manifest_path in sorted(raw_root.glob("*/program_year=*/publication=*/*/manifest.json")):
-        folder = parse_raw_folder(manifest_path.parent.as_posix())
-        sealed.append((folder, json.loads(manifest_path.read_text(encoding="utf-8"))))
-    latest = latest_publications(folder for folder, _ in sealed)
+    """The parts the clean job reads: listed by the manifest of a current sealed ingestion (the newest of each
+    file of the latest publication)."""
+    manifests = {}
+    for folders in FOLDERS_GLOBS:
+        for manifest_path in sorted(raw_root.glob(f"{folders}/{MANIFEST}")):
+            folder = parse_raw_folder(manifest_path.parent.as_posix())
+            manifests[folder.key] = (folder, json.loads(manifest_path.read_text(encoding="utf-8")))
     parts = []
-    for folder, manifest in sealed:
-        if folder.publication != latest[(folder.dataset, folder.program_year)]:
-            continue
+    for current in current_ingestions(folder for folder, _ in manifests.values()).current:
+        folder, manifest = manifests[current.key]
         for entry in manifest["parts"]:
             part = parse_raw_uri(f"{folder.uri}/{entry['key']}")
             with open(part.uri, encoding="utf-8", newline="") as handle:

@@ -28,7 +28,7 @@ from .raw_objects import (
     KEY_PATTERN,
     RawFolder,
     RawPart,
-    latest_publications,
+    current_ingestions,
     parse_raw_folder,
     parse_raw_uri,
 )
@@ -48,7 +48,8 @@ ARGUMENTS = (
     "program_years",
     "TempDir",  # Glue's own scratch location (the ETL module sets it); the typed rows are staged there
 )
-FOLDERS_GLOB = "*/program_year=*/publication=*/*"
+# Ingestion folders, and the file folders written before per-ingestion folders existed (read as the oldest).
+FOLDERS_GLOBS = ("*/program_year=*/publication=*/*/ingestion=*", "*/program_year=*/publication=*/*")
 MANIFEST = "manifest.json"
 
 
@@ -92,7 +93,8 @@ class CleanOptions:
 
 @dataclass(frozen=True)
 class IngestedFile:
-    """One file in the raw zone: its folder, the part objects present and, once sealed, its manifest."""
+    """One ingestion of a file in the raw zone: its folder, the part objects present and, once sealed, its
+    manifest."""
 
     folder: RawFolder
     parts: tuple[RawPart, ...]  # sorted by key
@@ -117,17 +119,18 @@ class CleanPlan:
 
 
 def discover(spark: SparkSession, raw_path: str) -> list[IngestedFile]:
-    """The files under raw_path: part objects grouped by folder, with the parsed manifest.json if any.
+    """The ingestions under raw_path: part objects grouped by folder, with the parsed manifest.json if any.
 
     The ingestion CLI writes manifest.json last, after every part is verified: a folder without one is an
-    ingestion in progress (or a failed one) and is never read.
+    ingestion in progress (or a failed one, which raw keeps) and is never read.
     """
     parts: dict[str, list[RawPart]] = defaultdict(list)
-    for uri in storage.glob(spark, storage.join(raw_path, FOLDERS_GLOB, "part-*.csv")):
-        part = parse_raw_uri(uri)
-        parts[uri.rsplit("/", 1)[0]].append(part)
-    for uri in storage.glob(spark, storage.join(raw_path, FOLDERS_GLOB, MANIFEST)):
-        parts.setdefault(uri.rsplit("/", 1)[0], [])
+    for folders in FOLDERS_GLOBS:
+        for uri in storage.glob(spark, storage.join(raw_path, folders, "part-*.csv")):
+            part = parse_raw_uri(uri)
+            parts[uri.rsplit("/", 1)[0]].append(part)
+        for uri in storage.glob(spark, storage.join(raw_path, folders, MANIFEST)):
+            parts.setdefault(uri.rsplit("/", 1)[0], [])
     files = []
     for folder_uri, folder_parts in sorted(parts.items()):
         manifest_uri = f"{folder_uri}/{MANIFEST}"
@@ -168,8 +171,8 @@ def listed_parts(file: IngestedFile, manifest: dict) -> tuple[list[tuple[RawPart
 def plan_clean(
     spark: SparkSession, spec: Spec, files: list[IngestedFile], options: CleanOptions
 ) -> CleanPlan:
-    """Select the authoritative publication per dataset and year among sealed files, and detect the layout of
-    every part their manifests list.
+    """Select the current sealed ingestions (per dataset and year the latest publication, per file in it the
+    newest sealed ingestion) and detect the layout of every part their manifests list.
 
     Every header and every manifest is checked before anything is written: one unknown layout or one missing
     part fails the whole run.
@@ -184,15 +187,16 @@ def plan_clean(
     if unknown:
         raise ValueError(f"raw zone holds unknown datasets {unknown}; expected {sorted(spec.datasets)}")
     sealed = [(f, f.manifest) for f in wanted if f.manifest is not None]
-    authoritative = latest_publications(f.folder for f, _ in sealed)
-    plan = CleanPlan(inputs=[], authoritative=authoritative)
+    selection = current_ingestions(f.folder for f, _ in sealed)
+    current = {folder.key for folder in selection.current}
+    plan = CleanPlan(inputs=[], authoritative=selection.authoritative)
     for f in wanted:
         if f.manifest is None:
             log.warning("%s: no %s (ingestion in progress or failed): not read", f.folder.key, MANIFEST)
             plan.unsealed_folders.append(f.folder.key)
     manifest_errors, layout_errors = [], []
     for f, manifest in sealed:
-        if f.folder.publication != authoritative[(f.folder.dataset, f.folder.program_year)]:
+        if f.folder.key not in current:  # an older publication, or an older ingestion of the same file
             plan.superseded.extend(p.key for p in f.parts)
             continue
         try:

@@ -63,6 +63,7 @@ class Spec:
     zones: tuple[str, ...]
     datasets: dict[str, Dataset]
     layouts: tuple[Layout, ...]
+    messages: dict[str, str]  # shared with the ingestion CLI: templates with {name} placeholders
 
     def dataset(self, name: str) -> Dataset:
         if name not in self.datasets:
@@ -82,17 +83,34 @@ class Spec:
     def detect_layout(self, header: list[str] | tuple[str, ...], source: str) -> Layout:
         """The layout whose header equals `header` (names compared case-insensitively, order matters).
 
-        Raises UnknownLayoutError naming the file, its column count and the nearest known layout.
+        Raises UnknownLayoutError with the message the ingestion CLI gives for the same header (the shared
+        `unknownLayout` template): the file, its column count, the nearest known layout and the differences.
         """
         wanted = tuple(h.strip().lower() for h in header)
         for layout in self.layouts:
             if tuple(h.lower() for h in layout.header) == wanted:
                 return layout
         nearest = self.nearest_layout(wanted)
+        known = {h.lower() for h in nearest.header}
+        missing = [h for h in nearest.header if h.lower() not in set(wanted)]
+        unexpected = [h for h in header if h.strip().lower() not in known]
+        difference = "; ".join(
+            part
+            for part in (
+                f"missing {_list_some(missing)}" if missing else "",
+                f"unexpected {_list_some(unexpected)}" if unexpected else "",
+                "same columns in a different order" if not missing and not unexpected else "",
+            )
+            if part
+        )
         raise UnknownLayoutError(
-            f"{source}: header with {len(wanted)} columns matches no known CMS layout; nearest is "
-            f"{nearest.id} ({len(nearest.header)} columns). Files older than the 2016 layout (PY2013-2015) "
-            "are not supported: add the layout to datasets/open-payments.json or remove the file from raw."
+            self.messages["unknownLayout"].format(
+                file=source,
+                columns=len(wanted),
+                nearest=nearest.id,
+                nearestColumns=len(nearest.header),
+                difference=difference,
+            )
         )
 
     def nearest_layout(self, header: tuple[str, ...]) -> Layout:
@@ -105,6 +123,11 @@ class Spec:
             return (-jaccard, abs(len(layout.header) - len(header)))
 
         return min(self.layouts, key=distance)
+
+
+def _list_some(names: list[str]) -> str:
+    """Up to five names, then how many more (as the ingestion CLI lists them)."""
+    return ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:5])} and {len(names) - 5} more"
 
 
 def parse_header_line(line: str) -> list[str]:
@@ -146,7 +169,8 @@ def spec_from_json(raw: dict) -> Spec:
         )
         for x in raw["layouts"]
     )
-    return Spec(zones=tuple(raw["zones"]), datasets=datasets, layouts=layouts)
+    messages = {name: text for name, text in raw["messages"].items() if not name.startswith("$")}
+    return Spec(zones=tuple(raw["zones"]), datasets=datasets, layouts=layouts, messages=messages)
 
 
 @cache

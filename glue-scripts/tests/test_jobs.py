@@ -29,12 +29,19 @@ LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "re
 REAL_STAMP = "P01302025_01212025"
 UNSEALED_STAMP = "P12302025_12202025"
 SAMPLE = SHARED / "samples" / "OP_DTL_GNRL_PGYR2016_P06302017.sample.csv"
+REAL_2022 = f"OP_DTL_OWNRSHP_PGYR2022_{REAL_STAMP}"
 
 
-def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, stem: str) -> Path:
-    """Put a CMS file into the raw-zone layout as one part, sealed by a manifest.json as the ingestion CLI
-    writes it (contract 2); returns the folder."""
+def place_raw(
+    root: Path, source: Path, dataset: str, year: int, stamp: str, stem: str, own_folder: bool = False
+) -> Path:
+    """Put a CMS file into the raw zone as one part of one ingestion, sealed by a manifest.json as the
+    ingestion CLI writes it (contract 2); returns the folder. `own_folder`: in the file's own folder, as
+    ingestions wrote before per-ingestion folders."""
+    ingestion = None if own_folder else sample_data.ingestion_id(stem)
     folder = root / "raw" / dataset / f"program_year={year}" / f"publication={stamp}" / stem
+    if ingestion:
+        folder = folder / f"ingestion={ingestion}"
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / "part-00000.csv"
     shutil.copyfile(source, part)
@@ -48,7 +55,7 @@ def place_raw(root: Path, source: Path, dataset: str, year: int, stamp: str, ste
     facts = {"sha256": hashlib.sha256(part.read_bytes()).hexdigest(), "bytes": part.stat().st_size}
     manifest = {
         "version": 1,
-        "ingestionId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stem}/{stamp}")),
+        "ingestionId": ingestion or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stem}/{stamp}")),
         "dataset": dataset,
         "programYear": year,
         "publication": stamp,
@@ -81,7 +88,7 @@ def listed_part_keys(root: Path) -> list[str]:
 
 def expectations(root: Path) -> dict[str, FileExpectation]:
     """Oracle per listed raw part key, for the authoritative (latest sealed) publication of each dataset and
-    year."""
+    year and, per file of it, the newest sealed ingestion (a folder without ingestion= is the oldest)."""
     spec = load_spec()
     parts = [parse_raw_uri(key) for key in listed_part_keys(root)]
     latest: dict[tuple[str, int], str] = {}
@@ -91,10 +98,15 @@ def expectations(root: Path) -> dict[str, FileExpectation]:
             p.publication,
             key=stamp_order,
         )
+    newest: dict[tuple[str, int, str], str] = {}
+    for p in parts:
+        slot = (p.dataset, p.program_year, p.stem)
+        newest[slot] = max(newest.get(slot, ""), p.ingestion or "")
     return {
         p.key: expect_file(spec, root / p.key, p.dataset, p.program_year, p.publication)
         for p in parts
         if latest[(p.dataset, p.program_year)] == p.publication
+        and newest[(p.dataset, p.program_year, p.stem)] == (p.ingestion or "")
     }
 
 
@@ -116,13 +128,25 @@ def lake(spark, tmp_path_factory):
     sample_data.generate(
         root, rows=40, seed=12, years=[2016], layout_ids=LEGACY, raw=True, parts=1, dirty_every=10
     )
+    # The real files in the folders ingestions wrote before per-ingestion folders existed: still read, and
+    # older than an ingestion= folder of the same file (PY2022's is superseded by one).
     for real in sorted((SHARED / "real").glob("OP_DTL_OWNRSHP_PGYR*.csv")):
         year = int(real.stem.split("PGYR")[1][:4])
-        place_raw(root, real, "ownership", year, REAL_STAMP, real.stem)
+        place_raw(root, real, "ownership", year, REAL_STAMP, real.stem, own_folder=True)
+    place_raw(root, SHARED / "real" / f"{REAL_2022}.csv", "ownership", 2022, REAL_STAMP, REAL_2022)
     # The CMS legacy sample (P06302017) is superseded by the generated PY2016 publication (P06302021).
     place_raw(root, SAMPLE, "general", 2016, "P06302017", "OP_DTL_GNRL_PGYR2016_P06302017")
-    # A part object the manifest does not list (e.g. left by an earlier attempt): never read.
-    sealed = next((root / "raw/general/program_year=2023").glob("publication=*/*"))
+    # Two more ingestions of the generated PY2023 General file: an older sealed one (superseded by the
+    # fixture's, of 2025-02-01) and a newer one that failed, so is unsealed (never read, supersedes nothing).
+    (older,) = sample_data.generate(
+        root, 9, 21, [2023], ["general.modern-91"], raw=True, ingestion="20250101T000000000Z-0a1b2c"
+    )
+    (failed,) = sample_data.generate(
+        root, 7, 22, [2023], ["general.modern-91"], raw=True, ingestion="20250301T000000000Z-0d1e2f"
+    )
+    (failed / "manifest.json").unlink()
+    # A part object the manifest does not list (e.g. written by hand): never read.
+    sealed = older.parent / f"ingestion={sample_data.ingestion_id(older.parent.name)}"
     shutil.copyfile(sealed / "part-00000.csv", sealed / "part-00007.csv")
     # A later publication still being ingested (no manifest.json yet): not read, does not supersede.
     (unsealed,) = sample_data.generate(
@@ -136,7 +160,9 @@ def lake(spark, tmp_path_factory):
         "curate": curate,
         "expected": expectations(root),
         "unlisted": (sealed / "part-00007.csv").relative_to(root).as_posix(),
-        "unsealed": unsealed.relative_to(root).as_posix(),
+        "unsealed": [unsealed.relative_to(root).as_posix(), failed.relative_to(root).as_posix()],
+        "older": older.relative_to(root).as_posix(),
+        "current_2023": sealed.relative_to(root).as_posix(),
     }
 
 
@@ -158,10 +184,11 @@ def test_every_raw_record_is_cleaned_or_quarantined(lake):
 
 def test_only_sealed_folders_and_their_listed_parts_are_read(lake):
     report = lake["clean"]
-    assert report["unsealed_folders"] == [lake["unsealed"]]
+    assert report["unsealed_folders"] == sorted(lake["unsealed"])
     assert report["unlisted_parts"] == [lake["unlisted"]]
     read = {f["source_object"] for f in report["files"]}
-    assert lake["unlisted"] not in read and not any(UNSEALED_STAMP in key for key in read)
+    assert lake["unlisted"] not in read
+    assert not any(key.startswith(folder) for key in read for folder in lake["unsealed"])
     assert {"dataset": "general", "program_year": 2023, "publication_stamp": REAL_STAMP} in report[
         "authoritative_publications"
     ]
@@ -175,6 +202,28 @@ def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, t
         run_clean(spark, z.clean_options(1.0))
     assert f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv" in str(error.value)
     assert not (tmp_path / "cleaned").exists()
+
+
+def test_per_file_the_newest_sealed_ingestion_is_read_and_older_ones_are_superseded(lake):
+    report = lake["clean"]
+    file_folder = lake["current_2023"].rsplit("/", 1)[0]
+    current = lake["current_2023"]
+    read = {f["source_object"] for f in report["files"] if f["source_object"].startswith(file_folder)}
+    assert read == {f"{current}/part-00000.csv", f"{current}/part-00001.csv"}
+    assert f"{lake['older']}/part-00000.csv" in report["superseded_parts"]
+    # A folder written before per-ingestion folders is read (PY2017-2021) and older than an ingestion= folder
+    # of the same file (PY2022).
+    ownership = sorted(f["source_object"] for f in report["files"] if f["dataset"] == "ownership")
+    legacy = [k for k in ownership if "/ingestion=" not in k]
+    assert [int(k.split("program_year=")[1][:4]) for k in legacy] == [2017, 2018, 2019, 2020, 2021]
+    assert [k for k in ownership if "program_year=2022" in k] == [
+        f"raw/ownership/program_year=2022/publication={REAL_STAMP}/{REAL_2022}/"
+        f"ingestion={sample_data.ingestion_id(REAL_2022)}/part-00000.csv"
+    ]
+    assert (
+        f"raw/ownership/program_year=2022/publication={REAL_STAMP}/{REAL_2022}/part-00000.csv"
+        in report["superseded_parts"]
+    )
 
 
 def test_superseded_publication_is_not_cleaned(lake):
@@ -279,11 +328,11 @@ def test_curated_types_provenance_and_derived_columns(spark, lake):
     assert "payment_month" not in ownership.columns
     real = ownership.where(F.col("program_year").between(2017, 2022))  # the real CMS files
     manifests = {
-        f"raw/ownership/program_year={m['programYear']}": m["ingestionId"]
-        for m in (json.loads(p.read_text()) for p in (lake["root"] / "raw/ownership").rglob("manifest.json"))
+        p.parent.relative_to(lake["root"]).as_posix(): json.loads(p.read_text())["ingestionId"]
+        for p in (lake["root"] / "raw/ownership").rglob("manifest.json")
     }
     for row in real.select("source_object", "ingestion_id").distinct().collect():
-        assert row["ingestion_id"] == manifests[row["source_object"].split("/publication=")[0]]
+        assert row["ingestion_id"] == manifests[row["source_object"].rsplit("/", 1)[0]]
     assert real.where(F.col("terms_of_interest").contains("\n")).count() > 0  # embedded newlines survived
 
 
@@ -356,8 +405,9 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
     with pytest.raises(UnknownLayoutError) as error:
         run_clean(spark, z.clean_options(1.0))
     message = str(error.value)
-    assert "OP_DTL_GNRL_PGYR2014_P06302016/part-00000.csv" in message
-    assert "65 columns" in message and "nearest is general.legacy-75" in message
+    assert "OP_DTL_GNRL_PGYR2014_P06302016/" in message and "/part-00000.csv: " in message
+    assert "65 columns; nearest known layout is general.legacy-75" in message
+    assert "program years 2013-2015) are not supported" in message
     assert not (tmp_path / "cleaned").exists()
 
 

@@ -34,12 +34,19 @@ def test_every_cms_header_is_detected(layout_id):
 
 
 def test_unknown_layout_names_file_count_and_nearest():
-    research_2014 = list(load_spec().layout("research.legacy-176").header[:166])
-    with pytest.raises(
-        UnknownLayoutError, match=r"OP_DTL_RSRCH_PGYR2014\.csv: header with 166 columns"
-    ) as error:
+    """A PY2014 file is refused with the shared template of datasets/open-payments.json, the words the
+    ingestion CLI uses (__tests__/ingest/names-and-layouts.test.ts compares both languages)."""
+    legacy = load_spec().layout("research.legacy-176").header
+    research_2014 = [*legacy[:165], "Extra_2014_Column"]
+    with pytest.raises(UnknownLayoutError) as error:
         load_spec().detect_layout(research_2014, "OP_DTL_RSRCH_PGYR2014.csv")
-    assert "nearest is research.legacy-176 (176 columns)" in str(error.value)
+    missing = ", ".join(legacy[165:170]) + " and 6 more"
+    assert str(error.value) == (
+        "OP_DTL_RSRCH_PGYR2014.csv: unknown header layout with 166 columns; nearest known layout is "
+        f"research.legacy-176 (176 columns): missing {missing}; unexpected Extra_2014_Column. Files older "
+        "than the 2016 layout (program years 2013-2015) are not supported; if CMS published a new layout, "
+        "add it to datasets/open-payments.json."
+    )
 
 
 def test_raw_keys_parse_from_any_file_system_uri():

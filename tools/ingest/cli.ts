@@ -1,8 +1,9 @@
 import { createWriteStream } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { exitCodeOf, jsonOption, runMain, worstExitCode } from "../cli/conventions";
 import { awsClients } from "./aws";
 import { defaultApi, discover } from "./discover";
-import { ExitCode, errorMessage, IngestError, SourceUnreachableError, UsageError } from "./errors";
+import { ExitCode, SourceUnreachableError, UsageError } from "./errors";
 import { type FileOutcome, type IngestOptions, ingestFile } from "./ingest-file";
 import { type Dataset, datasetIds, isDataset } from "./layouts";
 import { IngestionLedger } from "./ledger";
@@ -11,7 +12,7 @@ import { RawStore } from "./raw-store";
 import { resolveSources } from "./sources";
 import { resolveTarget, type TargetFlags } from "./target";
 import { captureCompanyTotals } from "./totals";
-import { readManifest, rebuildOriginal, verifyStoredParts } from "./verify";
+import { readManifest, rebuildOriginal, sealedFolder, verifyStoredParts } from "./verify";
 
 /** Where the CLI writes: results to `out` (stdout), progress and logs to the reporter (stderr). */
 export interface CliIo {
@@ -62,6 +63,14 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+/** A share between 0 and 1, e.g. 0.5 for "half". */
+export function parseRatio(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError("expected a ratio between 0 and 1, e.g. 0.5");
+  return n;
+}
+
 function dataset(value: string): Dataset {
   if (!isDataset(value)) throw new InvalidArgumentError(`expected one of ${datasetIds.join(", ")}`);
   return value;
@@ -69,14 +78,17 @@ function dataset(value: string): Dataset {
 
 function targetOptions(command: Command): Command {
   return command
-    .option("--outputs <file>", "the lake stack's `terraform output -json` (raw bucket, table, region)")
+    .option(
+      "--outputs <file>",
+      "the lake stack's `terraform output -json` (gives the raw bucket, the ingestion table and the region)",
+    )
     .option("--bucket <name>", "raw bucket (overrides --outputs)")
     .option("--table <name>", "ingestion metadata table (overrides --outputs)")
     .option("--region <region>", "AWS region (overrides --outputs; default AWS_REGION)")
     .option("--endpoint <url>", "local AWS endpoint such as moto (default: LAKE_LOCAL_AWS_ENDPOINT)");
 }
 
-function summarize(outcome: FileOutcome): string {
+function summarize(outcome: FileOutcome, bucket: string): string {
   switch (outcome.status) {
     case "verified": {
       const { original, parts } = outcome.manifest;
@@ -84,6 +96,13 @@ function summarize(outcome: FileOutcome): string {
     }
     case "unchanged":
       return `unchanged  ${outcome.file.fileStem}: ${outcome.reason} (sha256 ${outcome.sha256 ?? "?"})`;
+    case "missing":
+      return [
+        `MISSING    ${outcome.file.fileStem}: the ingestion table says this content is verified` +
+          `${outcome.manifestKey ? ` (s3://${bucket}/${outcome.manifestKey})` : ""}, but raw does not hold it:`,
+        ...outcome.problems.map((p) => `             ${p}`),
+        "           run again with --force to ingest it anew",
+      ].join("\n");
     case "busy":
       return `busy       ${outcome.file.fileStem}: another run (${outcome.holder.ingestionId}, started ${outcome.holder.startedAt}) is ingesting it; nothing done`;
     case "planned":
@@ -96,17 +115,22 @@ function summarize(outcome: FileOutcome): string {
         ),
       ].join("\n");
     case "failed":
-      return `FAILED     ${outcome.source}: ${outcome.error.message}`;
+      return (
+        `FAILED     ${outcome.source}: ${outcome.error.message}` +
+        (outcome.unsealed
+          ? `\n           its folder stays unsealed (no manifest.json; readers ignore it): s3://${bucket}/${outcome.unsealed}`
+          : "")
+      );
   }
 }
 
-/** The most telling exit code of a run: AWS unreachable, then source unreachable, then any failed file. */
-function exitCodeOf(errors: readonly Error[]): ExitCode {
-  const codes = errors.map((e) => (e instanceof IngestError ? e.exitCode : ExitCode.ingestionFailed));
-  for (const code of [ExitCode.awsUnreachable, ExitCode.sourceUnreachable, ExitCode.usage]) {
-    if (codes.includes(code)) return code;
-  }
-  return codes.length ? ExitCode.ingestionFailed : ExitCode.ok;
+/** A failed or missing file fails the run (1); an unreachable environment or a usage error says so first. */
+function exitCodeOfOutcomes(outcomes: readonly FileOutcome[]): ExitCode {
+  return worstExitCode(
+    outcomes.flatMap((o) =>
+      o.status === "failed" ? [exitCodeOf(o.error)] : o.status === "missing" ? [ExitCode.failed] : [],
+    ),
+  );
 }
 
 const examples = `
@@ -127,13 +151,17 @@ Examples:
   $ npm run ingest -- ingest --bucket lake-raw --table lake-ingestion --region us-east-1 \\
       --endpoint http://127.0.0.1:5000 ../shared/open-payments/real
 
+  # After the raw bucket was rebuilt: ingest again what the ingestion table says is already there
+  $ npm run ingest -- ingest --outputs outputs.json --force ./downloads/2023
+
   # What was loaded for general payments, PY2023? Is a stored file still byte-identical?
   $ npm run ingest -- history --outputs outputs.json --dataset general --program-year 2023
   $ npm run ingest -- rebuild --outputs outputs.json \\
       raw/general/program_year=2023/publication=P01302025_01212025/OP_DTL_GNRL_PGYR2023_P01302025_01212025/ --out original.csv
 
-Exit codes: 0 ok (including "unchanged" and "busy"), 1 a file failed (bad input, cut download, checksum
-mismatch), 2 usage error, 3 AWS unreachable (endpoint, credentials, bucket or table missing), 4 source unreachable.
+Exit codes: 0 ok (including "unchanged" and "busy"), 1 a file failed or is missing from raw (bad input, cut
+download, far fewer records than before, checksum mismatch), 2 usage error, 3 environment unreachable (AWS
+endpoint, credentials, bucket or table missing; a CMS URL or local path that cannot be read).
 See tools/ingest/README.md.`;
 
 export function buildProgram(
@@ -143,20 +171,22 @@ export function buildProgram(
   const program = new Command("ingest")
     .description(
       "Streams CMS Open Payments files into the lake's raw zone as record-aligned parts with a manifest,\n" +
-        "audited in the ingestion table (DynamoDB): verified, idempotent, resumable.",
+        "recorded in the ingestion table (DynamoDB): verified, never overwritten, safe to re-run.",
     )
     .addHelpText("after", examples)
     .showHelpAfterError("(add --help for usage and examples)")
+    // Before the subcommands are added: they copy these settings when created.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
 
   program
     .command("discover")
     .description(
-      "list the files CMS publishes for a program year (DKAN metastore; datasets matched by title)",
+      "list the files CMS publishes for a program year (from CMS's dataset catalog; datasets matched by title)",
     )
     .requiredOption("--program-year <yyyy>", "program year", programYear)
-    .option("--api <url>", "DKAN API root", defaultApi)
-    .option("--json", "print JSON instead of a table")
+    .option("--api <url>", "root of CMS's Open Payments data API", defaultApi)
+    .addOption(jsonOption())
     .action(async (opts: { programYear: number; api: string; json?: boolean }) => {
       const files = await discover(opts.programYear, opts.api);
       if (opts.json) io.out(`${JSON.stringify(files, null, 2)}\n`);
@@ -176,6 +206,19 @@ export function buildProgram(
       .argument("<sources...>", "per-file CSV URLs, year ZIP URLs, local CSV/ZIP files or folders"),
   )
     .option("--dry-run", "print exactly what would be uploaded where, with sizes; write nothing")
+    .option(
+      "--force",
+      "ingest even when the same content is already the file's verified version (e.g. after the raw bucket was rebuilt)",
+    )
+    .addOption(
+      new Option(
+        "--max-shrink <ratio>",
+        "refuse a new version with more than this share fewer records than the previous verified one",
+      )
+        .default(0.5)
+        .argParser(parseRatio),
+    )
+    .option("--allow-shrink", "accept a new version however many fewer records it has")
     .option("--move", "delete each local file after its upload is verified")
     .addOption(
       new Option("--part-size <size>", "raw part size (record-aligned)")
@@ -197,12 +240,15 @@ export function buildProgram(
         .default(60)
         .argParser(positiveSeconds),
     )
-    .option("--json", "print the outcome of every file as JSON")
+    .addOption(jsonOption())
     .action(
       async (
         sources: string[],
         opts: TargetFlags & {
           dryRun?: boolean;
+          force?: boolean;
+          maxShrink: number;
+          allowShrink?: boolean;
           move?: boolean;
           partSize: number;
           programYear?: number;
@@ -224,6 +270,9 @@ export function buildProgram(
         const options: IngestOptions = {
           partSize: opts.partSize,
           dryRun: Boolean(opts.dryRun),
+          force: Boolean(opts.force),
+          maxShrink: opts.maxShrink,
+          allowShrink: Boolean(opts.allowShrink),
           move: Boolean(opts.move),
           leaseMs: opts.leaseSeconds * 1000,
           programYear: opts.programYear,
@@ -250,19 +299,19 @@ export function buildProgram(
           ddb.destroy();
         }
         if (opts.json) io.out(`${JSON.stringify(outcomes.map(jsonOutcome), null, 2)}\n`);
-        else for (const o of outcomes) io.out(`${summarize(o)}\n`);
-        setExit(exitCodeOf(outcomes.flatMap((o) => (o.status === "failed" ? [o.error] : []))));
+        else for (const o of outcomes) io.out(`${summarize(o, target.rawBucket)}\n`);
+        setExit(exitCodeOfOutcomes(outcomes));
       },
     );
 
   targetOptions(
     program
       .command("history")
-      .description("ingestion history of a dataset from the metadata table (gsi1), newest publication last"),
+      .description("ingestion history of a dataset from the ingestion table, newest publication last"),
   )
     .requiredOption("--dataset <dataset>", `one of ${datasetIds.join(", ")}`, dataset)
     .option("--program-year <yyyy>", "only this program year", programYear)
-    .option("--json", "print the records as JSON")
+    .addOption(jsonOption())
     .action(async (opts: TargetFlags & { dataset: Dataset; programYear?: number; json?: boolean }) => {
       const target = resolveTarget(opts);
       const { ddb } = awsClients(target);
@@ -283,27 +332,38 @@ export function buildProgram(
     program
       .command("rebuild")
       .description("rebuild an original file byte for byte from its raw parts and check its SHA-256")
-      .argument("<prefix>", "the file's raw folder: raw/<dataset>/program_year=…/publication=…/<stem>/"),
+      .argument(
+        "<folder>",
+        "a file's raw folder, raw/<dataset>/program_year=…/publication=…/<stem>/ (its newest sealed ingestion), or one ingestion's folder, …/<stem>/ingestion=<id>/",
+      ),
   )
     .option("--out <file>", "write the rebuilt file here (default: verify only)")
-    .action(async (prefix: string, opts: TargetFlags & { out?: string }) => {
+    .addOption(jsonOption())
+    .action(async (prefix: string, opts: TargetFlags & { out?: string; json?: boolean }) => {
       const target = resolveTarget(opts);
       const { s3 } = awsClients(target);
       const store = new RawStore(s3, target.rawBucket);
-      const folder = prefix
-        .replace(/^s3:\/\/[^/]+\//, "")
-        .replace(/manifest\.json$/, "")
-        .replace(/\/?$/, "/");
+      const folder = await sealedFolder(
+        store,
+        prefix
+          .replace(/^s3:\/\/[^/]+\//, "")
+          .replace(/manifest\.json$/, "")
+          .replace(/\/?$/, "/"),
+      );
       const manifest = await readManifest(store, folder);
       await verifyStoredParts(store, folder, manifest);
       const out = opts.out ? createWriteStream(opts.out) : undefined;
       const result = await rebuildOriginal(store, folder, manifest, out);
       if (out) await new Promise((resolve) => out.end(resolve));
-      io.out(
-        `${result.matches ? "OK" : "MISMATCH"} ${manifest.original.fileName}: ${result.bytes} bytes, sha256 ${result.sha256}` +
-          `${result.matches ? "" : ` (manifest: ${manifest.original.sha256}, ${manifest.original.bytes} bytes)`}\n`,
-      );
-      if (!result.matches) setExit(ExitCode.ingestionFailed);
+      if (opts.json) {
+        io.out(`${JSON.stringify({ folder, ...result, manifest: manifest.original }, null, 2)}\n`);
+      } else {
+        io.out(
+          `${result.matches ? "OK" : "MISMATCH"} ${manifest.original.fileName}: ${result.bytes} bytes, sha256 ${result.sha256}` +
+            `${result.matches ? "" : ` (manifest: ${manifest.original.sha256}, ${manifest.original.bytes} bytes)`}\n`,
+        );
+      }
+      if (!result.matches) setExit(ExitCode.failed);
     });
 
   targetOptions(
@@ -313,20 +373,25 @@ export function buildProgram(
   )
     .requiredOption("--program-year <yyyy>", "program year", programYear)
     .option("--title <text>", "CMS summary dataset title to look for", "Payments by Reporting Entity")
-    .option("--api <url>", "DKAN API root", defaultApi)
-    .action(async (opts: TargetFlags & { programYear: number; title: string; api: string }) => {
-      const target = resolveTarget(opts);
-      const { s3 } = awsClients(target);
-      const captured = await captureCompanyTotals(
-        new RawStore(s3, target.rawBucket),
-        opts.programYear,
-        opts.title,
-        opts.api,
-      );
-      io.out(
-        `captured ${captured.rows} rows of "${captured.title}" into s3://${target.rawBucket}/${captured.key}\n`,
-      );
-    });
+    .option("--api <url>", "root of CMS's Open Payments data API", defaultApi)
+    .addOption(jsonOption())
+    .action(
+      async (opts: TargetFlags & { programYear: number; title: string; api: string; json?: boolean }) => {
+        const target = resolveTarget(opts);
+        const { s3 } = awsClients(target);
+        const captured = await captureCompanyTotals(
+          new RawStore(s3, target.rawBucket),
+          opts.programYear,
+          opts.title,
+          opts.api,
+        );
+        io.out(
+          opts.json
+            ? `${JSON.stringify({ bucket: target.rawBucket, ...captured }, null, 2)}\n`
+            : `captured ${captured.rows} rows of "${captured.title}" into s3://${target.rawBucket}/${captured.key}\n`,
+        );
+      },
+    );
 
   return program;
 }
@@ -341,17 +406,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  program.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  try {
+  return runMain(async () => {
     await program.parseAsync([...argv], { from: "user" });
     return code;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    io.err(`error: ${errorMessage(error)}\n`);
-    return error instanceof IngestError ? error.exitCode : ExitCode.ingestionFailed;
-  }
+  }, io.err);
 }
 
 if (require.main === module) {

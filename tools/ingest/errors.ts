@@ -1,62 +1,23 @@
 /**
- * Exit codes of the ingestion CLI (documented in tools/ingest/README.md). Every error the tool raises on purpose
- * carries one, so the CLI can map failures without string matching.
+ * The ingestion CLI's errors. Every error the tool raises on purpose carries the exit code of the shared CLI
+ * conventions (tools/cli/conventions.ts, documented in tools/ingest/README.md), so failures map without string
+ * matching.
  */
-export const ExitCode = {
-  ok: 0,
-  /** At least one file failed to ingest (bad input, verification failure, cut download). */
-  ingestionFailed: 1,
-  /** Bad arguments or unusable input named on the command line. */
-  usage: 2,
-  /** S3 or DynamoDB could not be reached (network, credentials, missing bucket or table). */
-  awsUnreachable: 3,
-  /** The source (CMS or a local path) could not be read at all. */
-  sourceUnreachable: 4,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+import { FailedError, UnreachableError } from "../cli/conventions";
 
-export class IngestError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-  ) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { ExitCode, errorMessage, UsageError } from "../cli/conventions";
 
 /** The input file itself is unusable (wrong header, truncated, empty, HTML page, corrupt ZIP). */
-export class BadInputError extends IngestError {
-  constructor(message: string) {
-    super(message, ExitCode.ingestionFailed);
-  }
-}
+export class BadInputError extends FailedError {}
 
-export class UsageError extends IngestError {
-  constructor(message: string) {
-    super(message, ExitCode.usage);
-  }
-}
+/** A new version with far fewer records than the previous verified one (refused unless --allow-shrink). */
+export class ShrinkRefusedError extends BadInputError {}
 
-export class AwsUnreachableError extends IngestError {
-  constructor(message: string) {
-    super(message, ExitCode.awsUnreachable);
-  }
-}
+/** S3 or DynamoDB could not be reached (network, credentials, missing bucket or table). */
+export class AwsUnreachableError extends UnreachableError {}
 
-export class SourceUnreachableError extends IngestError {
-  constructor(message: string) {
-    super(message, ExitCode.sourceUnreachable);
-  }
-}
+/** The source (CMS or a local path) could not be read at all. */
+export class SourceUnreachableError extends UnreachableError {}
 
 /** Stored data does not match what was recorded (a part altered or lost after upload). */
-export class ChecksumMismatchError extends IngestError {
-  constructor(message: string) {
-    super(message, ExitCode.ingestionFailed);
-  }
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export class ChecksumMismatchError extends FailedError {}

@@ -42,6 +42,18 @@ export function parseCmsFileName(fileName: string): CmsFileName | undefined {
   return { dataset, programYear: Number(m[3]), publication, stem: m[1] };
 }
 
+/**
+ * Sort key of a publication stamp (`P01302025_01212025` or `P06302017`): the publication date, then the second
+ * date (absent = earliest), as the clean job orders publications.
+ */
+export function publicationOrder(stamp: string): string {
+  const m = /^P(\d{2})(\d{2})(\d{4})(?:_(\d{2})(\d{2})(\d{4}))?$/.exec(stamp);
+  if (!m)
+    throw new Error(`unrecognised publication stamp '${stamp}' (expected PMMDDYYYY or PMMDDYYYY_MMDDYYYY)`);
+  const [, m1, d1, y1, m2, d2, y2] = m;
+  return `${y1}${m1}${d1}${y2 ? `${y2}${m2}${d2}` : "00000000"}`;
+}
+
 export function parseCmsZipName(fileName: string): CmsZipName | undefined {
   const m = zipName.exec(fileName);
   if (!m) return undefined;

@@ -1,6 +1,6 @@
 import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { BadInputError, ExitCode, IngestError, SourceUnreachableError } from "./errors";
+import { BadInputError, SourceUnreachableError } from "./errors";
 import { defaultRetryPolicy, type RetryPolicy, transient, withRetry } from "./retry";
 
 export interface HttpOptions {
@@ -97,9 +97,7 @@ function bodyStream(
   body.on("error", (error) => {
     clearTimeout(timer);
     // A cut mid-body fails this file's ingestion (exit 1); the next run starts it again.
-    watchdog.destroy(
-      new IngestError(`download of ${url} was cut: ${describeCause(error)}`, ExitCode.ingestionFailed),
-    );
+    watchdog.destroy(new BadInputError(`download of ${url} was cut: ${describeCause(error)}`));
   });
   watchdog.on("close", () => clearTimeout(timer));
   return body.pipe(watchdog);

@@ -1,24 +1,34 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { open, stat, unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { parseHeaderColumns } from "./csv-header";
-import { BadInputError, errorMessage, UsageError } from "./errors";
-import { parseCmsFileName } from "./file-names";
+import { BadInputError, errorMessage, ShrinkRefusedError, UsageError } from "./errors";
+import { parseCmsFileName, publicationOrder } from "./file-names";
 import { type Layout, requireLayout } from "./layouts";
 import {
   attemptKey,
   type FileIdentity,
   type IngestionLedger,
   type IngestionRecord,
+  ingestionOrder,
   type LeaseHolder,
+  latestVerified,
+  reingestionKey,
   versionKey,
 } from "./ledger";
-import { type Manifest, type ManifestPart, manifestFileName, partFileName, rawPrefix } from "./manifest";
+import {
+  type Manifest,
+  type ManifestPart,
+  manifestFileName,
+  newIngestionId,
+  partFileName,
+  rawPrefix,
+} from "./manifest";
 import type { Reporter } from "./progress";
-import type { RawStore, StreamedObject, WrittenObject } from "./raw-store";
+import type { RawStore, StreamedObject } from "./raw-store";
 import { splitRecords } from "./record-splitter";
 import type { SourceFile } from "./sources";
-import { verifyStoredParts } from "./verify";
+import { sealedFolderProblems, verifyStoredParts } from "./verify";
 
 export interface IngestOptions {
   /** Bytes per raw part before the next record boundary starts a new part. */
@@ -28,6 +38,12 @@ export interface IngestOptions {
   readonly move: boolean;
   /** How long a run owns a file without renewing; a dead run's file is taken over after this. */
   readonly leaseMs: number;
+  /** Ingest even when the ingestion table says this content is already the file's current verified version. */
+  readonly force: boolean;
+  /** Refuse a version with more than this share fewer records than the previous verified one (0–1)... */
+  readonly maxShrink: number;
+  /** ...unless this is set. */
+  readonly allowShrink: boolean;
   /** For files whose names do not follow CMS naming. */
   readonly programYear?: number;
   readonly publication?: string;
@@ -59,6 +75,14 @@ export type FileOutcome =
       readonly sha256?: string;
       readonly reason: string;
     }
+  | {
+      /** The ingestion table says this content is verified and current, but its objects are not in raw. */
+      readonly status: "missing";
+      readonly file: FileIdentity;
+      readonly sha256?: string;
+      readonly manifestKey?: string;
+      readonly problems: readonly string[];
+    }
   | { readonly status: "busy"; readonly file: FileIdentity; readonly holder: LeaseHolder }
   | {
       readonly status: "planned";
@@ -75,6 +99,8 @@ export type FileOutcome =
       readonly source: string;
       readonly file?: FileIdentity;
       readonly error: Error;
+      /** The run's folder when it holds objects: unsealed (no manifest.json), ignored by every reader. */
+      readonly unsealed?: string;
     };
 
 /** Reads only up to the header line: used to identify files whose names are not CMS names. */
@@ -167,19 +193,19 @@ interface StreamResult {
 /**
  * The one pass over the source: hashes the original (unless its hash is known: a local file hashed first),
  * checks the header against the shared layouts before any byte is written, splits into record-aligned parts and
- * (unless planning) streams each part to S3. Every object version written is appended to `written` so a failure
- * can remove them all.
+ * (unless planning, `prefix` undefined) streams each part to S3 under `prefix`. `onWrite` is called when the
+ * first object starts, so a failure can say the folder holds objects.
  */
 async function streamParts(
   source: SourceFile,
   file: FileIdentity,
   options: IngestOptions,
   deps: IngestDeps,
-  written: WrittenObject[] | undefined,
+  prefix: string | undefined,
   metadata: (layout: Layout) => Record<string, string>,
   knownSha256?: string,
+  onWrite: () => void = () => undefined,
 ): Promise<StreamResult> {
-  const prefix = rawPrefix(file);
   const progress = deps.reporter.startFile(source.name, source.size);
   const hash = createHash("sha256");
   let bytes = 0;
@@ -213,20 +239,21 @@ async function streamParts(
         layout = found;
       } else if (event.kind === "part-start") {
         partBytes = 0;
-        if (written && layout)
+        if (prefix !== undefined && layout) {
+          onWrite();
           current = deps.store.startObject(prefix + partFileName(event.index), metadata(layout));
+        }
       } else if (event.kind === "data") {
         partBytes += event.chunk.length;
         if (current) await current.write(event.chunk);
       } else {
         const key = partFileName(event.index);
         const slot = parts.push({ key, sha256: "", bytes: partBytes, records: event.records }) - 1;
-        if (current && written) {
+        if (current) {
           // Completing a part runs while the next part streams.
           const finishing = current;
           current = undefined;
           const pending = finishing.finish().then((done) => {
-            written.push({ key: prefix + key, versionId: done.versionId });
             parts[slot] = { key, sha256: done.sha256, bytes: done.bytes, records: event.records };
             s3Checksums[slot] = done.s3Checksum;
           });
@@ -269,7 +296,7 @@ function sourceMetadata(source: SourceFile, file: FileIdentity, layout: Layout, 
 
 async function plan(source: SourceFile, file: FileIdentity, options: IngestOptions, deps: IngestDeps) {
   const result = await streamParts(source, file, options, deps, undefined, () => ({}));
-  const prefix = rawPrefix(file);
+  const prefix = rawPrefix(file, newIngestionId());
   return {
     status: "planned" as const,
     file,
@@ -286,9 +313,10 @@ async function plan(source: SourceFile, file: FileIdentity, options: IngestOptio
 }
 
 /**
- * Ingests one CSV into raw: lease → started record → streamed parts → manifest → uploaded → verified against
- * S3's checksums → (--move) local file deleted. On any failure the run's object versions are deleted, the
- * record says failed with the reason, and the lease is released for the next run.
+ * Ingests one CSV into a raw folder of its own: lease → started record → streamed parts → uploaded → every part
+ * verified against S3's checksums → shrink guard → manifest.json (sealed) → verified → (--move) local file
+ * deleted. Nothing in raw is ever overwritten or deleted: on a failure the folder stays unsealed (readers ignore
+ * it), the record says failed with the reason, and the lease is released for the next run.
  */
 export async function ingestFile(
   source: SourceFile,
@@ -306,6 +334,64 @@ export async function ingestFile(
   }
 }
 
+/** The key of a new record of `sha256`: its version key the first time, else a re-ingestion key of its own. */
+function recordKey(records: readonly IngestionRecord[], sha256: string, ingestionId: string): string {
+  const version = versionKey(sha256);
+  return records.some((r) => r.sk === version) ? reingestionKey(sha256, ingestionId) : version;
+}
+
+/**
+ * The file's current version has this very content: unchanged, unless its objects are gone from raw (a rebuilt
+ * bucket, say), which is reported as missing, never skipped silently: --force ingests it again.
+ */
+async function alreadyCurrent(
+  current: IngestionRecord,
+  reason: string,
+  source: SourceFile,
+  file: FileIdentity,
+  options: IngestOptions,
+  store: RawStore,
+): Promise<FileOutcome> {
+  const problems = await sealedFolderProblems(store, current.s3Key, current.s3VersionId);
+  if (problems.length) {
+    return { status: "missing", file, sha256: current.sha256, manifestKey: current.s3Key, problems };
+  }
+  if (options.move && source.localPath) await unlink(source.localPath);
+  return { status: "unchanged", file, sha256: current.sha256, reason };
+}
+
+/**
+ * Refuses a version whose record count dropped by more than `maxShrink` against the previous verified one: the
+ * newest verified ingestion of the same file, or else of the same dataset and program year in an earlier
+ * publication (CMS names each publication's file differently). A cut delivery that happens to end at a record
+ * boundary looks like this. The same content as the previous version (a --force run) passed the guard before.
+ */
+async function refuseShrink(
+  ledger: IngestionLedger,
+  file: FileIdentity,
+  name: string,
+  result: StreamResult,
+  maxShrink: number,
+): Promise<void> {
+  const before = publicationOrder(file.publication);
+  const previous = latestVerified(
+    (await ledger.history(file.dataset, file.programYear)).filter(
+      (r) => r.fileStem === file.fileStem || publicationOrder(r.publication) < before,
+    ),
+    (r) => `${publicationOrder(r.publication)}#${ingestionOrder(r)}`,
+  );
+  const had = previous?.records ?? 0;
+  if (!previous || had === 0 || previous.sha256 === result.sha256) return;
+  const drop = (had - result.records) / had;
+  if (drop <= maxShrink) return;
+  throw new ShrinkRefusedError(
+    `${name}: ${result.records} records, ${(drop * 100).toFixed(1)}% fewer than the previous verified ` +
+      `version (${previous.fileStem}, ${had} records, verified ${previous.updatedAt}): more than ` +
+      `--max-shrink ${maxShrink} allows, so nothing was made current. A cut delivery looks like this: check ` +
+      "the source; if CMS really published fewer records, run again with --allow-shrink",
+  );
+}
+
 async function ingestIdentified(
   source: SourceFile,
   file: FileIdentity,
@@ -313,7 +399,8 @@ async function ingestIdentified(
   deps: IngestDeps,
 ): Promise<FileOutcome> {
   const { ledger, store, reporter } = deps;
-  const ingestionId = randomUUID();
+  const ingestionId = newIngestionId();
+  const prefix = rawPrefix(file, ingestionId);
   const claim = await ledger.claimLease(file, ingestionId, source.source, options.leaseMs);
   if (!claim.claimed) return { status: "busy", file, holder: claim.holder };
   let leaseLost: unknown;
@@ -325,53 +412,53 @@ async function ingestIdentified(
   heartbeat.unref();
 
   const started = Date.now();
-  const written: WrittenObject[] = [];
   let sk: string | undefined;
+  let wrote = false;
+  const current = (record: IngestionRecord, reason: string) =>
+    alreadyCurrent(record, reason, source, file, options, store);
   try {
-    const base = { ingestionId, source: source.source };
+    const base = {
+      ingestionId,
+      source: source.source,
+      s3Prefix: prefix,
+      ...(options.force ? { forced: true } : {}),
+    };
     let pre: { sha256: string; bytes: number; state: string } | undefined;
     if (source.localPath) {
-      // A local file is hashed first: its version key is known before upload and an identical re-run costs
-      // one read and one conditional write.
+      // A local file is hashed first: whether anything is uploaded at all is known before a byte is sent, and
+      // an identical re-run costs one read.
       pre = await hashLocalFile(source.localPath);
       reporter.event("hashed", { file: file.fileStem, bytes: pre.bytes, sha256: pre.sha256 });
-      if (
-        !(await ledger.start(file, versionKey(pre.sha256), { ...base, sha256: pre.sha256, bytes: pre.bytes }))
-      ) {
-        if (options.move) await unlink(source.localPath);
-        return {
-          status: "unchanged",
-          file,
-          sha256: pre.sha256,
-          reason: "identical content already verified",
-        };
+      const records = await ledger.fileRecords(file);
+      const latest = latestVerified(records);
+      if (latest?.sha256 === pre.sha256 && !options.force) {
+        return await current(latest, "identical content already verified");
       }
-      sk = versionKey(pre.sha256);
+      sk = recordKey(records, pre.sha256, ingestionId);
+      if (!(await ledger.start(file, sk, { ...base, sha256: pre.sha256, bytes: pre.bytes }))) {
+        throw new Error(`another run recorded ${sk} for ${file.fileStem} at the same time`);
+      }
     } else {
-      const same = (await ledger.fileRecords(file)).find(
-        (r) =>
-          r.status === "verified" &&
-          r.source === source.source &&
-          r.sourceEtag !== undefined &&
-          r.sourceEtag === source.validators?.etag &&
-          (source.size === undefined || r.bytes === source.size),
-      );
-      if (same) {
-        return {
-          status: "unchanged",
-          file,
-          sha256: same.sha256,
-          reason: "same URL, ETag and size as a verified version",
-        };
+      const latest = latestVerified(await ledger.fileRecords(file));
+      const validators = source.validators;
+      if (
+        !options.force &&
+        latest &&
+        latest.source === source.source &&
+        latest.sourceEtag !== undefined &&
+        latest.sourceEtag === validators?.etag &&
+        (source.size === undefined || latest.bytes === source.size)
+      ) {
+        return await current(latest, "same URL, ETag and size as the current verified version");
       }
       sk = attemptKey(ingestionId);
       await ledger.start(file, sk, {
         ...base,
-        sourceEtag: source.validators?.etag,
-        sourceLastModified: source.validators?.lastModified,
+        sourceEtag: validators?.etag,
+        sourceLastModified: validators?.lastModified,
       });
     }
-    reporter.event("started", { file: file.fileStem, source: source.source, ingestionId });
+    reporter.event("started", { file: file.fileStem, source: source.source, ingestionId, prefix });
 
     const localSha = pre?.sha256;
     const result = await streamParts(
@@ -379,13 +466,16 @@ async function ingestIdentified(
       file,
       options,
       deps,
-      written,
+      prefix,
       (layout) => ({
         ...sourceMetadata(source, file, layout, ingestionId),
         // Known before upload for a local file (hashed first); a remote file's hash is in its manifest.
         ...(localSha ? { "original-sha256": localSha } : {}),
       }),
       localSha,
+      () => {
+        wrote = true;
+      },
     );
     const uploadedAt = Date.now();
     reporter.event("uploaded", { file: file.fileStem, bytes: result.bytes, parts: result.parts.length });
@@ -397,6 +487,38 @@ async function ingestIdentified(
     ) {
       throw new BadInputError(`${source.name}: the file changed while it was being uploaded`);
     }
+
+    if (!source.localPath) {
+      const attempt = await ledger.get(file, sk);
+      if (!attempt) throw new Error(`the attempt record ${sk} disappeared`);
+      const records = await ledger.fileRecords(file);
+      const latest = latestVerified(records);
+      if (latest?.sha256 === result.sha256 && !options.force) {
+        // CMS served the current version's bytes under new validators: it stands; this run's folder stays
+        // unsealed (nothing in raw is deleted), recorded on the attempt (s3Prefix).
+        await ledger.supersede(file, attempt, latest);
+        reporter.event("unsealed", {
+          file: file.fileStem,
+          prefix,
+          reason: "identical content already verified",
+        });
+        return await current(latest, "identical content already verified");
+      }
+      const target = recordKey(records, result.sha256, ingestionId);
+      if (!(await ledger.promoteAttempt(file, attempt, result.sha256, target))) {
+        throw new Error(`another run recorded ${target} for ${file.fileStem} at the same time`);
+      }
+      sk = target;
+    }
+    await ledger.transition(file, sk, ingestionId, ["started"], "uploaded", {
+      bytes: result.bytes,
+      sha256: result.sha256,
+      records: result.records,
+      parts: result.parts.length,
+      layout: result.layout.id,
+      timings: { uploadMs: uploadedAt - started },
+    });
+
     const manifest: Manifest = {
       version: 1,
       ingestionId,
@@ -414,58 +536,26 @@ async function ingestIdentified(
       },
       parts: result.parts,
     };
-    const prefix = rawPrefix(file);
+    // Sealing comes last: every part verified, the size guard passed, the lease still ours.
+    await verifyStoredParts(store, prefix, manifest, result.s3Checksums);
+    const verifiedAt = Date.now();
+    if (!options.allowShrink) await refuseShrink(ledger, file, source.name, result, options.maxShrink);
+    if (leaseLost) throw new Error(`lost the lease while ingesting: ${errorMessage(leaseLost)}`);
     const manifestObject = await store.putSmall(
       prefix + manifestFileName,
       Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
       { ...sourceMetadata(source, file, result.layout, ingestionId), "original-sha256": result.sha256 },
       "application/json",
     );
-    written.push(manifestObject);
-
-    if (!source.localPath) {
-      const attempt = await ledger.get(file, sk);
-      if (!attempt) throw new Error(`the attempt record ${sk} disappeared`);
-      if (!(await ledger.promoteAttempt(file, attempt, result.sha256))) {
-        // CMS served the same bytes under new validators: the verified version stands; undo this run's writes.
-        await ledger.supersede(file, attempt, result.sha256);
-        await store.remove(written.splice(0).reverse()).catch((error) => {
-          reporter.event("cleanup-failed", { file: file.fileStem, reason: errorMessage(error) });
-        });
-        return {
-          status: "unchanged",
-          file,
-          sha256: result.sha256,
-          reason: "identical content already verified",
-        };
-      }
-      sk = versionKey(result.sha256);
-    }
-    const uploaded: Partial<IngestionRecord> = {
-      bytes: result.bytes,
-      sha256: result.sha256,
-      records: result.records,
-      parts: result.parts.length,
-      layout: result.layout.id,
+    await ledger.transition(file, sk, ingestionId, ["uploaded"], "verified", {
       s3Key: manifestObject.key,
       s3VersionId: manifestObject.versionId,
-      timings: { uploadMs: uploadedAt - started },
-    };
-    await ledger.transition(file, sk, ingestionId, ["started"], "uploaded", uploaded);
-
-    await verifyStoredParts(store, prefix, manifest, result.s3Checksums);
-    if (leaseLost) throw new Error(`lost the lease while ingesting: ${errorMessage(leaseLost)}`);
-    const verifiedAt = Date.now();
-    await ledger.transition(file, sk, ingestionId, ["uploaded"], "verified", {
       timings: {
         uploadMs: uploadedAt - started,
         verifyMs: verifiedAt - uploadedAt,
-        totalMs: verifiedAt - started,
+        totalMs: Date.now() - started,
       },
     });
-    await removeStaleParts(store, prefix, manifest).catch((error) =>
-      reporter.event("stale-parts-kept", { prefix, reason: errorMessage(error) }),
-    );
     if (options.move && source.localPath) await unlink(source.localPath);
     reporter.event("verified", {
       file: file.fileStem,
@@ -478,13 +568,15 @@ async function ingestIdentified(
       file,
       manifest,
       manifestKey: manifestObject.key,
-      seconds: (verifiedAt - started) / 1000,
+      seconds: (Date.now() - started) / 1000,
     };
   } catch (error) {
     const reason = errorMessage(error);
-    reporter.event("failed", { file: file.fileStem, source: source.source, reason });
-    await store.remove([...written].reverse()).catch((cleanup) => {
-      reporter.event("cleanup-failed", { file: file.fileStem, reason: errorMessage(cleanup) });
+    reporter.event("failed", {
+      file: file.fileStem,
+      source: source.source,
+      reason,
+      ...(wrote ? { unsealed: prefix } : {}),
     });
     if (sk) {
       await ledger
@@ -496,18 +588,15 @@ async function ingestIdentified(
           reporter.event("record-failed", { file: file.fileStem, reason: errorMessage(record) }),
         );
     }
-    throw error;
+    return {
+      status: "failed",
+      source: source.source,
+      file,
+      error: error as Error,
+      ...(wrote ? { unsealed: prefix } : {}),
+    };
   } finally {
     clearInterval(heartbeat);
     await ledger.releaseLease(file, ingestionId).catch(() => undefined);
   }
-}
-
-/** A corrected file with fewer parts must not leave older parts beside the new manifest (S3 versioning keeps them). */
-async function removeStaleParts(store: RawStore, prefix: string, manifest: Manifest): Promise<void> {
-  const current = new Set([...manifest.parts.map((p) => prefix + p.key), prefix + manifestFileName]);
-  const stale = (await store.list(prefix)).filter(
-    (key) => !current.has(key) && /\/part-\d{5}\.csv$/.test(key),
-  );
-  await store.remove(stale.map((key) => ({ key })));
 }

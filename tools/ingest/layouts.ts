@@ -55,9 +55,18 @@ function listSome(names: readonly string[]): string {
     : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
 }
 
+/** One of datasets/open-payments.json's shared messages with its `{name}` placeholders filled in. */
+export function sharedMessage(
+  name: keyof typeof openPayments.messages,
+  values: Record<string, string | number>,
+): string {
+  return openPayments.messages[name].replace(/\{(\w+)\}/g, (_, key: string) => String(values[key]));
+}
+
 /**
  * Refuses any header that is not exactly one of the shared layouts, naming the file, the column count and the
- * nearest layout with the differing columns, so an operator can tell a new CMS layout from a broken file.
+ * nearest layout with the differing columns, so an operator can tell a new CMS layout from a broken file. The
+ * wording is the shared `unknownLayout` message: the clean job refuses such a file with the same words.
  */
 export function requireLayout(fileName: string, columns: readonly string[]): Layout {
   const layout = findLayout(columns);
@@ -67,7 +76,7 @@ export function requireLayout(fileName: string, columns: readonly string[]): Lay
   const known = new Set(nearest.columns.map((c) => normalise(c.name)));
   const missing = nearest.columns.map((c) => c.name).filter((n) => !got.has(normalise(n)));
   const unexpected = columns.filter((n) => !known.has(normalise(n)));
-  const diff = [
+  const difference = [
     missing.length ? `missing ${listSome(missing)}` : "",
     unexpected.length ? `unexpected ${listSome(unexpected)}` : "",
     !missing.length && !unexpected.length ? "same columns in a different order" : "",
@@ -75,8 +84,12 @@ export function requireLayout(fileName: string, columns: readonly string[]): Lay
     .filter(Boolean)
     .join("; ");
   throw new BadInputError(
-    `${fileName}: unknown header layout with ${columns.length} columns; nearest known layout is ` +
-      `${nearest.id} (${nearest.columnCount} columns): ${diff}. ` +
-      "If CMS published a new layout, add it to datasets/open-payments.json.",
+    sharedMessage("unknownLayout", {
+      file: fileName,
+      columns: columns.length,
+      nearest: nearest.id,
+      nearestColumns: nearest.columnCount,
+      difference,
+    }),
   );
 }

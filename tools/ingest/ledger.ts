@@ -10,6 +10,7 @@ import {
 import { ingestionItemKeys, INGESTION_TABLE_KEYS as K } from "../../modules/ingestion-metadata/keys";
 import { asAwsError } from "./aws";
 import type { Dataset } from "./layouts";
+import { isSortableIngestionId } from "./manifest";
 
 export type IngestionStatus = "started" | "uploaded" | "verified" | "failed";
 
@@ -34,8 +35,13 @@ export interface IngestionRecord {
   readonly bytes?: number;
   readonly sha256?: string;
   readonly records?: number;
+  /** The ingestion's own folder in the raw bucket (set when it starts; unsealed until it is verified). */
+  readonly s3Prefix?: string;
+  /** Its manifest.json, written once every part is verified (set with `verified`). */
   readonly s3Key?: string;
   readonly s3VersionId?: string;
+  /** Set on a run started with --force (ingest even when the same content is already the current version). */
+  readonly forced?: boolean;
   readonly parts?: number;
   readonly source: string;
   readonly sourceEtag?: string;
@@ -66,12 +72,39 @@ const isConditionFailure = (error: unknown) =>
   (error instanceof TransactionCanceledException &&
     (error.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed"));
 
+/** The first ingestion of a content: one per distinct SHA-256 of a file. */
 export const versionKey = (sha256: string) => `V#${sha256}`;
+/**
+ * A later ingestion of a content already recorded at its version key (a retry after a failure, a --force run, or
+ * the content coming back after another version): a record of its own, so no record is ever overwritten.
+ */
+export const reingestionKey = (sha256: string, ingestionId: string) => `V#${sha256}#${ingestionId}`;
 export const attemptKey = (ingestionId: string) => `${ATTEMPT}${ingestionId}`;
 
 /**
+ * Order of ingestions of one file, as readers of raw order their folders: ids made by newIngestionId (time,
+ * fixed width) after the UUIDs of runs that wrote into the file's folder directly, which are ordered by start.
+ */
+export function ingestionOrder(record: Pick<IngestionRecord, "ingestionId" | "startedAt">): string {
+  return isSortableIngestionId(record.ingestionId) ? `1${record.ingestionId}` : `0${record.startedAt}`;
+}
+
+/** The newest verified ingestion among records (of one file, or of a dataset and year), by `order`. */
+export function latestVerified(
+  records: readonly IngestionRecord[],
+  order: (r: IngestionRecord) => string = ingestionOrder,
+): IngestionRecord | undefined {
+  let latest: IngestionRecord | undefined;
+  for (const r of records) {
+    if (r.status === "verified" && (!latest || order(r) > order(latest))) latest = r;
+  }
+  return latest;
+}
+
+/**
  * The ingestion audit table. Every state change is a conditional write, so two runs can never both own a file,
- * a verified version is never overwritten, and only the run that started a record can move it forward.
+ * no record is ever overwritten (each run writes its own), and only the run that started a record can move it
+ * forward.
  */
 export class IngestionLedger {
   constructor(
@@ -201,8 +234,8 @@ export class IngestionLedger {
   }
 
   /**
-   * Writes a `started` record. For a version key the write fails when that exact content is already verified:
-   * returns false, and the caller has nothing to do (idempotent re-run).
+   * Writes a `started` record at a key no record holds yet: records are never overwritten, so the table keeps
+   * every run (a failed one included). Returns false when the key is taken.
    */
   async start(
     file: FileIdentity,
@@ -226,9 +259,8 @@ export class IngestionLedger {
               startedAt: at,
               updatedAt: at,
             },
-            ConditionExpression: "attribute_not_exists(#sk) OR #status <> :verified",
-            ExpressionAttributeNames: { "#sk": K.sortKey, "#status": "status" },
-            ExpressionAttributeValues: { ":verified": "verified" },
+            ConditionExpression: "attribute_not_exists(#sk)",
+            ExpressionAttributeNames: { "#sk": K.sortKey },
           }),
         ),
       );
@@ -276,10 +308,15 @@ export class IngestionLedger {
   }
 
   /**
-   * Continues a remote run's attempt record as its version record once the content hash is known, in one
-   * transaction. Returns false when that exact content is already verified (nothing changed at CMS).
+   * Continues a remote run's attempt record at `sk` (its version or re-ingestion key) once the content hash is
+   * known, in one transaction. Returns false when a record already holds that key.
    */
-  async promoteAttempt(file: FileIdentity, attempt: IngestionRecord, sha256: string): Promise<boolean> {
+  async promoteAttempt(
+    file: FileIdentity,
+    attempt: IngestionRecord,
+    sha256: string,
+    sk: string,
+  ): Promise<boolean> {
     const at = this.now().toISOString();
     try {
       await this.send("promote attempt", () =>
@@ -289,13 +326,12 @@ export class IngestionLedger {
               {
                 Put: {
                   TableName: this.tableName,
-                  Item: { ...attempt, ...this.keys(file, versionKey(sha256)), sha256, updatedAt: at },
-                  ConditionExpression: "attribute_not_exists(#sk) OR #status <> :verified",
-                  ExpressionAttributeNames: { "#sk": K.sortKey, "#status": "status" },
-                  ExpressionAttributeValues: { ":verified": "verified" },
+                  Item: { ...attempt, ...this.keys(file, sk), sha256, updatedAt: at },
+                  ConditionExpression: "attribute_not_exists(#sk)",
+                  ExpressionAttributeNames: { "#sk": K.sortKey },
                 },
               },
-              { Update: this.continuedAsUpdate(file, attempt, sha256, at) },
+              { Update: this.continuedAsUpdate(file, attempt, sk, at) },
             ],
           }),
         ),
@@ -307,23 +343,23 @@ export class IngestionLedger {
     }
   }
 
-  /** Kept (the audit trail only grows), out of the history index, pointing at its version item. */
-  private continuedAsUpdate(file: FileIdentity, attempt: IngestionRecord, sha256: string, at: string) {
+  /** Kept (the audit trail only grows), out of the history index, pointing at the record it continued as. */
+  private continuedAsUpdate(file: FileIdentity, attempt: IngestionRecord, sk: string, at: string) {
     return {
       TableName: this.tableName,
       Key: { [K.partitionKey]: this.pk(file), [K.sortKey]: attempt.sk },
       UpdateExpression: "SET continuedAs = :version, updatedAt = :at REMOVE #hpk, #hsk",
       ConditionExpression: "ingestionId = :me",
       ExpressionAttributeNames: { "#hpk": K.historyPartitionKey, "#hsk": K.historySortKey },
-      ExpressionAttributeValues: { ":version": versionKey(sha256), ":at": at, ":me": attempt.ingestionId },
+      ExpressionAttributeValues: { ":version": sk, ":at": at, ":me": attempt.ingestionId },
     };
   }
 
-  /** An attempt whose content turned out identical to a verified version: it points there and leaves history. */
-  async supersede(file: FileIdentity, attempt: IngestionRecord, sha256: string): Promise<void> {
+  /** An attempt whose content turned out identical to the current version: it points there and leaves history. */
+  async supersede(file: FileIdentity, attempt: IngestionRecord, current: IngestionRecord): Promise<void> {
     const at = this.now().toISOString();
     await this.send("supersede attempt", () =>
-      this.ddb.send(new UpdateCommand(this.continuedAsUpdate(file, attempt, sha256, at))),
+      this.ddb.send(new UpdateCommand(this.continuedAsUpdate(file, attempt, current.sk, at))),
     );
   }
 

@@ -2,7 +2,6 @@ import { createHash, webcrypto } from "node:crypto";
 import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 import {
-  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -12,18 +11,29 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { asAwsError } from "./aws";
 
-/** An object version this run wrote: what a failed run deletes so that nothing of it stays in raw. */
-export interface WrittenObject {
-  readonly key: string;
-  readonly versionId?: string;
-}
-
 export interface StoredObject {
   readonly bytes: number;
   /** Full-object SHA-256 as computed by S3 (base64), when S3 has one. */
   readonly checksumSha256?: string;
   readonly versionId?: string;
   readonly metadata: Record<string, string>;
+}
+
+/**
+ * Raw is written once: every PUT and every multipart completion carries `If-None-Match: *`, so S3 refuses (412)
+ * to replace an existing object, whatever the caller's permissions (the raw bucket's policy also denies a raw
+ * write without it). Ingestion writes each run under a folder of its own, so a refusal means a bug or a clash of
+ * two runs, never an expected event.
+ */
+const writeOnce = { IfNoneMatch: "*" } as const;
+
+/** The error of a write refused because the key exists (HTTP 412), named after what was attempted. */
+function refusedOverwrite(bucket: string, key: string, error: unknown): unknown {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.name !== "PreconditionFailed" && e?.$metadata?.httpStatusCode !== 412) return error;
+  return new Error(
+    `s3://${bucket}/${key} already exists: raw objects are never overwritten (the write carried If-None-Match: *)`,
+  );
 }
 
 export const hexToBase64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
@@ -130,6 +140,8 @@ export class StreamedObject {
         ChecksumAlgorithm: "SHA256",
         ContentType: contentType,
         Metadata: asciiMetadata(metadata),
+        // lib-storage passes it on to the single PutObject or to CompleteMultipartUpload.
+        ...writeOnce,
       },
       partSize: uploadChunkBytes,
       queueSize: uploadQueueSize,
@@ -194,7 +206,10 @@ export class StreamedObject {
         s3Checksum: s3Sha256(await Promise.all(this.partDigests), full),
       };
     } catch (error) {
-      throw asAwsError(`S3 upload of s3://${this.bucket}/${this.key}`, error);
+      throw asAwsError(
+        `S3 upload of s3://${this.bucket}/${this.key}`,
+        refusedOverwrite(this.bucket, this.key, error),
+      );
     } finally {
       this.forgetPartChecksums();
     }
@@ -229,10 +244,11 @@ export class RawStore {
     return new StreamedObject(this.s3, this.bucket, key, contentType, metadata);
   }
 
+  /** One small object in a single PUT, never replacing an existing one. */
   async putSmall(key: string, body: Buffer, metadata: Record<string, string>, contentType: string) {
     const sha256 = createHash("sha256").update(body).digest();
-    const out = await this.send(`put ${key}`, () =>
-      this.s3.send(
+    try {
+      const out = await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -240,10 +256,13 @@ export class RawStore {
           ContentType: contentType,
           ChecksumSHA256: sha256.toString("base64"),
           Metadata: asciiMetadata({ ...metadata, sha256: sha256.toString("hex") }),
+          ...writeOnce,
         }),
-      ),
-    );
-    return { key, versionId: out.VersionId };
+      );
+      return { key, versionId: out.VersionId };
+    } catch (error) {
+      throw asAwsError(`S3 put ${key} in ${this.bucket}`, refusedOverwrite(this.bucket, key, error));
+    }
   }
 
   async head(key: string, versionId?: string): Promise<StoredObject | undefined> {
@@ -288,14 +307,5 @@ export class RawStore {
       token = page.NextContinuationToken;
     } while (token);
     return keys;
-  }
-
-  /** Deletes exactly the given versions (restoring whatever was current before them), or plain keys. */
-  async remove(objects: readonly WrittenObject[]): Promise<void> {
-    for (const o of objects) {
-      await this.send(`delete ${o.key}`, () =>
-        this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.key, VersionId: o.versionId })),
-      );
-    }
   }
 }

@@ -75,8 +75,9 @@ function quoteParity(
 /**
  * Streams CSV bytes into record-aligned parts without parsing fields: it only tracks whether it is inside a quoted
  * field, from the parity of the quotes before each newline (RFC 4180: a doubled quote toggles twice), so a newline
- * inside quotes never ends a record. Records are counted as non-blank lines ended outside quotes (or by the end of the file).
- * Memory use is one input chunk at a time.
+ * inside quotes never ends a record. Records are counted as non-blank lines ended outside quotes. A file must end
+ * with a line break outside quotes (as every CMS file does): one that ends inside quotes or inside its last line
+ * was cut, and is refused. Memory use is one input chunk at a time.
  */
 export async function* splitRecords(
   source: AsyncIterable<Buffer | Uint8Array>,
@@ -171,17 +172,17 @@ export async function* splitRecords(
   if (inQuotes) {
     throw new BadInputError(
       `${fileName}: truncated CSV: the file ends inside a quoted field (unbalanced quote after ` +
-        `${totalBytes} bytes)`,
+        `${totalBytes} bytes); download it again`,
     );
   }
-  if (!header) {
-    // A header line without a final newline and nothing else.
-    header = Buffer.concat(headerChunks);
-    yield { kind: "header", bytes: header };
-    yield { kind: "part-start", index: 0 };
-    yield { kind: "data", chunk: header };
-  } else if (lineHasContent) {
-    partRecords += 1; // last record without a final newline
+  if (!header || lineHasContent) {
+    // CMS ends every file with a line break. Without one the delivery stopped inside its last line (outside
+    // quotes; inside them is the case above): a cut record, likely with fewer fields, must not become data.
+    const what = header ? "record" : "header line";
+    throw new BadInputError(
+      `${fileName}: truncated CSV: the file ends in the middle of a ${what} (no line break after its last ` +
+        `${what}, ${totalBytes} bytes read; CMS files end with one); download it again`,
+    );
   }
   yield { kind: "part-end", index: partIndex, records: partRecords };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BadInputError } from "./errors";
 import { fetchJson, type HttpOptions } from "./http";
+import { newIngestionId } from "./manifest";
 import type { RawStore } from "./raw-store";
 
 /** The raw zone's folder for CMS's own per-company totals (contract 2). */
@@ -24,8 +25,8 @@ export interface CapturedTotals {
 
 /**
  * Captures CMS's published per-company summary for a program year (a DKAN dataset found by title and year, read
- * page by page through the datastore API) into raw/reference/company_totals/, so curated totals can be
- * reconciled against CMS's own numbers.
+ * page by page through the datastore API) into raw/reference/company_totals/program_year=<Y>/<dataset id>/
+ * <capture id>.json, so curated totals can be reconciled against CMS's own numbers.
  */
 export async function captureCompanyTotals(
   store: RawStore,
@@ -54,7 +55,8 @@ export async function captureCompanyTotals(
     rows.push(...page.results);
     if (page.results.length < pageSize || (page.count !== undefined && rows.length >= page.count)) break;
   }
-  const key = `${companyTotalsPrefix}program_year=${programYear}/${item.identifier}.json`;
+  // Raw is written once: every capture is a new object, the newest id (a time) last.
+  const key = `${companyTotalsPrefix}program_year=${programYear}/${item.identifier}/${newIngestionId()}.json`;
   const body = {
     programYear,
     identifier: item.identifier,

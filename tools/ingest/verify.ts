@@ -2,26 +2,29 @@ import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
 import { stripBom } from "./csv-header";
 import { ChecksumMismatchError } from "./errors";
-import { type Manifest, manifestFileName, manifestSchema } from "./manifest";
+import { ingestionSegment, type Manifest, manifestFileName, manifestSchema } from "./manifest";
 import { hexToBase64, type RawStore, sameS3Checksum, uploadChunkBytes } from "./raw-store";
 
 /**
- * Checks every part against the manifest without downloading it: size, the run's metadata, and S3's stored
- * SHA-256. `expectedS3Checksums` are the checksums computed while uploading (full-object for a single PUT, the hash
- * of the upload parts' hashes for a multipart object); without them (a later `rebuild`) S3's checksum can be
+ * What is wrong with the parts of a manifest, checked without downloading them: size, the run's metadata, and S3's
+ * stored SHA-256. `expectedS3Checksums` are the checksums computed while uploading (full-object for a single PUT,
+ * the hash of the upload parts' hashes for a multipart object); without them (a later check) S3's checksum can be
  * compared only when it is a full-object one, and `rebuildOriginal` re-hashes the downloaded bytes anyway.
  */
-export async function verifyStoredParts(
+export async function storedPartProblems(
   store: RawStore,
   prefix: string,
   manifest: Manifest,
   expectedS3Checksums?: readonly string[],
-): Promise<void> {
+): Promise<string[]> {
+  const found: string[] = [];
   for (const [index, part] of manifest.parts.entries()) {
     const key = prefix + part.key;
     const stored = await store.head(key);
-    if (!stored)
-      throw new ChecksumMismatchError(`s3://${store.bucket}/${key}: part listed in the manifest is missing`);
+    if (!stored) {
+      found.push(`s3://${store.bucket}/${key}: part listed in the manifest is missing`);
+      continue;
+    }
     const full = hexToBase64(part.sha256);
     const expected = expectedS3Checksums?.[index] ?? (part.bytes <= uploadChunkBytes ? full : undefined);
     const problems = [
@@ -33,15 +36,82 @@ export async function verifyStoredParts(
         ? ""
         : "written by another ingestion than the manifest's",
     ].filter(Boolean);
-    if (problems.length)
-      throw new ChecksumMismatchError(`s3://${store.bucket}/${key}: ${problems.join("; ")}`);
+    if (problems.length) found.push(`s3://${store.bucket}/${key}: ${problems.join("; ")}`);
   }
+  return found;
 }
 
-export async function readManifest(store: RawStore, prefix: string): Promise<Manifest> {
+/** Throws a ChecksumMismatchError naming every part that does not match its manifest entry. */
+export async function verifyStoredParts(
+  store: RawStore,
+  prefix: string,
+  manifest: Manifest,
+  expectedS3Checksums?: readonly string[],
+): Promise<void> {
+  const problems = await storedPartProblems(store, prefix, manifest, expectedS3Checksums);
+  if (problems.length) throw new ChecksumMismatchError(problems.join("\n"));
+}
+
+/**
+ * What is missing or altered in a sealed folder, from its manifest's key (and version, when recorded): an empty
+ * list when the manifest and every part it lists are in place.
+ */
+export async function sealedFolderProblems(
+  store: RawStore,
+  manifestKey: string | undefined,
+  versionId?: string,
+): Promise<string[]> {
+  if (!manifestKey) return ["the ingestion table records no manifest for it"];
+  if (!(await store.head(manifestKey, versionId))) {
+    return [`s3://${store.bucket}/${manifestKey} is gone`];
+  }
+  const folder = manifestKey.slice(0, manifestKey.length - manifestFileName.length);
+  return storedPartProblems(store, folder, await readManifest(store, folder, versionId));
+}
+
+export async function readManifest(store: RawStore, folder: string, versionId?: string): Promise<Manifest> {
+  const key = folder + manifestFileName;
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.read(prefix + manifestFileName)) chunks.push(chunk as Buffer);
-  return manifestSchema.parse(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+  for await (const chunk of await store.read(key, versionId)) chunks.push(chunk as Buffer);
+  const parsed = manifestSchema.safeParse(parseJson(Buffer.concat(chunks).toString("utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ChecksumMismatchError(
+      `s3://${store.bucket}/${key}: not an ingestion manifest (${issue?.path.join(".")}: ${issue?.message})`,
+    );
+  }
+  return parsed.data;
+}
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The sealed ingestion folder a user names: an ingestion folder (`…/<stem>/ingestion=<id>/`), or a file's folder
+ * (`…/<stem>/`), for which the newest sealed ingestion is taken (or the manifest of a folder written before
+ * per-ingestion folders).
+ */
+export async function sealedFolder(store: RawStore, folder: string): Promise<string> {
+  const keys = await store.list(folder);
+  if (keys.includes(folder + manifestFileName)) return folder;
+  const sealed = keys
+    .map((key) => key.slice(folder.length))
+    .filter((rest) => rest.startsWith(ingestionSegment) && rest.endsWith(`/${manifestFileName}`))
+    .map((rest) => rest.slice(0, -manifestFileName.length))
+    .filter((rest) => !rest.slice(0, -1).includes("/"))
+    .sort();
+  const latest = sealed.at(-1);
+  if (!latest) {
+    throw new ChecksumMismatchError(
+      `s3://${store.bucket}/${folder}: no sealed ingestion (no manifest.json) under this folder`,
+    );
+  }
+  return folder + latest;
 }
 
 export interface RebuildResult {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import lake from "../../datasets/open-payments.json";
+import { publicationOrder } from "../ingest/file-names";
 
 /** A verified ingestion version of a raw file, as the ingestion metadata table holds it (contract 6). */
 const ingestionItem = z.object({
@@ -41,17 +42,8 @@ export interface Deductions {
   readonly duplicatesResolved: number;
 }
 
-/**
- * Sort key of a CMS publication stamp (`P01302025_01212025` or `P06302017`): the publication date, then the
- * second date (absent = earliest), as the clean job orders them.
- */
-export function publicationOrder(stamp: string): string {
-  const m = /^P(\d{2})(\d{2})(\d{4})(?:_(\d{2})(\d{2})(\d{4}))?$/.exec(stamp);
-  if (!m)
-    throw new Error(`unrecognised publication stamp '${stamp}' (expected PMMDDYYYY or PMMDDYYYY_MMDDYYYY)`);
-  const [, m1, d1, y1, m2, d2, y2] = m;
-  return `${y1}${m1}${d1}${y2 ? `${y2}${m2}${d2}` : "00000000"}`;
-}
+// One ordering of publication stamps for ingestion and smoke (the clean job's, see tools/ingest/file-names.ts).
+export { publicationOrder };
 
 /**
  * The files the lake must account for: per file (pk) the most recently updated verified version, and per dataset

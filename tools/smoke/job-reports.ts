@@ -77,14 +77,21 @@ export async function loadJobReports(
   };
 }
 
-/** `raw/<dataset>/program_year=Y/publication=P/<file stem>/part-00000.csv` → the file stem. */
+/**
+ * `raw/<dataset>/program_year=Y/publication=P/<file stem>/ingestion=<id>/part-00000.csv` → the file stem (also
+ * without `ingestion=<id>/`, the folders written before per-ingestion folders).
+ */
 export function fileStemOf(sourceObject: string): string {
-  const segments = sourceObject.split("/");
-  const stem = segments.at(-2);
-  if (!stem || !/^part-\d+\.csv$/.test(segments.at(-1) ?? "")) {
-    throw new Error(`source object '${sourceObject}' is not a raw part (…/<file stem>/part-NNNNN.csv)`);
+  const m =
+    /(?:^|\/)raw\/[^/]+\/program_year=\d{4}\/publication=[^/]+\/([^/]+)\/(?:ingestion=[^/]+\/)?part-\d+\.csv$/.exec(
+      sourceObject,
+    );
+  if (!m) {
+    throw new Error(
+      `source object '${sourceObject}' is not a raw part (…/<file stem>/ingestion=<id>/part-NNNNN.csv)`,
+    );
   }
-  return stem;
+  return m[1];
 }
 
 /** Adds the rows the jobs reported as quarantined, removed and de-duplicated to each dataset-year. */

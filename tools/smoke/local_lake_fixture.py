@@ -25,6 +25,7 @@ import sample_data  # noqa: E402  (glue-scripts is not an installed package)
 from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
 from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
 from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, CURATED, LocalZones  # noqa: E402
+from open_payments_lake.raw_objects import parse_raw_folder  # noqa: E402
 from open_payments_lake.session import local_session  # noqa: E402
 
 LAYOUTS = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
@@ -35,7 +36,7 @@ def ingestion_items(raw_root: Path) -> list[dict]:
     items = []
     for path in sorted(raw_root.rglob("manifest.json")):
         m = json.loads(path.read_text(encoding="utf-8"))
-        stem = path.parent.name
+        stem = parse_raw_folder(path.parent.as_posix()).stem
         items.append(
             {
                 "pk": f"FILE#{m['dataset']}#{m['programYear']}#{stem}",
