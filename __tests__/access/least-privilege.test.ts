@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { loadConfig } from "../../modules/config";
 import { type Decision, decide as simulate } from "../security/simulate";
@@ -302,6 +304,27 @@ describe("CI roles (GitHub OIDC)", () => {
     expect(await decide("ci-deploy", "glue:UpdateJob", glueJobArn("opl-prod-clean"))).toBe(
       "ImplicitlyDenied",
     );
+  });
+
+  it("plan can do exactly what docs/ci.md says, statement by statement", () => {
+    const doc = readFileSync(join(__dirname, "..", "..", "docs", "ci.md"), "utf8");
+    const section = doc.slice(doc.indexOf("### What the plan role can do"), doc.indexOf("## Reviewing"));
+    const documented = Object.fromEntries(
+      section
+        .split("\n")
+        .filter((line) => /^\| `\w+` \|/.test(line))
+        .map((line) => {
+          const [, sid, actions] = line.split("|").map((cell) => cell.trim());
+          return [
+            String(sid).replace(/`/g, ""),
+            [...String(actions).matchAll(/`([^`]+)`/g)].map((m) => m[1]),
+          ];
+        }),
+    );
+    const synthesized = Object.fromEntries(
+      (lake.rolePolicies[roleName("ci-plan")]?.Statement ?? []).map((st) => [st.Sid, [st.Action].flat()]),
+    );
+    expect(documented).toEqual(synthesized);
   });
 
   it("plan reads configuration and state, and changes nothing", async () => {
