@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import { GithubCiRoles, LakeAccess } from "../modules/access";
+import { arns, GithubCiRoles, LakeAccess, ROLE_PURPOSES } from "../modules/access";
 import { GlueFailureAlerts } from "../modules/alerts";
 import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
 import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
@@ -41,7 +41,7 @@ export class LakeStack extends TerraformStack {
     this.naming = new Naming(config);
     lakeAwsProvider(this, config);
     configureBackend(this, { backend: config.backend, naming: this.naming, stackName: id });
-    this.githubOidcProviderArn = githubOidcProviderArn(config.accountId);
+    this.githubOidcProviderArn = githubOidcProviderArn(this.naming.location);
 
     this.keys = new LakeKeys(this, "keys", { config, naming: this.naming });
     this.storage = new LakeStorage(this, "storage", {
@@ -64,8 +64,8 @@ export class LakeStack extends TerraformStack {
     // this.storage (zones.raw|cleaned|curated, athenaResults, accessLogs: bucketName, bucketArn, objectsArn())
     // and this.githubOidcProviderArn.
     const { raw, cleaned, curated } = this.storage.zones;
-    const location = { account: config.accountId, region: config.region };
-    const via = (service: string) => `${service}.${config.region}.amazonaws.com`;
+    const location = this.naming.location;
+    const via = (service: string) => this.naming.viaService(service);
     const names = {
       rawDatabase: this.naming.database("raw"),
       curatedDatabase: this.naming.database("curated"),
@@ -166,25 +166,28 @@ export class LakeStack extends TerraformStack {
       crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName],
       email: config.alerts.email,
     });
-    // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules.
+    // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules
+    // (the exact rule ARNs, and the account, so a rule of the same name elsewhere cannot use the key).
     this.keys.logs.addServiceGrant({
       name: "EventBridgeAlerts",
       service: "events.amazonaws.com",
       actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
       conditions: {
         StringEquals: { "aws:SourceAccount": config.accountId },
-        ArnLike: {
-          "aws:SourceArn": `arn:aws:events:${config.region}:${config.accountId}:rule/${alertsTopicName}-*`,
-        },
+        ArnEquals: { "aws:SourceArn": this.alerts.ruleArns },
       },
     });
 
     this.ci = new GithubCiRoles(this, "ci", {
       location,
       namePrefix: this.naming.prefix,
+      planRoleName: this.naming.role(ROLE_PURPOSES.ciPlan),
+      deployRoleName: this.naming.role(ROLE_PURPOSES.ciDeploy),
       oidcProviderArn: this.githubOidcProviderArn,
       repository: config.ci.githubRepository,
+      immutableSubject: config.ci.immutableSubject,
       deployRef: config.ci.deployRef,
+      deployEnvironment: config.ci.deployEnvironment,
       state: {
         bucketName: this.naming.stateBucket,
         key: this.naming.stateKey(id),
@@ -193,8 +196,13 @@ export class LakeStack extends TerraformStack {
       bucketArns: this.storage.all.map((bucket) => bucket.bucketArn),
       artifactsBucketArn: cleaned.bucketArn,
       artifactsPrefix: GLUE_ARTIFACTS_PREFIX,
+      artifactsKeyArn: this.keys.data.keyArn,
+      keyArns: [this.keys.data.keyArn, this.keys.logs.keyArn],
+      keyAliases: [this.keys.data.aliasName, this.keys.logs.aliasName],
+      ingestionTableName: this.ingestionTable.tableName,
       workloadRoleNames: [ingestionRole, crawlerRole, glueJobRole, analystRole].map((r) => r.roleName),
       glueRoleNames: [crawlerRole.roleName, glueJobRole.roleName],
+      permissionsBoundaryArn: arns.policy(location, this.access.boundaryName),
       environmentTag: { key: "environment", value: config.tags.environment },
     });
     // The deployer uploads the Glue code into the SSE-KMS cleaned bucket.

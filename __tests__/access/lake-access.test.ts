@@ -3,7 +3,7 @@ import { loadConfig, parseConfig } from "../../modules/config";
 import { resourcesOf, synthesize } from "./synth-support";
 
 const props: LakeAccessProps = {
-  location: { account: "111111111111", region: "us-east-1" },
+  location: { account: "111111111111", region: "us-east-1", partition: "aws" },
   namePrefix: "opl-dev",
   buckets: {
     raw: { arn: "arn:aws:s3:::raw" },

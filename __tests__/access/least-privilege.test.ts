@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { loadConfig } from "../../modules/config";
+import { type Decision, decide as simulate } from "../security/simulate";
 import { type PolicyJson, type SynthesizedLake, synthesizeLake } from "./synthesized-policies";
 
 // The IAM policies that land in the synthesized lake-dev stack, evaluated by an IAM policy simulator.
@@ -12,8 +15,7 @@ beforeAll(() => {
   lake = synthesizeLake(config);
 });
 
-type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
-
+/** The role's inline policy and permissions boundary (if any), evaluated as AWS does. */
 async function decide(
   role: string,
   action: string,
@@ -23,21 +25,15 @@ async function decide(
 ): Promise<Decision> {
   const policy = lake.rolePolicies[roleName(role)];
   if (!policy) throw new Error(`no policy synthesized for role ${roleName(role)}`);
-  const simulation: Simulation = {
-    identityPolicies: [{ name: role, policy }],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy,
-    request: {
+  return simulate(
+    { identity: [policy], boundary: lake.roleBoundaries[roleName(role)], resourcePolicy },
+    {
       principal: `arn:aws:iam::${account}:role/${roleName(role)}`,
       action,
-      resource: { resource, accountId: account },
-      contextVariables,
+      resource,
+      context: contextVariables,
     },
-  };
-  const result = await runSimulation(simulation, {});
-  if (result.resultType === "error") throw new Error(`simulation error: ${JSON.stringify(result.errors)}`);
-  return result.overallResult as Decision;
+  );
 }
 
 const rawObject = (key: string) => `${lake.bucketArn("raw")}/${key}`;
@@ -50,28 +46,36 @@ describe("ingestion writer", () => {
     expect(await decide("ingestion-writer", "s3:PutObject", rawObject(RAW_KEY))).toBe("Allowed");
   });
 
-  it("may put it through the raw bucket's policy only over TLS with the lake's data key", async () => {
+  it("may put it through the raw bucket's policy only over TLS, write-once, with the lake's data key", async () => {
     const rawBucket = lake.bucketArn("raw").replace("arn:aws:s3:::", "");
     const bucketPolicy = lake.bucketPolicies[rawBucket];
     const [dataKey] = lake.rolePolicies[roleName("ingestion-writer")].Statement.find(
       (s) => s.Sid === "EncryptRawWithDataKey",
     )?.Resource as string[];
+    const secure = { "aws:SecureTransport": "true", "s3:TlsVersion": "1.3" };
+    const writeOnce = { "s3:ObjectCreationOperation": "true", "s3:if-none-match": "*" };
     const upload = (context: Record<string, string>) =>
-      decide(
-        "ingestion-writer",
-        "s3:PutObject",
-        rawObject(RAW_KEY),
-        { "aws:SecureTransport": "true", "s3:TlsVersion": "1.3", ...context },
-        bucketPolicy,
-      );
+      decide("ingestion-writer", "s3:PutObject", rawObject(RAW_KEY), { ...secure, ...context }, bucketPolicy);
     const kms = { "s3:x-amz-server-side-encryption": "aws:kms" };
-    expect(await upload({ ...kms, "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey })).toBe(
-      "Allowed",
-    );
+    // Without encryption headers the bucket's default key applies; naming the data key is fine too.
+    expect(await upload(writeOnce)).toBe("Allowed");
     expect(
-      await upload({ ...kms, "s3:x-amz-server-side-encryption-aws-kms-key-id": `${dataKey}-other` }),
+      await upload({ ...writeOnce, ...kms, "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey }),
+    ).toBe("Allowed");
+    expect(
+      await upload({
+        ...writeOnce,
+        ...kms,
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": `${dataKey}-other`,
+      }),
     ).toBe("ExplicitlyDenied");
-    expect(await upload({ "aws:SecureTransport": "false" })).toBe("ExplicitlyDenied");
+    expect(await upload({ ...writeOnce, "s3:x-amz-server-side-encryption": "AES256" })).toBe(
+      "ExplicitlyDenied",
+    );
+    expect(await upload({ ...writeOnce, "aws:SecureTransport": "false" })).toBe("ExplicitlyDenied");
+    // Write-once: completing an object needs If-None-Match; the parts of a multipart upload carry none.
+    expect(await upload({ "s3:ObjectCreationOperation": "true" })).toBe("ExplicitlyDenied");
+    expect(await upload({ "s3:ObjectCreationOperation": "false" })).toBe("Allowed");
   });
 
   it("may verify an upload (head, attributes, server-side copy) inside raw/ only", async () => {
@@ -276,10 +280,16 @@ describe("CI roles (GitHub OIDC)", () => {
     );
   });
 
-  it("deploy manages the workload roles and passes only the Glue roles to Glue, but cannot change the CI roles", async () => {
-    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("glue-job"))).toBe("Allowed");
-    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("ci-deploy"))).toBe("ImplicitlyDenied");
-    expect(await decide("ci-deploy", "iam:UpdateAssumeRolePolicy", roleArn("ci-plan"))).toBe(
+  it("deploy manages the workload roles within their boundary, passes only the Glue roles to Glue, and cannot change the CI roles", async () => {
+    const boundary = {
+      "iam:PermissionsBoundary": `arn:aws:iam::${account}:policy/${roleName("workload-boundary")}`,
+    };
+    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("glue-job"), boundary)).toBe("Allowed");
+    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("glue-job"))).toBe("ImplicitlyDenied");
+    expect(await decide("ci-deploy", "iam:PutRolePolicy", roleArn("ci-deploy"), boundary)).toBe(
+      "ImplicitlyDenied",
+    );
+    expect(await decide("ci-deploy", "iam:UpdateAssumeRolePolicy", roleArn("ci-plan"), boundary)).toBe(
       "ImplicitlyDenied",
     );
     const pass = (role: string, service: string) =>
@@ -294,6 +304,27 @@ describe("CI roles (GitHub OIDC)", () => {
     expect(await decide("ci-deploy", "glue:UpdateJob", glueJobArn("opl-prod-clean"))).toBe(
       "ImplicitlyDenied",
     );
+  });
+
+  it("plan can do exactly what docs/ci.md says, statement by statement", () => {
+    const doc = readFileSync(join(__dirname, "..", "..", "docs", "ci.md"), "utf8");
+    const section = doc.slice(doc.indexOf("### What the plan role can do"), doc.indexOf("## Reviewing"));
+    const documented = Object.fromEntries(
+      section
+        .split("\n")
+        .filter((line) => /^\| `\w+` \|/.test(line))
+        .map((line) => {
+          const [, sid, actions] = line.split("|").map((cell) => cell.trim());
+          return [
+            String(sid).replace(/`/g, ""),
+            [...String(actions).matchAll(/`([^`]+)`/g)].map((m) => m[1]),
+          ];
+        }),
+    );
+    const synthesized = Object.fromEntries(
+      (lake.rolePolicies[roleName("ci-plan")]?.Statement ?? []).map((st) => [st.Sid, [st.Action].flat()]),
+    );
+    expect(documented).toEqual(synthesized);
   });
 
   it("plan reads configuration and state, and changes nothing", async () => {
@@ -311,33 +342,50 @@ describe("CI roles (GitHub OIDC)", () => {
     );
   });
 
-  it("trusts only GitHub's OIDC tokens for this repository: pull requests plan, the deploy ref deploys", () => {
+  it("trusts only the pipeline workflow's GitHub tokens: plans from pull requests and the deploy branch, applies in the deploy environment", () => {
     const trustOf = (purpose: string) => {
       const role = Object.values(lake.stack.resource.aws_iam_role ?? {}).find(
         (r) => r.name === roleName(purpose),
       );
       return JSON.parse(role?.assume_role_policy as string).Statement;
     };
-    const expected = (sid: string, sub: string) => [
+    const repo = config.ci.githubRepository;
+    const workflow = `job_workflow_ref:${repo}/.github/workflows/terraform-lake.yml@`;
+    const federated = {
+      Federated: `arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com`,
+    };
+    const aud = { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" };
+    expect(trustOf("ci-deploy")).toEqual([
       {
-        Sid: sid,
+        Sid: "GithubDeployEnvironment",
         Effect: "Allow",
-        Principal: { Federated: `arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com` },
+        Principal: federated,
         Action: ["sts:AssumeRoleWithWebIdentity"],
         Condition: {
           StringEquals: {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": sub,
+            ...aud,
+            "token.actions.githubusercontent.com:sub": `repo:${repo}:environment:dev:${workflow}refs/heads/main`,
           },
         },
       },
-    ];
-    expect(trustOf("ci-deploy")).toEqual(
-      expected("GithubDeployBranch", `repo:${config.ci.githubRepository}:ref:${config.ci.deployRef}`),
-    );
-    expect(trustOf("ci-plan")).toEqual(
-      expected("GithubPullRequests", `repo:${config.ci.githubRepository}:pull_request`),
-    );
+    ]);
+    expect(trustOf("ci-plan")).toEqual([
+      {
+        Sid: "GithubPlans",
+        Effect: "Allow",
+        Principal: federated,
+        Action: ["sts:AssumeRoleWithWebIdentity"],
+        Condition: {
+          StringEquals: aud,
+          StringLike: {
+            "token.actions.githubusercontent.com:sub": [
+              `repo:${repo}:pull_request:${workflow}refs/pull/*/merge`,
+              `repo:${repo}:ref:refs/heads/main:${workflow}refs/heads/main`,
+            ],
+          },
+        },
+      },
+    ]);
   });
 });
 
@@ -373,4 +421,72 @@ describe("raw is immutable by grant, not only by deny", () => {
       }
     },
   );
+});
+
+describe("the workload roles' permissions boundary", () => {
+  // Every grant of a workload role must pass its boundary too, or the role would fail on AWS. For each Allow
+  // statement and action: a request on one of its resources, with a context satisfying its conditions (the
+  // first value of each; wildcards filled in), is allowed by the inline policy and by inline policy + boundary.
+  // A log group pattern `...:log-group:<name>:*` covers its streams: sample one stream.
+  const sample = (value: string) =>
+    value.replace(/(:log-group:[^:]*):\*$/, "$1:log-stream:x").replace(/\*/g, "x");
+  const roles = ["ingestion-writer", "glue-crawler", "glue-job", "analyst"];
+
+  it.each(roles)("admits every grant of %s", async (role) => {
+    const policy = lake.rolePolicies[roleName(role)];
+    const boundary = lake.roleBoundaries[roleName(role)];
+    expect(boundary).toBeDefined();
+    const outcomes: string[] = [];
+    for (const s of policy?.Statement.filter((st) => st.Effect === "Allow") ?? []) {
+      // The simulator cannot evaluate kms:EncryptionContext keys; the boundary sets none.
+      const conditions = Object.fromEntries(
+        Object.entries(s.Condition ?? {}).map(([op, keys]) => [
+          op,
+          Object.fromEntries(Object.entries(keys).filter(([k]) => !k.startsWith("kms:EncryptionContext:"))),
+        ]),
+      );
+      const statement = { ...s, Condition: conditions };
+      const context = Object.fromEntries(
+        Object.values(conditions).flatMap((keys) =>
+          Object.entries(keys).map(([k, v]) => [k, sample(String([v].flat()[0]))]),
+        ),
+      );
+      const resources = [s.Resource ?? []].flat() as string[];
+      for (const action of [s.Action ?? []].flat() as string[]) {
+        let simulated = 0;
+        for (const resource of resources.filter((r) => r !== "*").map(sample)) {
+          const request = {
+            principal: `arn:aws:iam::${account}:role/${roleName(role)}`,
+            action,
+            resource,
+            context,
+          };
+          // KMS also needs the key policy to allow.
+          const resourcePolicy = lake.keyPolicies[resource];
+          const identity = [{ Version: "2012-10-17", Statement: [statement] }];
+          let inline: string;
+          try {
+            inline = await simulate({ identity, resourcePolicy }, request);
+          } catch (e) {
+            // A statement lists resources of several types; an action applies to some of them only.
+            if (String(e).includes("no.resource.types")) continue;
+            throw e;
+          }
+          const bounded = await simulate({ identity, boundary, resourcePolicy }, request);
+          simulated += 1;
+          if (inline !== "Allowed" || bounded !== "Allowed") {
+            outcomes.push(`${s.Sid} ${action} ${resource}: inline ${inline}, with boundary ${bounded}`);
+          }
+        }
+        if (simulated === 0 && !resources.includes("*"))
+          outcomes.push(`${s.Sid} ${action}: no resource simulated`);
+      }
+    }
+    expect(outcomes).toEqual([]);
+  });
+
+  it("is the same managed policy for every workload role", () => {
+    const boundaries = roles.map((r) => JSON.stringify(lake.roleBoundaries[roleName(r)]));
+    expect(new Set(boundaries).size).toBe(1);
+  });
 });

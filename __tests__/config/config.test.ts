@@ -56,7 +56,23 @@ describe("committed configs", () => {
 describe("invalid configs fail with the file, the field and the rule", () => {
   it.each<[string, unknown, string]>([
     ["tags.owner", "data team", "config/dev.json: tags.owner: must be an e-mail"],
-    ["region", "virginia", "config/dev.json: region: must be an AWS region such as us-east-1"],
+    [
+      "region",
+      "virginia",
+      "config/dev.json: region: must be an AWS region such as us-east-1, one of us-east-1,",
+    ],
+    ["region", "us-east1", "config/dev.json: region: must be an AWS region such as us-east-1, one of"],
+    [
+      "region",
+      "cn-north-1",
+      "config/dev.json: region: the China partition (aws-cn) is not supported; use a region of aws or aws-us-gov",
+    ],
+    [
+      "namePrefix",
+      "sthree",
+      'config/dev.json: namePrefix: gives bucket names S3 refuses (sthree-dev-tfstate-111111111111-us-east-1: bucket names must not start with "sthree-" (reserved by S3)); choose another prefix',
+    ],
+    ["ci.deployEnvironment", "prod env", "ci.deployEnvironment: must be a GitHub environment name"],
     ["accountId", 1234, "config/dev.json: accountId: must be a 12-digit AWS account id"],
     ["namePrefix", "Open-Payments", "config/dev.json: namePrefix: must be 2-10 lower-case letters or digits"],
     ["tagz", {}, 'config/dev.json: (root): Unrecognized key: "tagz"'],
@@ -97,8 +113,14 @@ describe("invalid configs fail with the file, the field and the rule", () => {
   it("reports every bad field at once, one per line", () => {
     const data = withField(withField(rawConfig("dev"), "tags.owner", "x"), "region", "y");
     expect(() => parseConfig(data, { source: "config/dev.json", env: {} })).toThrow(
-      "invalid configuration\nconfig/dev.json: region: must be an AWS region such as us-east-1\n" +
-        "config/dev.json: tags.owner: must be an e-mail",
+      /^invalid configuration\nconfig\/dev\.json: region: must be an AWS region such as us-east-1, one of [^\n]*us-gov-east-1\nconfig\/dev\.json: tags\.owner: must be an e-mail$/,
+    );
+  });
+
+  it("prod must keep keys 30 days after their deletion is scheduled", () => {
+    const data = withField(rawConfig("prod"), "keys.deletionWindowDays", 7);
+    expect(() => parseConfig(data, { source: "config/prod.json", env: {} })).toThrow(
+      "config/prod.json: keys.deletionWindowDays: must be 30 in prod",
     );
   });
 

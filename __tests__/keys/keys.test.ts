@@ -10,7 +10,7 @@ import {
 const base = {
   alias: "alias/opl-test-data",
   description: "test",
-  accountId: "111111111111",
+  location: { account: "111111111111", region: "us-east-1", partition: "aws" as const },
   breakGlassRoleArn: "arn:aws:iam::111111111111:role/BreakGlass",
   deletionWindowDays: 7,
 };
@@ -37,16 +37,26 @@ describe("LakeKey", () => {
     });
   });
 
-  it("gives the account and the break-glass role administration only, never data use", () => {
+  it("gives the account and the break-glass role administration only, never data use nor grants", () => {
     const json = synthesize((scope) => new LakeKey(scope, "k", base));
     const statements = keyPolicy(json).Statement;
-    expect(statements.map((s) => s.Sid)).toEqual(["AccountAdministers", "BreakGlassAdministers"]);
-    for (const s of statements) {
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AccountAdministers",
+      "BreakGlassAdministers",
+      "BreakGlassGrantsForAwsResources",
+    ]);
+    for (const s of statements.slice(0, 2)) {
       expect(s.Action).toEqual([...KEY_ADMIN_ACTIONS]);
-      expect(s.Action).not.toContain("kms:Decrypt");
-      expect(s.Action).not.toContain("kms:*");
+      for (const action of s.Action)
+        expect(action).not.toMatch(/\*|Decrypt|Encrypt|GenerateDataKey|CreateGrant/);
     }
     expect(statements[1]?.Principal).toEqual({ AWS: base.breakGlassRoleArn });
+    // Administrators create DynamoDB tables encrypted with the key: grants for AWS resources, nothing else.
+    expect(statements[2]).toMatchObject({
+      Principal: { AWS: base.breakGlassRoleArn },
+      Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+      Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+    });
   });
 
   it("renders users added after construction, limited to their services", () => {
@@ -67,18 +77,37 @@ describe("LakeKey", () => {
     });
   });
 
-  it("lets account principals use it only through the named services (state and catalog keys)", () => {
+  it("lets roles named before they exist use it only through the named services (state and catalog keys)", () => {
+    const principalArns = ["arn:aws:iam::111111111111:role/opl-*-glue-job"];
     const json = synthesize(
       (scope) =>
-        new LakeKey(scope, "k", { ...base, accountPrincipalsViaServices: ["glue.us-east-1.amazonaws.com"] }),
+        new LakeKey(scope, "k", {
+          ...base,
+          namedPrincipalsViaServices: { principalArns, services: ["glue.us-east-1.amazonaws.com"] },
+        }),
     );
-    const s = keyPolicy(json).Statement.find((st) => st.Sid === "AccountPrincipalsUseViaServices");
-    expect(s?.Condition).toEqual({
-      StringEquals: {
-        "kms:CallerAccount": "111111111111",
-        "kms:ViaService": ["glue.us-east-1.amazonaws.com"],
+    const s = keyPolicy(json).Statement.find((st) => st.Sid === "NamedRolesUseViaServices");
+    expect(s).toMatchObject({
+      Principal: { AWS: "arn:aws:iam::111111111111:root" },
+      Condition: {
+        ArnLike: { "aws:PrincipalArn": principalArns },
+        StringEquals: { "kms:ViaService": ["glue.us-east-1.amazonaws.com"] },
       },
     });
+  });
+
+  it("refuses a whole account or a role wildcard as named principals", () => {
+    for (const arn of ["arn:aws:iam::111111111111:root", "arn:aws:iam::111111111111:role/*", "*"]) {
+      expect(() =>
+        synthesize(
+          (scope) =>
+            new LakeKey(scope, "k", {
+              ...base,
+              namedPrincipalsViaServices: { principalArns: [arn], services: ["s3.us-east-1.amazonaws.com"] },
+            }),
+        ),
+      ).toThrow("must be a role ARN (a * only inside the name), never a whole account");
+    }
   });
 
   it.each<[string, Partial<typeof base> & { rotationPeriodDays?: number }, string]>([
@@ -90,17 +119,21 @@ describe("LakeKey", () => {
     expect(() => synthesize((scope) => new LakeKey(scope, "k", { ...base, ...props }))).toThrow(message);
   });
 
-  it("refuses a service grant without confused-deputy conditions", () => {
+  it.each<[string, Record<string, Record<string, string>>]>([
+    ["no condition", {}],
+    ["another account", { StringEquals: { "aws:SourceAccount": "999999999999" } }],
+    ["any account's rules", { ArnLike: { "aws:SourceArn": "arn:aws:events:us-east-1:*:rule/x" } }],
+  ])("refuses a service grant without a condition pinning the account (%s)", (_what, conditions) => {
     expect(() =>
       synthesize((scope) =>
         new LakeKey(scope, "k", base).addServiceGrant({
           name: "Logs",
           service: "logs.amazonaws.com",
           actions: ["kms:Decrypt"],
-          conditions: {},
+          conditions,
         }),
       ),
-    ).toThrow('service grant "Logs" for logs.amazonaws.com needs confused-deputy conditions');
+    ).toThrow('service grant "Logs" for logs.amazonaws.com needs confused-deputy conditions pinning account');
   });
 
   it("refuses the same user twice", () => {

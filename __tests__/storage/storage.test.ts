@@ -13,6 +13,7 @@ import {
 
 const props: LakeBucketProps = {
   bucketName: "opl-test-raw-111111111111-us-east-1",
+  partition: "aws",
   encryption: { kind: "kms", keyArn: "arn:aws:kms:us-east-1:111111111111:key/abc" },
   accessLogging: undefined,
   lifecycleRules: [
@@ -72,10 +73,16 @@ describe("LakeBucket", () => {
       Effect: "Deny",
       Condition: { NumericLessThan: { "s3:TlsVersion": 1.2 } },
     });
+    // Refused only when the header is present and names something else (a missing header gets the default).
+    expect(statements[2]?.Condition).toEqual({
+      StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      Null: { "s3:x-amz-server-side-encryption": false },
+    });
     expect(statements[3]?.Condition).toEqual({
-      StringNotEqualsIfExists: {
+      StringNotEquals: {
         "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:us-east-1:111111111111:key/abc",
       },
+      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": false },
     });
   });
 
@@ -111,6 +118,12 @@ describe("LakeBucket", () => {
   it.each<[string, Partial<LakeBucketProps>, string]>([
     ["upper-case name", { bucketName: "Opl-Raw" }, '"Opl-Raw" is not a valid S3 bucket name'],
     ["too long name", { bucketName: "a".repeat(64) }, "is not a valid S3 bucket name"],
+    ["reserved prefix", { bucketName: "sthree-dev-raw" }, 'must not start with "sthree-" (reserved by S3)'],
+    [
+      "expiring rule on a write-once bucket",
+      { writeOnce: { breakGlassRoleArn: "arn:aws:iam::111111111111:role/BreakGlass" } },
+      'lifecycle rule "housekeeping" expires objects or versions of a write-once bucket',
+    ],
     ["no lifecycle rule", { lifecycleRules: [] }, "give at least one lifecycle rule"],
     [
       "duplicate rule ids",
@@ -172,18 +185,67 @@ describe("the lake's buckets", () => {
     }
   });
 
-  it("keep raw immutable: only the break-glass role may delete raw objects", () => {
+  it("keep raw write-once: only the break-glass role may delete raw objects or change what lifecycle may do", () => {
     const policy = of("aws_s3_bucket_policy", "raw");
-    expect(policyOf(policy.config.policy).Statement.find((s) => s.Sid === "DenyRawDeletion")).toEqual({
-      Sid: "DenyRawDeletion",
+    const statements = policyOf(policy.config.policy).Statement;
+    const exceptBreakGlass = {
+      ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" },
+    };
+    const raw = "arn:aws:s3:::opl-dev-raw-111111111111-us-east-1";
+    expect(statements.find((s) => s.Sid === "DenyDeletion")).toEqual({
+      Sid: "DenyDeletion",
       Effect: "Deny",
       Principal: { AWS: "*" },
       Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-      Resource: "arn:aws:s3:::opl-dev-raw-111111111111-us-east-1/*",
-      Condition: {
-        ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" },
-      },
+      Resource: `${raw}/*`,
+      Condition: exceptBreakGlass,
     });
+    expect(statements.find((s) => s.Sid === "DenyRetentionChanges")).toMatchObject({
+      Effect: "Deny",
+      Action: expect.arrayContaining([
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketVersioning",
+        "s3:PutBucketPolicy",
+      ]),
+      Resource: raw,
+      Condition: exceptBreakGlass,
+    });
+    expect(statements.find((s) => s.Sid === "DenyOverwrites")).toEqual({
+      Sid: "DenyOverwrites",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: "s3:PutObject",
+      Resource: `${raw}/*`,
+      Condition: { Null: { "s3:if-none-match": true }, BoolIfExists: { "s3:ObjectCreationOperation": true } },
+    });
+  });
+
+  it("never expire a raw object or version: raw's lifecycle only aborts uploads and moves storage classes", () => {
+    const rules = of("aws_s3_bucket_lifecycle_configuration", "raw").config.rule as Array<
+      Record<string, unknown>
+    >;
+    expect(rules.map((r) => r.id)).toEqual(["abort-incomplete-uploads", "age-raw-files"]);
+    for (const rule of rules) {
+      expect(rule).not.toHaveProperty("expiration");
+      expect(rule).not.toHaveProperty("noncurrent_version_expiration");
+    }
+  });
+
+  it("the state bucket accepts uploads naming the state key by its alias ARN, as the lake's backend does", () => {
+    const bootstrap = synthStack("dev", "state-bootstrap");
+    const [policy] = resourcesOfType(bootstrap, "aws_s3_bucket_policy").filter((p) =>
+      String(p.config.bucket).includes("state_bucket"),
+    );
+    const denyOtherKey = policyOf(policy?.config.policy).Statement.find((s) => s.Sid === "DenyOtherKmsKey");
+    const accepted = denyOtherKey?.Condition?.StringNotEquals?.[
+      "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    ] as string[];
+    const backendKey = synthStack("dev", "lake").terraform.backend?.s3?.kms_key_id;
+    expect(accepted).toEqual([
+      expect.stringMatching(/^\$\{aws_kms_key\.state-key_[0-9A-F]+\.arn\}$/),
+      backendKey,
+    ]);
+    expect(backendKey).toBe("arn:aws:kms:us-east-1:111111111111:alias/opl-dev-tfstate");
   });
 
   it("log to the access-logs bucket, which admits S3 log delivery for these buckets of this account only", () => {

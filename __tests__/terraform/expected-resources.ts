@@ -64,7 +64,8 @@ function stateBootstrap(config: LakeConfig): Counts {
 
 /**
  * The lake's data plane: ingestion table; four workload roles and two CI roles, each
- * with one inline policy; the Glue security configuration; raw and curated databases, one curated table per
+ * with one inline policy, and the workload roles' permissions boundary (a managed policy); the Glue security
+ * configuration; raw and curated databases, one curated table per
  * dataset with a curatedTable, two crawlers; per Glue job of glue-scripts/jobs.json a job and its script
  * object, plus the Python package object, the jobs' log group, the workflow and its triggers (one on-demand
  * start, one conditional per step after the first: crawl raw, each job, crawl curated); the Athena workgroup
@@ -78,6 +79,7 @@ function dataPlane(): Counts {
     aws_dynamodb_table: 1,
     aws_iam_role: 6,
     aws_iam_role_policy: 6,
+    aws_iam_policy: 1,
     aws_glue_security_configuration: 1,
     aws_glue_catalog_database: 2,
     aws_glue_catalog_table: curatedTables,

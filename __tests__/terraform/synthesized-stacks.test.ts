@@ -3,6 +3,7 @@
 import { rmSync } from "node:fs";
 import { ENVIRONMENTS } from "../../modules/config";
 import { describeVerdict, judge, loadSkips, scanStacks } from "../../scripts/checkov";
+import * as parliament from "../../scripts/parliament";
 import { expectedResourceCounts } from "./expected-resources";
 import {
   createdPerType,
@@ -88,6 +89,57 @@ describe("checkov", () => {
     expect(passed).toBeGreaterThan(0);
     console.log(describeVerdict(verdict));
   }, 300_000);
+});
+
+describe("parliament (IAM policy linter)", () => {
+  it("finds nothing in any permission or resource policy that security/parliament-allowlist.json does not justify, and no stale entry", async () => {
+    const policies = parliament.synthesizedPolicies(outdir);
+    const verdict = parliament.judge(
+      policies.length,
+      await parliament.lintPolicies(policies),
+      parliament.loadAllowlist(),
+    );
+    expect({ unjustified: verdict.unjustified, stale: verdict.stale }).toEqual({
+      unjustified: [],
+      stale: [],
+    });
+    // Role, boundary, bucket, key and topic policies of the six stacks.
+    expect(new Set(policies.map((p) => p.kind))).toEqual(
+      new Set(["identity", "boundary", "bucket", "key", "topic"]),
+    );
+    console.log(parliament.describeVerdict(verdict));
+  }, 120_000);
+
+  it("reports a real finding the allow-list does not cover (CreateCrawler scoped to a crawler ARN)", async () => {
+    const [deploy] = parliament
+      .synthesizedPolicies(outdir)
+      .filter((p) => p.address.startsWith("aws_iam_role_policy.ci_deploy"));
+    expect(deploy).toBeDefined();
+    if (!deploy) return;
+    const weakened = {
+      ...deploy,
+      document: {
+        ...deploy.document,
+        Statement: [
+          ...deploy.document.Statement,
+          {
+            Sid: "CreateCrawlersByName",
+            Effect: "Allow" as const,
+            Action: ["glue:CreateCrawler"],
+            Resource: ["arn:aws:glue:us-east-1:111111111111:crawler/opl-dev-*"],
+          },
+        ],
+      },
+    };
+    const verdict = parliament.judge(
+      1,
+      await parliament.lintPolicies([weakened]),
+      parliament.loadAllowlist(),
+    );
+    expect(verdict.unjustified.map((f) => [f.issue, f.detail.includes("glue:CreateCrawler")])).toContainEqual(
+      ["RESOURCE_MISMATCH", true],
+    );
+  }, 60_000);
 });
 
 // LAKE_KEEP_SYNTH=1 keeps the synthesized stacks (with their plans) for whoever debugs a failure.

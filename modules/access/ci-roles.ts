@@ -1,31 +1,58 @@
 import { Construct } from "constructs";
+import { serviceEndpoint } from "../config";
 import { type AwsLocation, arns } from "./arns";
 import { LakeRole } from "./lake-role";
 import { allow, type Conditions, trust } from "./policy";
 
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
+/**
+ * The reusable workflow that runs every plan and apply: the roles trust GitHub tokens only from jobs of this
+ * file (`job_workflow_ref`), so another workflow of the repository cannot assume them.
+ */
+export const CI_WORKFLOW_PATH = ".github/workflows/terraform-lake.yml";
+
+/**
+ * The OIDC subject claim template the repository must set (docs/ci.md): GitHub's default `sub` names no
+ * workflow file, so it is extended with `job_workflow_ref`.
+ */
+export const GITHUB_SUB_CLAIM_KEYS = ["repo", "context", "job_workflow_ref"] as const;
+
 export interface GithubCiRolesProps {
   readonly location: AwsLocation;
   /** Prefix of the lake's resource names, e.g. `opl-dev` (databases: `opl_dev`). */
   readonly namePrefix: string;
+  readonly planRoleName: string;
+  readonly deployRoleName: string;
   /** The account's GitHub OIDC identity provider. */
   readonly oidcProviderArn: string;
   /** `owner/name` of the repository whose workflows may assume the roles. */
   readonly repository: string;
-  /** Only workflows on this ref may deploy, e.g. `refs/heads/main`; pull requests may only plan. */
+  /** For repositories with immutable OIDC subjects: the numeric ids GitHub writes into the `repo:` part. */
+  readonly immutableSubject?: { readonly ownerId: number; readonly repositoryId: number };
+  /** The branch the pipeline deploys from, e.g. `refs/heads/main`: the workflow file must come from it. */
   readonly deployRef: string;
+  /** The GitHub environment (with required reviewers in prod) the apply job runs in. */
+  readonly deployEnvironment: string;
   /** The stack's Terraform state: bucket, object key and DynamoDB lock table (from the state bootstrap). */
   readonly state: { readonly bucketName: string; readonly key: string; readonly lockTableName: string };
   /** The lake's buckets (exact ARNs): the deployer manages their configuration, never reads their data. */
   readonly bucketArns: string[];
-  /** Bucket and key prefix the deployer uploads the Glue code to. */
+  /** Bucket and key prefix the deployer uploads the Glue code to, and the key encrypting that bucket. */
   readonly artifactsBucketArn: string;
   readonly artifactsPrefix: string;
+  readonly artifactsKeyArn: string;
+  /** The lake stack's KMS keys (ARNs) and their aliases (names with `alias/`): the only keys it manages. */
+  readonly keyArns: string[];
+  readonly keyAliases: string[];
+  /** The ingestion metadata table's name. */
+  readonly ingestionTableName: string;
   /** The lake's workload roles the deployer manages (never the CI roles themselves). */
   readonly workloadRoleNames: string[];
   /** Workload roles the deployer may pass to Glue (crawler, job). */
   readonly glueRoleNames: string[];
+  /** The permissions boundary every workload role carries; the deployer may neither change nor remove it. */
+  readonly permissionsBoundaryArn: string;
   /** Tag every resource of this environment carries (the provider's default tags), e.g. environment=dev. */
   readonly environmentTag: { readonly key: string; readonly value: string };
 }
@@ -41,10 +68,12 @@ interface ServiceGrant {
 }
 
 /**
- * The CI roles assumed by GitHub Actions through OIDC: `ci-plan` for pull requests (read the lake's resources
- * and state, take the state lock) and `ci-deploy` for the deploy branch (plus create/update the lake's
- * resources). Both are scoped to this environment's resource names; neither can read lake data nor change
- * the CI roles themselves (an administrator applies changes to them), so CI cannot widen its own access.
+ * The CI roles assumed by GitHub Actions through OIDC, from jobs of the pipeline's workflow file only:
+ * `ci-plan` for pull requests and the scheduled drift check (reads the lake's configuration and its state;
+ * plans run with `-lock=false`, so it writes nothing, not even a lock), `ci-deploy` for the deploy branch in
+ * the deploy environment (plus create/update the lake's resources). Both are scoped to this environment's
+ * resources; neither can read lake data through IAM, change the CI roles or the workload roles' permissions
+ * boundary, so CI cannot widen its own access (an administrator applies changes to those).
  */
 export class GithubCiRoles extends Construct {
   readonly planRole: LakeRole;
@@ -60,32 +89,32 @@ export class GithubCiRoles extends Construct {
         `GithubCiRoles deployRef "${props.deployRef}" must be a branch ref such as refs/heads/main.`,
       );
     }
+    if (!/^[A-Za-z0-9_.-]+$/.test(props.deployEnvironment)) {
+      throw new Error(
+        `GithubCiRoles deployEnvironment "${props.deployEnvironment}" must be an environment name.`,
+      );
+    }
     const { location, namePrefix: p } = props;
-    const region = location.region;
-    const account = location.account;
     const db = p.replace(/-/g, "_");
-    const githubTrust = (sid: string, subject: string) => [
-      trust(sid, { Federated: props.oidcProviderArn }, "sts:AssumeRoleWithWebIdentity", {
-        StringEquals: {
-          [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com",
-          [`${GITHUB_OIDC_HOST}:sub`]: `repo:${props.repository}:${subject}`,
-        },
-      }),
-    ];
-    const roleArn = (name: string) => `arn:aws:iam::${account}:role/${name}`;
-    const planRoleName = `${p}-ci-plan`;
-    const deployRoleName = `${p}-ci-deploy`;
-    const taggedForEnvironment = {
-      StringEquals: { [`aws:ResourceTag/${props.environmentTag.key}`]: props.environmentTag.value },
+    const via = (service: string) => serviceEndpoint(service, location.region);
+    const roleArn = (name: string) => arns.role(location, name);
+    const stateBucketArn = arns.bucket(location, props.state.bucketName);
+    const stateObject = `${stateBucketArn}/${props.state.key}`;
+    const lockTableArn = arns.dynamodbTable(location, props.state.lockTableName);
+    // The S3 backend's DynamoDB items: the lock (`<bucket>/<key>`) and the state digest (`<bucket>/<key>-md5`).
+    const lockItem = `${props.state.bucketName}/${props.state.key}`;
+    const digestItem = `${lockItem}-md5`;
+    const leadingKeys = (keys: string[]): Conditions => ({
+      "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": keys },
+    });
+    const withinBoundary = {
+      StringEquals: { "iam:PermissionsBoundary": props.permissionsBoundaryArn },
     };
-    const stateObjects = [
-      `arn:aws:s3:::${props.state.bucketName}/${props.state.key}`,
-      `arn:aws:s3:::${props.state.bucketName}/${props.state.key}.tflock`,
-    ];
 
     const grants: ServiceGrant[] = [
       {
         sid: "LakeBuckets",
+        // ListBucket: HeadBucket, which the provider calls to see whether a bucket exists.
         read: [
           "s3:ListBucket",
           "s3:GetBucket*",
@@ -94,10 +123,16 @@ export class GithubCiRoles extends Construct {
           "s3:GetReplicationConfiguration",
           "s3:GetAccelerateConfiguration",
         ],
+        // Exactly the settings the lake manages; no ACLs (BucketOwnerEnforced), no object lock, no deletion.
         write: [
           "s3:CreateBucket",
-          "s3:PutBucket*",
+          "s3:PutBucketPolicy",
           "s3:DeleteBucketPolicy",
+          "s3:PutBucketPublicAccessBlock",
+          "s3:PutBucketOwnershipControls",
+          "s3:PutBucketVersioning",
+          "s3:PutBucketLogging",
+          "s3:PutBucketTagging",
           "s3:PutEncryptionConfiguration",
           "s3:PutLifecycleConfiguration",
         ],
@@ -110,6 +145,7 @@ export class GithubCiRoles extends Construct {
         resources: [`${props.artifactsBucketArn}/${props.artifactsPrefix}/*`],
       },
       {
+        // By ARN, not by the environment tag: the state and catalog keys carry the same tag.
         sid: "LakeKeys",
         read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
         write: [
@@ -118,48 +154,77 @@ export class GithubCiRoles extends Construct {
           "kms:UpdateKeyDescription",
           "kms:TagResource",
           "kms:UntagResource",
-          "kms:CreateAlias",
-          "kms:UpdateAlias",
         ],
-        // Key ids are random: the keys are recognised by the environment tag every lake resource carries.
-        resources: [`arn:aws:kms:${region}:${account}:key/*`],
-        conditions: taggedForEnvironment,
+        resources: props.keyArns,
       },
       {
+        // An alias change is authorized on the alias and on the key(s) it points to: both in one statement.
         sid: "LakeKeyAliases",
         read: [],
         write: ["kms:CreateAlias", "kms:UpdateAlias"],
-        resources: [`arn:aws:kms:${region}:${account}:alias/${p}-*`],
+        resources: [...props.keyAliases.map((a) => arns.kms(location, a)), ...props.keyArns],
+      },
+      {
+        sid: "ListKeyAliases",
+        read: ["kms:ListAliases"],
+        write: [],
+        resources: ["*"],
+        unscopedBecause: "kms:ListAliases has no resource types (the provider reads aliases with it)",
       },
       {
         sid: "UploadGlueCodeWithDataKey",
         read: [],
         write: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [`arn:aws:kms:${region}:${account}:key/*`],
+        resources: [props.artifactsKeyArn],
         conditions: {
-          StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` },
-          StringLike: { "kms:EncryptionContext:aws:s3:arn": props.artifactsBucketArn },
+          StringEquals: {
+            "kms:ViaService": via("s3"),
+            "kms:EncryptionContext:aws:s3:arn": props.artifactsBucketArn,
+          },
         },
       },
       {
-        sid: "LakeRoles",
+        sid: "ReadLakeRoles",
         read: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
+        write: [],
+        resources: props.workloadRoleNames.map(roleArn),
+      },
+      {
+        // Every change to a workload role requires the role to keep the lake's permissions boundary: no role
+        // the deployer creates or edits can hold more than the boundary allows, whatever its inline policy says.
+        sid: "ManageLakeRolesWithinBoundary",
+        read: [],
         write: [
           "iam:CreateRole",
           "iam:UpdateRole",
           "iam:UpdateAssumeRolePolicy",
           "iam:PutRolePolicy",
           "iam:DeleteRolePolicy",
-          "iam:TagRole",
-          "iam:UntagRole",
+          "iam:PutRolePermissionsBoundary",
         ],
+        resources: props.workloadRoleNames.map(roleArn),
+        conditions: withinBoundary,
+      },
+      {
+        // iam:PermissionsBoundary is not evaluated for tagging; tags grant nothing in this lake.
+        sid: "TagLakeRoles",
+        read: [],
+        write: ["iam:TagRole", "iam:UntagRole"],
         resources: props.workloadRoleNames.map(roleArn),
       },
       {
-        sid: "ReadCiRoles",
-        read: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
+        sid: "ReadCiRolesAndBoundary",
+        read: [
+          "iam:GetRole",
+          "iam:GetRolePolicy",
+          "iam:ListRolePolicies",
+          "iam:ListAttachedRolePolicies",
+          "iam:GetPolicy",
+          "iam:GetPolicyVersion",
+          "iam:ListPolicyVersions",
+        ],
         write: [],
-        resources: [roleArn(planRoleName), roleArn(deployRoleName)],
+        resources: [roleArn(props.planRoleName), roleArn(props.deployRoleName), props.permissionsBoundaryArn],
       },
       {
         sid: "IngestionTable",
@@ -176,7 +241,7 @@ export class GithubCiRoles extends Construct {
           "dynamodb:TagResource",
           "dynamodb:UntagResource",
         ],
-        resources: [`arn:aws:dynamodb:${region}:${account}:table/${p}-*`],
+        resources: [arns.dynamodbTable(location, props.ingestionTableName)],
       },
       {
         sid: "LakeCatalogAndEtl",
@@ -194,7 +259,6 @@ export class GithubCiRoles extends Construct {
           "glue:UpdateDatabase",
           "glue:CreateTable",
           "glue:UpdateTable",
-          "glue:CreateCrawler",
           "glue:UpdateCrawler",
           "glue:DeleteCrawler",
           "glue:CreateJob",
@@ -216,9 +280,19 @@ export class GithubCiRoles extends Construct {
           arns.glueTables(location, `${db}_*`),
           arns.glueCrawler(location, `${p}-*`),
           arns.glueJob(location, `${p}-*`),
-          `arn:aws:glue:${region}:${account}:trigger/${p}-*`,
-          `arn:aws:glue:${region}:${account}:workflow/${p}-*`,
+          arns.glueTrigger(location, `${p}-*`),
+          arns.glueWorkflow(location, `${p}-*`),
         ],
+      },
+      {
+        sid: "CreateLakeCrawlers",
+        read: [],
+        write: ["glue:CreateCrawler"],
+        resources: ["*"],
+        unscopedBecause: "glue:CreateCrawler has no resource types; pinned by the environment request tag",
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${props.environmentTag.key}`]: props.environmentTag.value },
+        },
       },
       {
         sid: "GlueSecurityConfiguration",
@@ -253,6 +327,7 @@ export class GithubCiRoles extends Construct {
         resources: [arns.athenaWorkgroup(location, `${p}-*`)],
       },
       {
+        // Subscription actions are authorized on the subscription's topic.
         sid: "AlertsTopic",
         read: ["sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:GetSubscriptionAttributes"],
         write: [
@@ -264,7 +339,7 @@ export class GithubCiRoles extends Construct {
           "sns:Unsubscribe",
           "sns:SetSubscriptionAttributes",
         ],
-        resources: [`arn:aws:sns:${region}:${account}:${p}-*`],
+        resources: [arns.snsTopic(location, `${p}-*`)],
       },
       {
         sid: "AlertRules",
@@ -277,14 +352,14 @@ export class GithubCiRoles extends Construct {
           "events:TagResource",
           "events:UntagResource",
         ],
-        resources: [`arn:aws:events:${region}:${account}:rule/${p}-*`],
+        resources: [arns.eventRule(location, `${p}-*`)],
       },
       {
         sid: "DescribeLogGroups",
         read: ["logs:DescribeLogGroups"],
         write: [],
-        // DescribeLogGroups is authorised on the account's log-group namespace, not on one group.
-        resources: [arns.logGroup(location, "*")],
+        resources: ["*"],
+        unscopedBecause: "logs:DescribeLogGroups has no resource types",
       },
       {
         sid: "GlueLogGroup",
@@ -302,43 +377,61 @@ export class GithubCiRoles extends Construct {
           arns.logGroup(location, `/aws-glue/jobs/${p}-*:*`),
         ],
       },
+      // Terraform state. Plans run with -lock=false: they read the state object and the backend's digest item,
+      // nothing else. Applies also write the state, the S3 lock file and this stack's two lock-table items.
       {
         sid: "TerraformState",
-        read: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-        write: [],
-        resources: stateObjects,
+        read: ["s3:GetObject"],
+        write: ["s3:PutObject"],
+        resources: [stateObject],
       },
       {
+        sid: "TerraformLockFile",
+        read: [],
+        write: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        resources: [`${stateObject}.tflock`],
+      },
+      {
+        // The backend lists the bucket for workspaces; listing shows key names, never state.
         sid: "TerraformStateBucket",
         read: ["s3:ListBucket"],
         write: [],
-        resources: [`arn:aws:s3:::${props.state.bucketName}`],
+        resources: [stateBucketArn],
+      },
+      {
+        sid: "TerraformStateDigest",
+        read: ["dynamodb:GetItem"],
+        write: [],
+        resources: [lockTableArn],
+        conditions: leadingKeys([digestItem]),
       },
       {
         sid: "TerraformLock",
-        read: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-        write: [],
-        resources: [`arn:aws:dynamodb:${region}:${account}:table/${props.state.lockTableName}`],
+        read: [],
+        write: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        resources: [lockTableArn],
+        conditions: leadingKeys([lockItem, digestItem]),
       },
       {
-        sid: "TerraformStateKey",
-        read: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-        write: [],
-        resources: [`arn:aws:kms:${region}:${account}:key/*`],
+        // State objects are encrypted with the state key under the bucket's encryption context (S3 bucket keys).
+        sid: "TerraformStateKeyThroughS3",
+        read: ["kms:Decrypt"],
+        write: ["kms:GenerateDataKey"],
+        resources: [arns.kms(location, "key/*")],
         conditions: {
-          StringEquals: {
-            "kms:ViaService": [`s3.${region}.amazonaws.com`, `dynamodb.${region}.amazonaws.com`],
-          },
+          StringEquals: { "kms:ViaService": via("s3"), "kms:EncryptionContext:aws:s3:arn": stateBucketArn },
         },
       },
       {
-        sid: "CreateLakeKeys",
-        read: [],
-        write: ["kms:CreateKey"],
-        resources: ["*"],
-        unscopedBecause: "kms:CreateKey has no resource before the key exists; pinned by the request tag",
+        sid: "TerraformLockTableKey",
+        read: ["kms:Decrypt"],
+        write: ["kms:Encrypt", "kms:GenerateDataKey"],
+        resources: [arns.kms(location, "key/*")],
         conditions: {
-          StringEquals: { [`aws:RequestTag/${props.environmentTag.key}`]: props.environmentTag.value },
+          StringEquals: {
+            "kms:ViaService": via("dynamodb"),
+            "kms:EncryptionContext:aws:dynamodb:tableName": props.state.lockTableName,
+          },
         },
       },
     ];
@@ -358,16 +451,47 @@ export class GithubCiRoles extends Construct {
         ];
       });
 
+    const repo = props.immutableSubject
+      ? props.repository.replace(
+          /^([^/]+)\/(.+)$/,
+          `$1@${props.immutableSubject.ownerId}/$2@${props.immutableSubject.repositoryId}`,
+        )
+      : props.repository;
+    const workflow = `${props.repository}/${CI_WORKFLOW_PATH}`;
+    // The subject GitHub issues with the repository's sub claim template (repo, context, job_workflow_ref).
+    const subject = (context: string, workflowRef: string) =>
+      `repo:${repo}:${context}:job_workflow_ref:${workflow}@${workflowRef}`;
+    const githubTrust = (sid: string, operator: "StringEquals" | "StringLike", subjects: string[]) => {
+      const aud = { [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com" };
+      const sub = { [`${GITHUB_OIDC_HOST}:sub`]: subjects.length === 1 ? subjects[0] : subjects };
+      return [
+        trust(
+          sid,
+          { Federated: props.oidcProviderArn },
+          "sts:AssumeRoleWithWebIdentity",
+          operator === "StringEquals"
+            ? { StringEquals: { ...aud, ...sub } }
+            : { StringEquals: aud, StringLike: sub },
+        ),
+      ];
+    };
+
     this.planRole = new LakeRole(this, "plan", {
-      roleName: planRoleName,
-      description: `GitHub Actions pull requests of ${props.repository}: plan the ${p} lake (read-only)`,
-      trustStatements: githubTrust("GithubPullRequests", "pull_request"),
+      roleName: props.planRoleName,
+      description: `GitHub Actions plans (pull requests, drift) of ${props.repository}: read-only on the ${p} lake`,
+      // Pull requests plan at their merge ref; the scheduled drift plan runs on the deploy branch.
+      trustStatements: githubTrust("GithubPlans", "StringLike", [
+        subject("pull_request", "refs/pull/*/merge"),
+        subject(`ref:${props.deployRef}`, props.deployRef),
+      ]),
       statements: statements("plan"),
     });
     this.deployRole = new LakeRole(this, "deploy", {
-      roleName: deployRoleName,
-      description: `GitHub Actions on ${props.deployRef} of ${props.repository}: apply the ${p} lake`,
-      trustStatements: githubTrust("GithubDeployBranch", `ref:${props.deployRef}`),
+      roleName: props.deployRoleName,
+      description: `GitHub Actions in environment ${props.deployEnvironment} of ${props.repository}: apply the ${p} lake`,
+      trustStatements: githubTrust("GithubDeployEnvironment", "StringEquals", [
+        subject(`environment:${props.deployEnvironment}`, props.deployRef),
+      ]),
       statements: statements("deploy"),
     });
   }

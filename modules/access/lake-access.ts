@@ -1,7 +1,23 @@
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { Construct } from "constructs";
+import { serviceEndpoint } from "../config";
+import { type PolicyStatement, policyJson } from "../core";
 import { type AwsLocation, arns } from "./arns";
 import { LakeRole } from "./lake-role";
 import { allow, type Conditions, deny, trust } from "./policy";
+
+/**
+ * The purpose part of every lake role's name (`<prefix>-<env>-<purpose>`): one list for the constructs that
+ * create the roles and for the key policies that name them before they exist (state and catalog keys).
+ */
+export const ROLE_PURPOSES = {
+  ingestion: "ingestion-writer",
+  crawler: "glue-crawler",
+  glueJob: "glue-job",
+  analyst: "analyst",
+  ciPlan: "ci-plan",
+  ciDeploy: "ci-deploy",
+} as const;
 
 /** A bucket as the roles see it: its ARN (a Terraform reference is fine). */
 export interface BucketRef {
@@ -64,16 +80,60 @@ const GLUE_CATALOG_WRITE = [
   "glue:BatchUpdatePartition",
 ];
 const S3_OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
-const RAW_DELETES = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration"];
+const S3_OBJECT_READ = [
+  "s3:GetObject",
+  "s3:GetObjectVersion",
+  "s3:GetObjectAttributes",
+  "s3:GetObjectVersionAttributes",
+];
+const RAW_DELETES = [
+  "s3:DeleteObject",
+  "s3:DeleteObjectVersion",
+  "s3:PutLifecycleConfiguration",
+  "s3:PutBucketVersioning",
+];
+const ATHENA_QUERY_ACTIONS = [
+  "athena:StartQueryExecution",
+  "athena:StopQueryExecution",
+  "athena:GetQueryExecution",
+  "athena:BatchGetQueryExecution",
+  "athena:ListQueryExecutions",
+  "athena:GetQueryResults",
+  "athena:GetQueryResultsStream",
+  "athena:GetWorkGroup",
+  "athena:GetNamedQuery",
+  "athena:BatchGetNamedQuery",
+  "athena:ListNamedQueries",
+];
+const ATHENA_CATALOG_BROWSE = [
+  "athena:ListDatabases",
+  "athena:GetDatabase",
+  "athena:ListTableMetadata",
+  "athena:GetTableMetadata",
+];
+const GLUE_LOG_WRITE = [
+  "logs:CreateLogGroup",
+  "logs:CreateLogStream",
+  "logs:PutLogEvents",
+  "logs:AssociateKmsKey",
+];
 
 /**
- * The lake's workload roles, each with one least-privilege inline policy:
+ * The lake's workload roles, each with one least-privilege inline policy and the lake's permissions boundary:
  * - ingestion writer: write-only to `raw/` plus the ingestion audit table;
  * - Glue crawler: read raw and curated data, add tables/partitions to the lake's two databases;
  * - Glue job: read raw, write cleaned/curated, update only the lake's catalog, never delete raw;
  * - analyst: run queries in the lake's workgroup, read curated data, results and the catalog.
+ *
+ * The boundary (`<prefix>-workload-boundary`) is the most any workload role can ever do: lake data through
+ * the data key, the ingestion table, the lake's catalog, its workgroup and Glue's logs and metrics, never IAM,
+ * KMS administration, bucket settings or a delete on raw. The CI deployer may only create and change roles
+ * that carry it, and cannot change it: whatever inline policy or Glue code it deploys stays inside.
  */
 export class LakeAccess extends Construct {
+  readonly boundary: IamPolicy;
+  readonly boundaryName: string;
+  readonly boundaryPolicyJson: string;
   readonly ingestionRole: LakeRole;
   readonly crawlerRole: LakeRole;
   readonly glueJobRole: LakeRole;
@@ -82,7 +142,8 @@ export class LakeAccess extends Construct {
   constructor(scope: Construct, id: string, props: LakeAccessProps) {
     super(scope, id);
     const { location, buckets } = props;
-    const viaS3 = `s3.${location.region}.amazonaws.com`;
+    const via = (service: string) => serviceEndpoint(service, location.region);
+    const viaS3 = via("s3");
     const glueTrust = [
       trust("GlueAssumesRole", { Service: "glue.amazonaws.com" }, "sts:AssumeRole", {
         // Confused-deputy guard: only Glue acting for this account.
@@ -112,12 +173,79 @@ export class LakeAccess extends Construct {
       allow({
         sid,
         // AssociateKmsKey: the security configuration encrypts the log groups Glue creates for the run.
-        actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+        actions: GLUE_LOG_WRITE,
         resources: [arns.logGroup(location, pattern), arns.logGroup(location, `${pattern}:*`)],
       });
+    const publishGlueMetrics = allow({
+      sid: "PublishJobMetrics",
+      actions: ["cloudwatch:PutMetricData"],
+      resources: ["*"],
+      unscopedBecause: "cloudwatch:PutMetricData has no resource types; scoped by namespace instead",
+      conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } },
+    });
+    const workgroupArn = arns.athenaWorkgroup(location, props.athenaWorkgroupName);
+    const lakeBuckets = [buckets.raw, buckets.cleaned, buckets.curated, buckets.athenaResults];
+
+    const boundaryStatements: PolicyStatement[] = [
+      allow({
+        sid: "ReadAndWriteLakeObjects",
+        actions: [...S3_OBJECT_READ, ...S3_OBJECT_WRITE],
+        resources: lakeBuckets.map((b) => `${b.arn}/*`),
+      }),
+      allow({
+        sid: "DeleteDerivedObjects",
+        actions: ["s3:DeleteObject"],
+        resources: [buckets.cleaned, buckets.curated, buckets.athenaResults].map((b) => `${b.arn}/*`),
+      }),
+      allow({
+        sid: "ListAndLocateLakeBuckets",
+        actions: ["s3:ListBucket", "s3:GetBucketLocation"],
+        resources: lakeBuckets.map((b) => b.arn),
+      }),
+      allow({
+        sid: "UseDataKeysThroughServices",
+        actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+        resources: [...new Set([props.dataKeyArn, props.ingestionTableKeyArn])],
+        conditions: { StringEquals: { "kms:ViaService": [viaS3, via("glue"), via("dynamodb")] } },
+      }),
+      allow({
+        sid: "RecordIngestions",
+        actions: [
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:GetItem",
+          "dynamodb:Query",
+          "dynamodb:ConditionCheckItem",
+        ],
+        resources: [props.ingestionTableArn, `${props.ingestionTableArn}/index/*`],
+      }),
+      allow({
+        sid: "LakeCatalog",
+        actions: [...GLUE_CATALOG_READ, ...GLUE_CATALOG_WRITE],
+        resources: lakeCatalog([props.rawDatabaseName, props.curatedDatabaseName]),
+      }),
+      allow({ sid: "QueryInWorkgroup", actions: ATHENA_QUERY_ACTIONS, resources: [workgroupArn] }),
+      allow({
+        sid: "BrowseDataCatalog",
+        actions: ATHENA_CATALOG_BROWSE,
+        resources: [arns.athenaDataCatalog(location)],
+      }),
+      glueLogs("GlueLogs", "/aws-glue/*"),
+      publishGlueMetrics,
+      denyRawDeletes,
+    ];
+    this.boundaryPolicyJson = policyJson(boundaryStatements);
+    this.boundaryName = `${props.namePrefix}-workload-boundary`;
+    this.boundary = new IamPolicy(this, "boundary", {
+      name: this.boundaryName,
+      description: "Permissions boundary of the lake's workload roles: the most any of them can ever do",
+      policy: this.boundaryPolicyJson,
+    });
+    const permissionsBoundaryArn = this.boundary.arn;
 
     this.ingestionRole = new LakeRole(this, "ingestion", {
-      roleName: `${props.namePrefix}-ingestion-writer`,
+      roleName: `${props.namePrefix}-${ROLE_PURPOSES.ingestion}`,
+      permissionsBoundaryArn,
       description:
         "Uploads CMS Open Payments files under raw/ and records each ingestion; cannot read or delete",
       trustStatements: roleTrust(
@@ -133,16 +261,10 @@ export class LakeAccess extends Construct {
           resources: objects(buckets.raw, ["raw"]),
         }),
         allow({
-          // Verifying an upload reads only raw/: HeadObject with checksums and GetObjectAttributes, and the
-          // server-side copy of an object onto itself that has S3 compute its full SHA-256 (CopyObject needs
-          // s3:GetObject on the source). Nothing outside raw/ is readable.
+          // Verifying an upload reads only raw/: HeadObject with checksums and GetObjectAttributes. Nothing
+          // outside raw/ is readable.
           sid: "VerifyRawObjects",
-          actions: [
-            "s3:GetObject",
-            "s3:GetObjectVersion",
-            "s3:GetObjectAttributes",
-            "s3:GetObjectVersionAttributes",
-          ],
+          actions: S3_OBJECT_READ,
           resources: objects(buckets.raw, ["raw"]),
         }),
         allow({
@@ -177,14 +299,15 @@ export class LakeAccess extends Construct {
           sid: "UseTableKeyThroughDynamoDb",
           actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
           resources: [props.ingestionTableKeyArn],
-          conditions: { StringEquals: { "kms:ViaService": `dynamodb.${location.region}.amazonaws.com` } },
+          conditions: { StringEquals: { "kms:ViaService": via("dynamodb") } },
         }),
         denyRawDeletes,
       ],
     });
 
     this.crawlerRole = new LakeRole(this, "crawler", {
-      roleName: `${props.namePrefix}-glue-crawler`,
+      roleName: `${props.namePrefix}-${ROLE_PURPOSES.crawler}`,
+      permissionsBoundaryArn,
       description: "Glue crawlers: read raw and curated data, add tables and partitions to the lake catalog",
       trustStatements: glueTrust,
       statements: [
@@ -225,7 +348,8 @@ export class LakeAccess extends Construct {
       curated: ["curated", "reports/curate"],
     };
     this.glueJobRole = new LakeRole(this, "glue-job", {
-      roleName: `${props.namePrefix}-glue-job`,
+      roleName: `${props.namePrefix}-${ROLE_PURPOSES.glueJob}`,
+      permissionsBoundaryArn,
       description:
         "Glue ETL jobs: read raw, write cleaned and curated, update the lake catalog; never delete raw",
       trustStatements: glueTrust,
@@ -274,7 +398,7 @@ export class LakeAccess extends Construct {
           actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
           resources: [props.dataKeyArn],
           conditions: {
-            StringEquals: { "kms:ViaService": [viaS3, `glue.${location.region}.amazonaws.com`] },
+            StringEquals: { "kms:ViaService": [viaS3, via("glue")] },
           },
         }),
         allow({
@@ -283,20 +407,14 @@ export class LakeAccess extends Construct {
           resources: lakeCatalog([props.rawDatabaseName, props.curatedDatabaseName]),
         }),
         glueLogs("WriteJobLogs", "/aws-glue/*"),
-        allow({
-          sid: "PublishJobMetrics",
-          actions: ["cloudwatch:PutMetricData"],
-          resources: ["*"],
-          unscopedBecause: "cloudwatch:PutMetricData has no resource types; scoped by namespace instead",
-          conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } },
-        }),
+        publishGlueMetrics,
         denyRawDeletes,
       ],
     });
 
-    const workgroupArn = arns.athenaWorkgroup(location, props.athenaWorkgroupName);
     this.analystRole = new LakeRole(this, "analyst", {
-      roleName: `${props.namePrefix}-analyst`,
+      roleName: `${props.namePrefix}-${ROLE_PURPOSES.analyst}`,
+      permissionsBoundaryArn,
       description: "Analysts: run Athena queries in the lake workgroup over curated data",
       trustStatements: roleTrust(
         "TrustedAnalystPrincipals",
@@ -304,31 +422,10 @@ export class LakeAccess extends Construct {
         props.analystPrincipalArns,
       ),
       statements: [
-        allow({
-          sid: "RunQueriesInWorkgroup",
-          actions: [
-            "athena:StartQueryExecution",
-            "athena:StopQueryExecution",
-            "athena:GetQueryExecution",
-            "athena:BatchGetQueryExecution",
-            "athena:ListQueryExecutions",
-            "athena:GetQueryResults",
-            "athena:GetQueryResultsStream",
-            "athena:GetWorkGroup",
-            "athena:GetNamedQuery",
-            "athena:BatchGetNamedQuery",
-            "athena:ListNamedQueries",
-          ],
-          resources: [workgroupArn],
-        }),
+        allow({ sid: "RunQueriesInWorkgroup", actions: ATHENA_QUERY_ACTIONS, resources: [workgroupArn] }),
         allow({
           sid: "BrowseDataCatalog",
-          actions: [
-            "athena:ListDatabases",
-            "athena:GetDatabase",
-            "athena:ListTableMetadata",
-            "athena:GetTableMetadata",
-          ],
+          actions: ATHENA_CATALOG_BROWSE,
           resources: [arns.athenaDataCatalog(location)],
         }),
         allow({

@@ -9,16 +9,22 @@ export interface LakeRoleProps {
   readonly description: string;
   readonly trustStatements: PolicyStatement[];
   readonly statements: PolicyStatement[];
+  /** Managed policy capping what the role can ever do, whatever its inline policy says. */
+  readonly permissionsBoundaryArn?: string;
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
-/** An IAM role with exactly one inline least-privilege policy (no managed policies, no other attachments). */
+/**
+ * An IAM role with exactly one inline least-privilege policy (no managed policies, no other attachments) and,
+ * for the lake's workload roles, a permissions boundary.
+ */
 export class LakeRole extends Construct {
   readonly roleArn: string;
   readonly roleName: string;
   /** The permission policy JSON, as synthesized. */
   readonly policyJson: string;
+  readonly permissionsBoundaryArn?: string;
 
   constructor(scope: Construct, id: string, props: LakeRoleProps) {
     super(scope, id);
@@ -33,6 +39,7 @@ export class LakeRole extends Construct {
       description: props.description,
       assumeRolePolicy: policyJson(props.trustStatements),
       maxSessionDuration: 3600,
+      permissionsBoundary: props.permissionsBoundaryArn,
     });
     this.policyJson = policyJson(props.statements);
     new IamRolePolicy(this, "policy", {
@@ -42,5 +49,6 @@ export class LakeRole extends Construct {
     });
     this.roleArn = role.arn;
     this.roleName = role.name;
+    this.permissionsBoundaryArn = props.permissionsBoundaryArn;
   }
 }

@@ -5,6 +5,7 @@ import { ENVIRONMENTS, type EnvironmentName, type LakeConfig, lakeConfigSchema }
 
 export * from "./local-profile";
 export * from "./naming";
+export * from "./regions";
 export * from "./schema";
 
 /** Thrown when a config file is missing, not JSON, or breaks a rule; the message names file, field and rule. */

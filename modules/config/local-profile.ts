@@ -14,7 +14,7 @@ export const MOTO_GAPS = {
     "public access blocks).",
   s3PolicyDenyStatements:
     "moto evaluates bucket policies on object requests but ignores every condition operator except " +
-    "StringEquals, so each conditional Deny (TLS only, TLS >= 1.2, encryption guards, raw-deletion guard) " +
+    "StringEquals, so each conditional Deny (TLS only, TLS >= 1.2, encryption guards, raw write-once guards) " +
     "would refuse every object request: locally bucket policies keep only their Allow statements, and a " +
     "bucket left without any has no policy. The dev and prod policies are checked by the synth invariants " +
     "and the IAM simulator tests.",

@@ -1,5 +1,13 @@
 import { createHash } from "node:crypto";
+import { type Partition, partitionOf, serviceEndpoint } from "./regions";
 import type { LakeConfig } from "./schema";
+
+/** Where an environment lives: every ARN of it is built from these three. */
+export interface AwsLocation {
+  readonly account: string;
+  readonly region: string;
+  readonly partition: Partition;
+}
 
 /** AWS name length limits the lake runs into. */
 export const NAME_LIMITS = {
@@ -39,11 +47,22 @@ export class Naming {
   readonly prefix: string;
   readonly accountId: string;
   readonly region: string;
+  readonly partition: Partition;
 
   constructor(config: Pick<LakeConfig, "namePrefix" | "environment" | "accountId" | "region">) {
     this.prefix = `${config.namePrefix}-${config.environment}`;
     this.accountId = config.accountId;
     this.region = config.region;
+    this.partition = partitionOf(config.region);
+  }
+
+  get location(): AwsLocation {
+    return { account: this.accountId, region: this.region, partition: this.partition };
+  }
+
+  /** A service's regional endpoint as `kms:ViaService` names it, e.g. `s3.us-east-1.amazonaws.com`. */
+  viaService(service: string): string {
+    return serviceEndpoint(service, this.region);
   }
 
   /** A hyphenated name such as `opl-dev-ingestion`, bounded to `maxLength` (default 64). */
@@ -91,8 +110,31 @@ export class Naming {
   }
 
   roleArn(roleName: string): string {
-    return `arn:aws:iam::${this.accountId}:role/${roleName}`;
+    return `arn:${this.partition}:iam::${this.accountId}:role/${roleName}`;
   }
+
+  /** The state key's alias ARN: the S3 backend names the key by it (backends take static strings only). */
+  get stateKeyAliasArn(): string {
+    return `arn:${this.partition}:kms:${this.region}:${this.accountId}:${this.stateKeyAlias}`;
+  }
+}
+
+// S3's rules for general purpose bucket names, with the reserved prefixes and suffixes.
+const RESERVED_BUCKET_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
+const RESERVED_BUCKET_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+/** Why S3 would refuse `name` as a bucket name, or undefined when it is valid. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "a bucket name has 3-63 characters";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return "a bucket name has only a-z 0-9 . - and starts and ends with a letter or digit";
+  if (name.includes("..")) return "a bucket name has no two adjacent periods";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "a bucket name is not an IP address";
+  const prefix = RESERVED_BUCKET_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `bucket names must not start with "${prefix}" (reserved by S3)`;
+  const suffix = RESERVED_BUCKET_SUFFIXES.find((p) => name.endsWith(p));
+  if (suffix) return `bucket names must not end with "${suffix}" (reserved by S3)`;
+  return undefined;
 }
 
 function assertPurpose(purpose: string): void {

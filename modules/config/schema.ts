@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { bucketNameProblem, Naming } from "./naming";
+import { isSupportedRegion, partitionOf, regionRule } from "./regions";
 
 /** The environments the project deploys; `config/<name>.json` exists for each. */
 export const ENVIRONMENTS = ["dev", "prod", "local"] as const;
@@ -65,7 +67,7 @@ const backendSchema = z
 const roleArns = (who: string) =>
   z
     .array(
-      z.string().regex(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+      z.string().regex(/^arn:aws(-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
         error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/DataEngineer",
       }),
     )
@@ -82,11 +84,16 @@ export const lakeConfigSchema = z
       .regex(/^[a-z][a-z0-9]{1,9}$/, {
         error: "must be 2-10 lower-case letters or digits, starting with a letter (it starts every name)",
       })
-      .describe("Short prefix of every resource name, e.g. opl."),
+      .describe(
+        "Short prefix of every resource name, e.g. opl. Not `sthree` (S3 reserves those bucket names).",
+      ),
     region: z
       .string()
-      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "must be an AWS region such as us-east-1" })
-      .describe("AWS region of every resource of the environment."),
+      .refine(isSupportedRegion, { error: (issue) => regionRule(String(issue.input)) })
+      .describe(
+        "AWS region of every resource of the environment; its partition (aws, aws-us-gov) starts every ARN. " +
+          "China regions are refused.",
+      ),
     accountId: z
       .string({ error: "must be a 12-digit AWS account id (quoted, as a string)" })
       .regex(/^\d{12}$/, { error: "must be a 12-digit AWS account id (quoted, as a string)" })
@@ -133,7 +140,7 @@ export const lakeConfigSchema = z
           .int()
           .min(7, { error: "must be between 7 and 30 (KMS limits)" })
           .max(30, { error: "must be between 7 and 30 (KMS limits)" })
-          .describe("Waiting period before a scheduled key deletion."),
+          .describe("Waiting period before a scheduled key deletion; 30 in prod."),
       })
       .describe("KMS customer managed keys."),
     storage: z
@@ -147,7 +154,7 @@ export const lakeConfigSchema = z
           "Raw objects move to GLACIER_IR after this many days (after the STANDARD_IA transition).",
         ),
         noncurrentVersionExpiryDays: positiveDays("noncurrent versions").describe(
-          "Noncurrent object versions expire after this many days (every bucket).",
+          "Noncurrent object versions expire after this many days (every bucket but raw, which keeps them).",
         ),
         abortIncompleteMultipartDays: positiveDays("incomplete multipart uploads").describe(
           "Incomplete multipart uploads are aborted after this many days.",
@@ -222,7 +229,28 @@ export const lakeConfigSchema = z
         deployRef: z
           .string()
           .regex(/^refs\/heads\/[\w./-]+$/, { error: "must be a branch ref such as refs/heads/main" })
-          .describe("Only workflows on this ref may deploy (the OIDC `sub` claim)."),
+          .describe(
+            "Only the pipeline's workflow file at this ref may deploy (`job_workflow_ref` in the OIDC `sub`).",
+          ),
+        deployEnvironment: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,255}$/, {
+            error: "must be a GitHub environment name (letters, digits, . _ -)",
+          })
+          .describe(
+            "GitHub environment the apply job runs in; the deployer role trusts only this environment's OIDC " +
+              "`sub`. Protect it with required reviewers (docs/ci.md).",
+          ),
+        immutableSubject: z
+          .strictObject({
+            ownerId: z.number().int().positive().describe("Numeric id of the repository owner."),
+            repositoryId: z.number().int().positive().describe("Numeric id of the repository."),
+          })
+          .optional()
+          .describe(
+            "Only for repositories with GitHub's immutable OIDC subject claims: the ids GitHub puts into the " +
+              "`repo:` part of the `sub` (`repo:owner@<ownerId>/name@<repositoryId>`).",
+          ),
       })
       .describe("Continuous deployment."),
     localEndpoint: z
@@ -255,6 +283,7 @@ export const lakeConfigSchema = z
         message: "is only allowed for the local environment",
       });
     }
+    const partition = isSupportedRegion(c.region) ? partitionOf(c.region) : undefined;
     for (const field of ["ingestionPrincipalArns", "analystPrincipalArns"] as const) {
       c.access[field].forEach((arn, i) => {
         if (arn.split(":")[4] !== c.accountId) {
@@ -264,10 +293,34 @@ export const lakeConfigSchema = z
             message: `must be a role of account ${c.accountId}`,
           });
         }
+        if (partition && arn.split(":")[1] !== partition) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["access", field, i],
+            message: `must be in partition ${partition} (arn:${partition}:iam::...), the partition of ${c.region}`,
+          });
+        }
       });
     }
     if (c.environment === "prod" && !c.protectStatefulResources) {
       ctx.addIssue({ code: "custom", path: ["protectStatefulResources"], message: "must be true in prod" });
+    }
+    if (c.environment === "prod" && c.keys.deletionWindowDays !== 30) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["keys", "deletionWindowDays"],
+        message: "must be 30 in prod (the longest wait before a scheduled key deletion takes effect)",
+      });
+    }
+    if (isSupportedRegion(c.region)) {
+      const problem = bucketNameProblem(new Naming(c).stateBucket);
+      if (problem) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["namePrefix"],
+          message: `gives bucket names S3 refuses (${new Naming(c).stateBucket}: ${problem}); choose another prefix`,
+        });
+      }
     }
   });
 

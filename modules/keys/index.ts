@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { arns } from "../access/arns";
 import { type LakeConfig, type Naming, supports } from "../config";
 import { LakeKey } from "./lake-key";
 
@@ -24,7 +25,7 @@ export class LakeKeys extends Construct {
   constructor(scope: Construct, id: string, { config, naming }: LakeKeysProps) {
     super(scope, id);
     const common = {
-      accountId: config.accountId,
+      location: naming.location,
       breakGlassRoleArn: naming.roleArn(config.keys.breakGlassRoleName),
       deletionWindowDays: config.keys.deletionWindowDays,
       rotationPeriodDays: supports(config, "kmsRotationPeriod") ? ROTATION_PERIOD_DAYS : undefined,
@@ -42,7 +43,7 @@ export class LakeKeys extends Construct {
       services: [
         {
           name: "CloudWatchLogs",
-          service: `logs.${config.region}.amazonaws.com`,
+          service: naming.viaService("logs"),
           actions: [
             "kms:Encrypt*",
             "kms:Decrypt*",
@@ -53,7 +54,7 @@ export class LakeKeys extends Construct {
           // Only for log groups of this account and region (the encryption context CloudWatch Logs sends).
           conditions: {
             ArnLike: {
-              "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${config.region}:${config.accountId}:log-group:*`,
+              "kms:EncryptionContext:aws:logs:arn": arns.logGroup(naming.location, "*"),
             },
           },
         },

@@ -2,26 +2,43 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Construct } from "constructs";
+import type { AwsLocation } from "../config";
 import { type ConditionValues, Lazy, type PolicyStatement, policyJson } from "../core";
 
-/** What a key administrator may do: manage the key, never use it for data (AWS's key-administrator set). */
+/**
+ * What a key administrator may do: manage the key, never use it for data. Listed one by one: AWS's
+ * key-administrator set (`kms:Create*`, ...) includes kms:CreateGrant, and a grant is data use handed to any
+ * principal the grantor names. Grants are only created by AWS services for AWS resources (see
+ * `mayCreateGrantsForAwsResources`).
+ */
 export const KEY_ADMIN_ACTIONS = [
-  "kms:Create*",
-  "kms:Describe*",
-  "kms:Enable*",
-  "kms:List*",
-  "kms:Put*",
-  "kms:Update*",
-  "kms:Revoke*",
-  "kms:Disable*",
-  "kms:Get*",
-  "kms:Delete*",
+  "kms:CreateAlias",
+  "kms:DescribeKey",
+  "kms:EnableKey",
+  "kms:EnableKeyRotation",
+  "kms:ListAliases",
+  "kms:ListGrants",
+  "kms:ListKeyPolicies",
+  "kms:ListKeyRotations",
+  "kms:ListResourceTags",
+  "kms:PutKeyPolicy",
+  "kms:UpdateAlias",
+  "kms:UpdateKeyDescription",
+  "kms:RevokeGrant",
+  "kms:DisableKey",
+  "kms:DisableKeyRotation",
+  "kms:GetKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:DeleteAlias",
   "kms:TagResource",
   "kms:UntagResource",
   "kms:ScheduleKeyDeletion",
   "kms:CancelKeyDeletion",
   "kms:RotateKeyOnDemand",
 ] as const;
+
+/** What creating AWS resources encrypted with the key needs (DynamoDB tables): grants for AWS services only. */
+const AWS_RESOURCE_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"];
 
 /** What a key user may do with data keys (envelope encryption through S3, DynamoDB, Glue, Athena, Logs). */
 export const KEY_USER_ACTIONS = [
@@ -46,6 +63,18 @@ export interface KeyUser {
   readonly mayCreateGrantsForAwsResources?: boolean;
 }
 
+/**
+ * Roles that use the key only through AWS services, named by ARN or ARN pattern, for keys whose users exist
+ * after the key (state, Glue catalog): KMS refuses a policy whose Principal names a role that does not exist
+ * yet, so the principal is the account and `aws:PrincipalArn` names the roles.
+ */
+export interface NamedPrincipalsViaServices {
+  /** Role ARNs; `*` only inside a name segment (e.g. `role/opl-*-glue-job` for every environment's job role). */
+  readonly principalArns: readonly string[];
+  /** e.g. `glue.us-east-1.amazonaws.com`. */
+  readonly services: readonly string[];
+}
+
 /** An AWS service principal allowed to use the key, always with confused-deputy conditions. */
 export interface KeyServiceGrant {
   readonly name: string;
@@ -59,8 +88,9 @@ export interface LakeKeyProps {
   /** Alias name including `alias/`. */
   readonly alias: string;
   readonly description: string;
-  readonly accountId: string;
-  /** Existing role that may administer (not use) the key. */
+  /** The key's account, region and partition (the account root is the key's administrator of last resort). */
+  readonly location: AwsLocation;
+  /** Existing role that may administer (not use) the key, and create grants for AWS resources with it. */
   readonly breakGlassRoleArn: string;
   readonly deletionWindowDays: number;
   /**
@@ -70,12 +100,8 @@ export interface LakeKeyProps {
   readonly rotationPeriodDays?: number;
   readonly users?: readonly KeyUser[];
   readonly services?: readonly KeyServiceGrant[];
-  /**
-   * Any principal of this account may use the key, but only through these services (e.g.
-   * `glue.us-east-1.amazonaws.com`): the pattern of AWS managed keys. Who may read the bucket, table or catalog
-   * then stays with IAM; for keys whose users cannot be named when the key is created (state, Glue catalog).
-   */
-  readonly accountPrincipalsViaServices?: readonly string[];
+  /** Roles named before they exist that may use the key through AWS services (state and catalog keys). */
+  readonly namedPrincipalsViaServices?: NamedPrincipalsViaServices;
   /** Terraform refuses any plan that destroys or replaces the key (prod): its data would become unreadable. */
   readonly preventDestroy?: boolean;
 }
@@ -83,8 +109,9 @@ export interface LakeKeyProps {
 /**
  * A KMS customer managed key with rotation, an alias and a key policy that grants administration to the
  * account (so IAM can never lose the key) and a break-glass role, and data use only to named roles and to
- * service principals pinned to this account. The policy is a separate `aws_kms_key_policy` so that it may
- * name roles created after the key (KMS rejects a policy naming a principal that does not exist yet).
+ * service principals pinned to this account. No statement grants `Principal: *`. The policy is a separate
+ * `aws_kms_key_policy` so that it may name roles created after the key in the same stack (KMS rejects a
+ * policy naming a principal that does not exist yet).
  */
 export class LakeKey extends Construct {
   readonly key: KmsKey;
@@ -102,6 +129,19 @@ export class LakeKey extends Construct {
     private readonly props: LakeKeyProps,
   ) {
     super(scope, id);
+    const named = props.namedPrincipalsViaServices;
+    if (named && (named.principalArns.length === 0 || named.services.length === 0)) {
+      throw new Error(
+        `LakeKey ${id}: namedPrincipalsViaServices needs at least one role ARN and one service`,
+      );
+    }
+    for (const arn of named?.principalArns ?? []) {
+      if (!/^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@*/-]+$/.test(arn) || arn.endsWith("role/*")) {
+        throw new Error(
+          `LakeKey ${id}: "${arn}" must be a role ARN (a * only inside the name), never a whole account`,
+        );
+      }
+    }
     if (!/^alias\/[\w/-]+$/.test(props.alias) || props.alias.startsWith("alias/aws/")) {
       throw new Error(
         `LakeKey ${id}: alias "${props.alias}" must look like alias/<name> and not use the aws/ prefix`,
@@ -154,15 +194,34 @@ export class LakeKey extends Construct {
   addServiceGrant(grant: KeyServiceGrant): void {
     if (!/^[A-Za-z0-9]+$/.test(grant.name))
       throw new Error(`service grant name "${grant.name}" must be alphanumeric`);
-    if (Object.keys(grant.conditions).length === 0) {
-      throw new Error(`service grant "${grant.name}" for ${grant.service} needs confused-deputy conditions`);
+    const account = this.props.location.account;
+    const pinned = Object.values(grant.conditions).some((values) =>
+      Object.entries(values).some(
+        ([key, value]) =>
+          (key === "aws:SourceAccount" && value === account) ||
+          ([value].flat() as unknown[]).every((v) => typeof v === "string" && v.includes(`:${account}:`)),
+      ),
+    );
+    if (!pinned) {
+      throw new Error(
+        `service grant "${grant.name}" for ${grant.service} needs confused-deputy conditions pinning account ` +
+          `${account} (aws:SourceAccount, or an ARN condition naming the account)`,
+      );
     }
     this.services.push(grant);
   }
 
   private renderPolicy(): string {
-    const { accountId, breakGlassRoleArn, accountPrincipalsViaServices } = this.props;
-    const root = `arn:aws:iam::${accountId}:root`;
+    const { location, breakGlassRoleArn, namedPrincipalsViaServices: named } = this.props;
+    const root = `arn:${location.partition}:iam::${location.account}:root`;
+    const grantsForAwsResources = (sid: string, principal: string): PolicyStatement => ({
+      Sid: sid,
+      Effect: "Allow",
+      Principal: { AWS: principal },
+      Action: AWS_RESOURCE_GRANT_ACTIONS,
+      Resource: "*",
+      Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+    });
     const statements: PolicyStatement[] = [
       // The account keeps administrative control through IAM: a key can never become unmanageable.
       {
@@ -179,16 +238,19 @@ export class LakeKey extends Construct {
         Action: KEY_ADMIN_ACTIONS,
         Resource: "*",
       },
+      // Administrators create the DynamoDB tables encrypted with the key (first apply, bootstrap).
+      grantsForAwsResources("BreakGlassGrantsForAwsResources", breakGlassRoleArn),
     ];
-    if (accountPrincipalsViaServices?.length) {
+    if (named) {
       statements.push({
-        Sid: "AccountPrincipalsUseViaServices",
+        Sid: "NamedRolesUseViaServices",
         Effect: "Allow",
-        Principal: { AWS: "*" },
+        Principal: { AWS: root },
         Action: KEY_USER_ACTIONS,
         Resource: "*",
         Condition: {
-          StringEquals: { "kms:CallerAccount": accountId, "kms:ViaService": accountPrincipalsViaServices },
+          ArnLike: { "aws:PrincipalArn": named.principalArns },
+          StringEquals: { "kms:ViaService": named.services },
         },
       });
     }
@@ -204,14 +266,7 @@ export class LakeKey extends Construct {
           : {}),
       });
       if (u.mayCreateGrantsForAwsResources) {
-        statements.push({
-          Sid: `Grant${u.name}`,
-          Effect: "Allow",
-          Principal: { AWS: u.principalArn },
-          Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-          Resource: "*",
-          Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
-        });
+        statements.push(grantsForAwsResources(`Grant${u.name}`, u.principalArn));
       }
     }
     for (const s of this.services) {

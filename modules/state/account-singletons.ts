@@ -2,22 +2,22 @@ import { GlueDataCatalogEncryptionSettings } from "@cdktf/provider-aws/lib/glue-
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { S3AccountPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-account-public-access-block";
 import { Construct } from "constructs";
-import type { Naming } from "../config";
+import type { AwsLocation, Naming } from "../config";
 import type { LakeKey } from "../keys";
 
 /** GitHub Actions' OIDC issuer; the CI deployer role of each lake stack trusts it. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
 /** The ARN every stack can use to reference the account's GitHub OIDC provider (a static string). */
-export function githubOidcProviderArn(accountId: string): string {
-  return `arn:aws:iam::${accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
+export function githubOidcProviderArn(location: Pick<AwsLocation, "account" | "partition">): string {
+  return `arn:${location.partition}:iam::${location.account}:oidc-provider/${GITHUB_OIDC_HOST}`;
 }
 
 export interface AccountSingletonsProps {
   readonly naming: Naming;
   /**
    * Encrypts the Glue Data Catalog (metadata and connection passwords). Create it with
-   * `accountPrincipalsViaServices: [glue.<region>.amazonaws.com]`: every catalog reader decrypts through Glue.
+   * `namedPrincipalsViaServices` through `glue.<region>.amazonaws.com`: every catalog reader decrypts through Glue.
    */
   readonly catalogKey: LakeKey;
   /** False only where the S3 Control endpoint is unreachable (the local profile, see MOTO_GAPS). */

@@ -32,7 +32,8 @@ export function configureBackend(stack: TerraformStack, props: BackendProps): vo
         key: naming.stateKey(stackName),
         region: naming.region,
         encrypt: true,
-        kmsKeyId: `arn:aws:kms:${naming.region}:${naming.accountId}:${naming.stateKeyAlias}`,
+        // The state bucket's policy accepts exactly this alias ARN besides the key ARN (DenyOtherKmsKey).
+        kmsKeyId: naming.stateKeyAliasArn,
         dynamodbTable: naming.lockTable,
       });
       // Terraform >= 1.10 locks with a lock file in the bucket and deprecates the DynamoDB table; both are set

@@ -27,6 +27,7 @@ export class StateStore extends Construct {
     const housekeeping = housekeepingRule(s);
     this.accessLogs = accessLogsBucket(this, "access-logs", {
       bucketName: naming.bucket("tfstate-logs"),
+      partition: naming.partition,
       accountId: naming.accountId,
       sourceBucketNames: [naming.stateBucket],
       lifecycleRule: { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
@@ -35,7 +36,9 @@ export class StateStore extends Construct {
     });
     this.bucket = new LakeBucket(this, "bucket", {
       bucketName: naming.stateBucket,
-      encryption: { kind: "kms", keyArn: stateKey.keyArn },
+      partition: naming.partition,
+      // The lake stacks' S3 backend names the key by its alias ARN (backends take no references).
+      encryption: { kind: "kms", keyArn: stateKey.keyArn, aliasArn: naming.stateKeyAliasArn },
       accessLogging: { target: this.accessLogs, prefix: "tfstate/" },
       // Old state versions are the way back from a bad apply: keep them for the noncurrent window.
       lifecycleRules: [housekeeping],

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { type LakeConfig, MOTO_GAPS, type Naming, supports } from "../config";
 import {
+  abortUploadsRule,
   accessLogsBucket,
   housekeepingRule,
   LakeBucket,
@@ -17,7 +18,7 @@ export interface LakeStorageProps {
   readonly naming: Naming;
   /** KMS key of the lake's data (raw, cleaned, curated, query results). */
   readonly dataKeyArn: string;
-  /** Role allowed to delete raw objects (break-glass); raw is otherwise immutable. */
+  /** The only role that may delete raw objects or change raw's retention settings; raw is write-once. */
   readonly breakGlassRoleArn: string;
 }
 
@@ -55,8 +56,10 @@ export class LakeStorage extends Construct {
       accessLogs: naming.bucket("access-logs"),
     };
 
+    const partition = naming.partition;
     this.accessLogs = accessLogsBucket(this, "access-logs", {
       bucketName: names.accessLogs,
+      partition,
       accountId: config.accountId,
       sourceBucketNames: [...ZONES.map((z) => names[z]), names.athenaResults],
       lifecycleRule: { ...housekeeping, id: "expire-access-logs", expireAfterDays: s.accessLogsExpiryDays },
@@ -65,9 +68,11 @@ export class LakeStorage extends Construct {
     });
     const logsTo = (purpose: string) => ({ target: this.accessLogs, prefix: `${purpose}/` });
 
+    // Raw keeps every version for good: its lifecycle only aborts incomplete uploads and moves files to
+    // cheaper storage classes.
     const zoneRules: Record<Zone, LifecycleRule[]> = {
       raw: [
-        housekeeping,
+        abortUploadsRule(s),
         {
           id: "age-raw-files",
           prefix: "raw/",
@@ -80,30 +85,18 @@ export class LakeStorage extends Construct {
       cleaned: [housekeeping],
       curated: [housekeeping],
     };
-    // Raw files are the lake's evidence: nobody but the break-glass role may delete them (IAM adds a second
-    // line: no role of the lake is granted a delete on raw).
-    const zoneStatements: Record<Zone, LakeBucketProps["policyStatements"]> = {
-      raw: [
-        {
-          Sid: "DenyRawDeletion",
-          Effect: "Deny",
-          Principal: { AWS: "*" },
-          Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-          Resource: `arn:aws:s3:::${names.raw}/*`,
-          Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
-        },
-      ],
-      cleaned: [],
-      curated: [],
-    };
+    // Raw files are the lake's evidence: written once, never overwritten, deleted or expired but by the
+    // break-glass role (IAM adds a second line: no role of the lake is granted a delete on raw).
+    const writeOnce: Partial<Record<Zone, LakeBucketProps["writeOnce"]>> = { raw: { breakGlassRoleArn } };
     const zones = {} as Record<Zone, LakeBucket>;
     for (const zone of ZONES) {
       zones[zone] = new LakeBucket(this, zone, {
         bucketName: names[zone],
+        partition,
         encryption: kms,
         accessLogging: logsTo(zone),
         lifecycleRules: zoneRules[zone],
-        policyStatements: zoneStatements[zone],
+        writeOnce: writeOnce[zone],
         denyStatements,
         preventDestroy: config.protectStatefulResources,
       });
@@ -112,6 +105,7 @@ export class LakeStorage extends Construct {
 
     this.athenaResults = new LakeBucket(this, "athena-results", {
       bucketName: names.athenaResults,
+      partition,
       encryption: kms,
       accessLogging: logsTo("athena-results"),
       lifecycleRules: [

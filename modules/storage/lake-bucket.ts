@@ -10,11 +10,20 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Construct } from "constructs";
+import { bucketNameProblem, type Partition } from "../config";
 import { type PolicyStatement, policyJson } from "../core";
 
 /** Default encryption: a KMS key (with S3 bucket keys), or SSE-S3 only where AWS demands it. */
 export type BucketEncryption =
-  | { readonly kind: "kms"; readonly keyArn: string }
+  | {
+      readonly kind: "kms";
+      readonly keyArn: string;
+      /**
+       * The key's alias ARN, for writers that can only name the key statically (the Terraform S3 backend):
+       * an upload that names the key must name it by `keyArn` or by this alias ARN.
+       */
+      readonly aliasArn?: string;
+    }
   | {
       readonly kind: "s3-managed";
       /** Why KMS is impossible here; shown next to the setting in review. */
@@ -40,8 +49,19 @@ export interface AccessLogging {
   readonly prefix: string;
 }
 
+/**
+ * Objects are written once and kept: nobody but the break-glass role deletes an object or a version, changes
+ * what lifecycle may do (lifecycle, versioning, the bucket policy itself), and every upload must carry
+ * `If-None-Match: *` so an existing key is never overwritten. Lifecycle rules may not expire anything.
+ */
+export interface WriteOnce {
+  readonly breakGlassRoleArn: string;
+}
+
 export interface LakeBucketProps {
   readonly bucketName: string;
+  /** Partition of the bucket's ARN (`aws`, `aws-us-gov`). */
+  readonly partition: Partition;
   readonly encryption: BucketEncryption;
   /** Where server access logs go; undefined only for the access-logs bucket itself (logging it to itself loops). */
   readonly accessLogging: AccessLogging | undefined;
@@ -55,11 +75,11 @@ export interface LakeBucketProps {
   readonly denyStatements?: { readonly enforce: true } | { readonly enforce: false; readonly reason: string };
   /** Terraform refuses any plan that destroys or replaces the bucket (prod). */
   readonly preventDestroy?: boolean;
+  /** Makes the bucket write-once (the raw zone). */
+  readonly writeOnce?: WriteOnce;
 }
 
 const ANYONE = { AWS: "*" } as const;
-
-const BUCKET_NAME = /^(?!xn--)(?!sthree-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
  * One S3 bucket with the lake's non-negotiable settings: all four public access blocks, BucketOwnerEnforced
@@ -82,9 +102,10 @@ export class LakeBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: LakeBucketProps) {
     super(scope, id);
-    if (!BUCKET_NAME.test(props.bucketName) || props.bucketName.includes("..")) {
+    const nameProblem = bucketNameProblem(props.bucketName);
+    if (nameProblem) {
       throw new Error(
-        `LakeBucket ${id}: "${props.bucketName}" is not a valid S3 bucket name (3-63 of a-z 0-9 . -)`,
+        `LakeBucket ${id}: "${props.bucketName}" is not a valid S3 bucket name: ${nameProblem}`,
       );
     }
     if (props.lifecycleRules.length === 0) {
@@ -95,6 +116,17 @@ export class LakeBucket extends Construct {
     const ruleIds = props.lifecycleRules.map((r) => r.id);
     if (new Set(ruleIds).size !== ruleIds.length)
       throw new Error(`LakeBucket ${id}: duplicate lifecycle rule ids`);
+    if (props.writeOnce) {
+      const expiring = props.lifecycleRules.find(
+        (r) => r.expireAfterDays !== undefined || r.noncurrentVersionExpiryDays !== undefined,
+      );
+      if (expiring) {
+        throw new Error(
+          `LakeBucket ${id}: lifecycle rule "${expiring.id}" expires objects or versions of a write-once bucket; ` +
+            "keep only transitions and the abort of incomplete uploads",
+        );
+      }
+    }
 
     this.bucket = new S3Bucket(this, "bucket", {
       bucket: props.bucketName,
@@ -103,7 +135,7 @@ export class LakeBucket extends Construct {
     });
     this.bucketName = this.bucket.bucket;
     this.bucketArn = this.bucket.arn;
-    const staticArn = `arn:aws:s3:::${props.bucketName}`;
+    const staticArn = `arn:${props.partition}:s3:::${props.bucketName}`;
 
     this.publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
       bucket: this.bucket.id,
@@ -147,9 +179,11 @@ export class LakeBucket extends Construct {
       });
     }
     const enforceDeny = props.denyStatements?.enforce ?? true;
-    const statements = [...guardStatements(staticArn, enc), ...(props.policyStatements ?? [])].filter(
-      (st) => enforceDeny || st.Effect !== "Deny",
-    );
+    const statements = [
+      ...guardStatements(staticArn, enc),
+      ...(props.writeOnce ? writeOnceStatements(staticArn, props.writeOnce) : []),
+      ...(props.policyStatements ?? []),
+    ].filter((st) => enforceDeny || st.Effect !== "Deny");
     if (statements.length > 0) {
       // S3 rejects a policy written while the public access block is being changed (409 OperationAborted): the
       // block must be in place first.
@@ -198,9 +232,14 @@ function guardStatements(bucketArn: string, enc: BucketEncryption): PolicyStatem
     },
   ];
   if (enc.kind === "kms") {
-    // "IfExists": an upload without encryption headers gets the default key (bucket default encryption);
-    // one that names another algorithm or key is refused. UploadPart carries no such header, so requiring
-    // the header would break every multipart upload.
+    // Only uploads that name another algorithm or key are refused: one without encryption headers gets the
+    // default key (bucket default encryption), and UploadPart carries no such header at all. Hence "the header
+    // is present" (Null false) AND "it differs": an ...IfExists operator would match a missing header and
+    // deny every upload without one, multipart parts included.
+    const presentAndNot = (key: string, values: string | string[]) => ({
+      StringNotEquals: { [key]: values },
+      Null: { [key]: false },
+    });
     statements.push(
       {
         Sid: "DenyOtherEncryption",
@@ -208,21 +247,68 @@ function guardStatements(bucketArn: string, enc: BucketEncryption): PolicyStatem
         Principal: ANYONE,
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
-        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+        Condition: presentAndNot("s3:x-amz-server-side-encryption", "aws:kms"),
       },
       {
+        // S3 compares the header as sent: a key named by alias must be listed by its alias ARN.
         Sid: "DenyOtherKmsKey",
         Effect: "Deny",
         Principal: ANYONE,
         Action: "s3:PutObject",
         Resource: `${bucketArn}/*`,
-        Condition: {
-          StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": enc.keyArn },
-        },
+        Condition: presentAndNot(
+          "s3:x-amz-server-side-encryption-aws-kms-key-id",
+          enc.aliasArn ? [enc.keyArn, enc.aliasArn] : enc.keyArn,
+        ),
       },
     );
   }
   return statements;
+}
+
+/** The write-once guards; the break-glass role is the only exception, and only for deletion and settings. */
+function writeOnceStatements(bucketArn: string, { breakGlassRoleArn }: WriteOnce): PolicyStatement[] {
+  const exceptBreakGlass = { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } };
+  return [
+    {
+      Sid: "DenyDeletion",
+      Effect: "Deny",
+      Principal: ANYONE,
+      Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      Resource: `${bucketArn}/*`,
+      Condition: exceptBreakGlass,
+    },
+    {
+      // Lifecycle rules delete what nobody may delete by hand, suspended versioning lets an overwrite destroy
+      // the previous version, and a rewritten policy would lift these guards: only the break-glass role may.
+      Sid: "DenyRetentionChanges",
+      Effect: "Deny",
+      Principal: ANYONE,
+      Action: [
+        "s3:PutLifecycleConfiguration",
+        "s3:PutBucketVersioning",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketObjectLockConfiguration",
+      ],
+      Resource: bucketArn,
+      Condition: exceptBreakGlass,
+    },
+    {
+      // Write-once keys: PutObject and CompleteMultipartUpload must carry If-None-Match (S3 then refuses an
+      // existing key with 412). CreateMultipartUpload and UploadPart take no conditional header
+      // (s3:ObjectCreationOperation false); CopyObject into the bucket is refused, as S3 documents.
+      Sid: "DenyOverwrites",
+      Effect: "Deny",
+      Principal: ANYONE,
+      Action: "s3:PutObject",
+      Resource: `${bucketArn}/*`,
+      Condition: {
+        Null: { "s3:if-none-match": true },
+        BoolIfExists: { "s3:ObjectCreationOperation": true },
+      },
+    },
+  ];
 }
 
 function toProviderRule(r: LifecycleRule): S3BucketLifecycleConfigurationRule {
@@ -245,6 +331,7 @@ function toProviderRule(r: LifecycleRule): S3BucketLifecycleConfigurationRule {
 
 /** Lets S3's log delivery write into the access-logs bucket, only for the named source buckets of this account. */
 function logDeliveryStatement(
+  partition: Partition,
   logsBucketName: string,
   accountId: string,
   sourceBucketNames: readonly string[],
@@ -255,16 +342,17 @@ function logDeliveryStatement(
     Principal: { Service: "logging.s3.amazonaws.com" },
     Action: "s3:PutObject",
     // moto's log-delivery check wants exactly this single resource string.
-    Resource: `arn:aws:s3:::${logsBucketName}/*`,
+    Resource: `arn:${partition}:s3:::${logsBucketName}/*`,
     Condition: {
       StringEquals: { "aws:SourceAccount": accountId },
-      ArnLike: { "aws:SourceArn": sourceBucketNames.map((b) => `arn:aws:s3:::${b}`) },
+      ArnLike: { "aws:SourceArn": sourceBucketNames.map((b) => `arn:${partition}:s3:::${b}`) },
     },
   };
 }
 
 export interface AccessLogsBucketProps {
   readonly bucketName: string;
+  readonly partition: Partition;
   readonly accountId: string;
   /** The buckets whose server access logs it receives. */
   readonly sourceBucketNames: readonly string[];
@@ -280,19 +368,22 @@ export interface AccessLogsBucketProps {
 export function accessLogsBucket(scope: Construct, id: string, props: AccessLogsBucketProps): LakeBucket {
   return new LakeBucket(scope, id, {
     bucketName: props.bucketName,
+    partition: props.partition,
     encryption: {
       kind: "s3-managed",
       reason: "S3 server access log delivery cannot write to a bucket whose default encryption is SSE-KMS",
     },
     accessLogging: undefined,
     lifecycleRules: [props.lifecycleRule],
-    policyStatements: [logDeliveryStatement(props.bucketName, props.accountId, props.sourceBucketNames)],
+    policyStatements: [
+      logDeliveryStatement(props.partition, props.bucketName, props.accountId, props.sourceBucketNames),
+    ],
     denyStatements: props.denyStatements,
     preventDestroy: props.preventDestroy,
   });
 }
 
-/** The rule every bucket has: abort incomplete multipart uploads, expire noncurrent versions. */
+/** The rule every bucket but a write-once one has: abort incomplete multipart uploads, expire noncurrent versions. */
 export function housekeepingRule(
   storage: { readonly abortIncompleteMultipartDays: number; readonly noncurrentVersionExpiryDays: number },
   id = "abort-uploads-and-expire-old-versions",
@@ -302,5 +393,14 @@ export function housekeepingRule(
     prefix: "",
     abortIncompleteMultipartAfterDays: storage.abortIncompleteMultipartDays,
     noncurrentVersionExpiryDays: storage.noncurrentVersionExpiryDays,
+  };
+}
+
+/** A write-once bucket's housekeeping: abort incomplete multipart uploads, never expire a version. */
+export function abortUploadsRule(storage: { readonly abortIncompleteMultipartDays: number }): LifecycleRule {
+  return {
+    id: "abort-incomplete-uploads",
+    prefix: "",
+    abortIncompleteMultipartAfterDays: storage.abortIncompleteMultipartDays,
   };
 }

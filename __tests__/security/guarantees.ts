@@ -1,0 +1,773 @@
+// The lake's security guarantees as checks over the synthesized Terraform JSON of one environment (its lake
+// and state-bootstrap stacks), each returning its violations. guarantees.test.ts runs them on the committed
+// configs; mutations.test.ts runs them on weakened copies and requires each weakening to be caught.
+import { CI_WORKFLOW_PATH, ROLE_PURPOSES } from "../../modules/access";
+import { type LakeConfig, Naming } from "../../modules/config";
+import {
+  fakeKeyId,
+  type PolicyDocument,
+  type PolicyStatementJson,
+  resolveReferences,
+  type StackPolicy,
+  stackPolicies,
+} from "../../scripts/policies";
+import type { TfJson } from "../helpers/synth";
+import { accessLevel, type Decision, decide, expandAction, type Policies, type Request } from "./simulate";
+
+export interface EnvironmentStacks {
+  readonly config: LakeConfig;
+  readonly lake: TfJson;
+  readonly bootstrap: TfJson;
+}
+
+export interface Guarantee {
+  readonly id: string;
+  /** What holds, in one sentence (the test name). */
+  readonly claim: string;
+  readonly violations: (env: EnvironmentStacks) => Promise<string[]>;
+}
+
+/** Key actions that use the key for data (what a key policy must grant only to named roles). */
+const DATA_USE = /^kms:(Encrypt|Decrypt|ReEncrypt|GenerateDataKey)/;
+
+/**
+ * Actions AWS rates Write that only read in the plan role: decrypting the state it reads (pinned to the state
+ * bucket's and the lock table's encryption context, see ci-data-key-use-pinned).
+ */
+const PLAN_READS = new Set(["kms:Decrypt"]);
+
+const list = (value: unknown): string[] => (value === undefined ? [] : ([value].flat() as string[]));
+
+/** The resolved policies and names of one environment, rebuilt from (possibly mutated) JSON on each check. */
+export function view(env: EnvironmentStacks) {
+  const naming = new Naming(env.config);
+  const location = naming.location;
+  const { partition, account } = location;
+  const lakeName = `lake-${env.config.environment}`;
+  const lakePolicies = stackPolicies(lakeName, env.lake.resource, location);
+  const bootstrapPolicies = stackPolicies(
+    `state-bootstrap-${env.config.environment}`,
+    env.bootstrap.resource,
+    location,
+  );
+  const all = [...lakePolicies, ...bootstrapPolicies];
+  const resolveLake = (text: string) => resolveReferences(env.lake.resource, location, text);
+  const roleName = (purpose: string) => naming.role(purpose);
+  const roleArn = (purpose: string) => naming.roleArn(roleName(purpose));
+  const identity = (purpose: string): PolicyDocument => {
+    const found = lakePolicies.find((p) => p.kind === "identity" && p.subject === roleName(purpose));
+    return found?.document ?? { Version: "2012-10-17", Statement: [] };
+  };
+  const roleResource = (purpose: string) =>
+    Object.values(env.lake.resource.aws_iam_role ?? {}).find((r) => r.name === roleName(purpose));
+  const boundaryOf = (purpose: string): PolicyDocument | undefined => {
+    const ref = roleResource(purpose)?.permissions_boundary;
+    if (ref === undefined) return undefined;
+    const arn = resolveLake(String(ref));
+    return lakePolicies.find((p) => p.kind === "boundary" && resolveLake(`\${${p.address}.arn}`) === arn)
+      ?.document;
+  };
+  const bucketName = (purpose: string) => naming.bucket(purpose);
+  const bucketArn = (purpose: string) => `arn:${partition}:s3:::${bucketName(purpose)}`;
+  const bucketPolicy = (purpose: string) =>
+    all.find((p) => p.kind === "bucket" && p.subject === bucketName(purpose))?.document;
+  /** The ARN the resolver gives the key of a stack's key construct (`keys/data`, `state-key`, ...). */
+  const keyArn = (json: TfJson, aliasName: string) => {
+    const alias = Object.values(json.resource.aws_kms_alias ?? {}).find((a) => a.name === aliasName);
+    const logical = /\$\{aws_kms_key\.([^.]+)\.key_id\}/.exec(String(alias?.target_key_id))?.[1];
+    if (!logical) throw new Error(`no key behind ${aliasName}`);
+    return `arn:${partition}:kms:${location.region}:${account}:key/${fakeKeyId(logical)}`;
+  };
+  const keyPolicy = (arn: string) => all.find((p) => p.kind === "key" && p.subject === arn)?.document;
+  const stateObject = (stack: string) => `${bucketArn("tfstate")}/${naming.stateKey(stack)}`;
+  return {
+    naming,
+    location,
+    lakeName,
+    all,
+    lakePolicies,
+    roleName,
+    roleArn,
+    identity,
+    roleResource,
+    boundaryOf,
+    bucketName,
+    bucketArn,
+    bucketPolicy,
+    keyArn,
+    keyPolicy,
+    stateObject,
+    lockTableArn: `arn:${partition}:dynamodb:${location.region}:${account}:table/${naming.lockTable}`,
+    breakGlassArn: naming.roleArn(env.config.keys.breakGlassRoleName),
+    boundaryArn: `arn:${partition}:iam::${account}:policy/${naming.prefix}-workload-boundary`,
+  };
+}
+type View = ReturnType<typeof view>;
+
+/** Runs requests and reports, for each, what it should not have been (or should have been) decided. */
+async function expectDecisions(
+  cases: ReadonlyArray<{ what: string; policies: Policies; request: Request; allowed: boolean }>,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of cases) {
+    const decision: Decision = await decide(c.policies, c.request);
+    if ((decision === "Allowed") !== c.allowed) out.push(`${c.what}: ${decision}`);
+  }
+  return out;
+}
+
+const denied = (what: string, policies: Policies, request: Request) => ({
+  what,
+  policies,
+  request,
+  allowed: false,
+});
+const allowed = (what: string, policies: Policies, request: Request) => ({
+  what,
+  policies,
+  request,
+  allowed: true,
+});
+
+/** A key policy letting the account administer and use the key through IAM: what IAM alone must then refuse. */
+function accountKeyPolicy(v: View): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "AccountUsesIam",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${v.location.partition}:iam::${v.location.account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+    ],
+  };
+}
+
+const statementsOf = (policies: readonly StackPolicy[], kinds: readonly string[]) =>
+  policies
+    .filter((p) => kinds.includes(p.kind))
+    .flatMap((p) => p.document.Statement.map((s) => ({ policy: p, s })));
+
+const label = (p: StackPolicy, s: PolicyStatementJson) => `${p.stack} ${p.address} ${s.Sid ?? "(no Sid)"}`;
+
+/** Whether every ARN among a statement's condition values names `account` (and no wildcard account). */
+function conditionPinsAccount(s: PolicyStatementJson, account: string): boolean {
+  const conditions = Object.values(s.Condition ?? {});
+  const sourceAccount = conditions.some(
+    (c) => list(c["aws:SourceAccount"]).every((v) => v === account) && c["aws:SourceAccount"] !== undefined,
+  );
+  // ARNs that carry an account (S3 bucket ARNs carry none).
+  const arnValues = conditions
+    .flatMap((c) => Object.values(c).flatMap(list))
+    .filter((v) => typeof v === "string" && v.startsWith("arn:") && v.split(":")[4] !== "");
+  const arnsPinned = arnValues.length > 0 && arnValues.every((v) => v.split(":")[4] === account);
+  const arnsForeign = arnValues.some((v) => v.split(":")[4] !== account);
+  return !arnsForeign && (sourceAccount || arnsPinned);
+}
+
+export const GUARANTEES: readonly Guarantee[] = [
+  {
+    id: "plan-role-read-only",
+    claim:
+      "the CI plan role only reads: AWS rates every action it holds Read or List, and it can write no state, lock or lock item",
+    async violations(env) {
+      const v = view(env);
+      const plan = v.identity(ROLE_PURPOSES.ciPlan);
+      const out: string[] = [];
+      if (plan.Statement.length === 0) out.push("no plan role policy");
+      for (const s of plan.Statement.filter((st) => st.Effect === "Allow")) {
+        for (const pattern of list(s.Action)) {
+          for (const action of await expandAction(pattern)) {
+            const level = await accessLevel(action);
+            if (level !== "Read" && level !== "List" && !PLAN_READS.has(action))
+              out.push(`${s.Sid}: ${action} is ${level}`);
+          }
+        }
+      }
+      const policies = { identity: [plan] };
+      const principal = v.roleArn(ROLE_PURPOSES.ciPlan);
+      const state = v.stateObject(v.lakeName);
+      const ownItems = {
+        "dynamodb:LeadingKeys": [`${v.bucketName("tfstate")}/${v.naming.stateKey(v.lakeName)}`],
+      };
+      const digest = {
+        "dynamodb:LeadingKeys": [`${v.bucketName("tfstate")}/${v.naming.stateKey(v.lakeName)}-md5`],
+      };
+      out.push(
+        ...(await expectDecisions([
+          ...["s3:PutObject", "s3:DeleteObject"].flatMap((action) =>
+            [state, `${state}.tflock`].map((resource) =>
+              denied(`plan ${action} ${resource}`, policies, { principal, action, resource }),
+            ),
+          ),
+          ...["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"].flatMap((action) =>
+            [ownItems, digest].map((context) =>
+              denied(`plan ${action} on the lock table`, policies, {
+                principal,
+                action,
+                resource: v.lockTableArn,
+                context,
+              }),
+            ),
+          ),
+          allowed("plan reads its state", policies, { principal, action: "s3:GetObject", resource: state }),
+          allowed("plan reads the state digest", policies, {
+            principal,
+            action: "dynamodb:GetItem",
+            resource: v.lockTableArn,
+            context: digest,
+          }),
+        ])),
+      );
+      return out;
+    },
+  },
+  {
+    id: "workload-roles-bounded",
+    claim:
+      "every role but the two CI roles carries the lake's permissions boundary, the one the deployer is held to",
+    async violations(env) {
+      const v = view(env);
+      const ci = [v.roleName(ROLE_PURPOSES.ciPlan), v.roleName(ROLE_PURPOSES.ciDeploy)];
+      const out: string[] = [];
+      const roles = Object.values(env.lake.resource.aws_iam_role ?? {});
+      if (roles.length < 6) out.push(`only ${roles.length} roles`);
+      for (const role of roles.filter((r) => !ci.includes(String(r.name)))) {
+        const ref = role.permissions_boundary;
+        const arn =
+          ref === undefined ? undefined : resolveReferences(env.lake.resource, v.location, String(ref));
+        if (arn !== v.boundaryArn)
+          out.push(`${role.name}: boundary ${arn ?? "none"}, expected ${v.boundaryArn}`);
+      }
+      return out;
+    },
+  },
+  {
+    id: "boundary-caps-escalation",
+    claim:
+      "the permissions boundary allows no IAM, KMS administration, bucket settings, raw deletion or compute outside Glue",
+    async violations(env) {
+      const v = view(env);
+      const boundary = v.boundaryOf(ROLE_PURPOSES.glueJob);
+      if (!boundary) return ["the Glue job role has no boundary"];
+      const anything: PolicyDocument = {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+      };
+      const principal = v.roleArn(ROLE_PURPOSES.glueJob);
+      const policies = { identity: [anything], boundary };
+      const dataKey = v.keyArn(env.lake, v.naming.kmsAlias("data"));
+      const requests: Array<[string, string]> = [
+        ["iam:CreateRole", v.roleArn("escalated")],
+        ["iam:PutRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
+        ["iam:AttachRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
+        ["iam:DeleteRolePermissionsBoundary", v.roleArn(ROLE_PURPOSES.glueJob)],
+        ["iam:CreatePolicyVersion", v.boundaryArn],
+        ["iam:PassRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
+        ["sts:AssumeRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
+        ["kms:PutKeyPolicy", dataKey],
+        ["kms:CreateGrant", dataKey],
+        ["s3:PutBucketPolicy", v.bucketArn("raw")],
+        ["s3:PutLifecycleConfiguration", v.bucketArn("raw")],
+        ["s3:DeleteObject", `${v.bucketArn("raw")}/raw/general/x.csv`],
+        ["s3:DeleteObjectVersion", `${v.bucketArn("raw")}/raw/general/x.csv`],
+        [
+          "glue:CreateJob",
+          `arn:${v.location.partition}:glue:${v.location.region}:${v.location.account}:job/x`,
+        ],
+        [
+          "lambda:CreateFunction",
+          `arn:${v.location.partition}:lambda:${v.location.region}:${v.location.account}:function:x`,
+        ],
+        [
+          "ec2:RunInstances",
+          `arn:${v.location.partition}:ec2:${v.location.region}:${v.location.account}:instance/i-0123456789abcdef0`,
+        ],
+      ];
+      return expectDecisions(
+        requests.map(([action, resource]) =>
+          denied(`a bounded role ${action} ${resource}`, policies, { principal, action, resource }),
+        ),
+      );
+    },
+  },
+  {
+    id: "deployer-within-boundary",
+    claim:
+      "the CI deployer can create or change only the workload roles, only with the boundary, and can neither change nor remove the boundary nor touch the CI roles",
+    async violations(env) {
+      const v = view(env);
+      const principal = v.roleArn(ROLE_PURPOSES.ciDeploy);
+      const policies = { identity: [v.identity(ROLE_PURPOSES.ciDeploy)] };
+      const workload = [
+        ROLE_PURPOSES.ingestion,
+        ROLE_PURPOSES.crawler,
+        ROLE_PURPOSES.glueJob,
+        ROLE_PURPOSES.analyst,
+      ];
+      const roleWrites = [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:UpdateRole",
+        "iam:DeleteRolePolicy",
+      ];
+      const withBoundary = (arn: string) => ({ "iam:PermissionsBoundary": arn });
+      const other = `arn:${v.location.partition}:iam::${v.location.account}:policy/AdministratorAccess`;
+      return expectDecisions([
+        ...workload.flatMap((purpose) =>
+          roleWrites.flatMap((action) => [
+            denied(`${action} ${purpose} without a boundary`, policies, {
+              principal,
+              action,
+              resource: v.roleArn(purpose),
+            }),
+            denied(`${action} ${purpose} with another boundary`, policies, {
+              principal,
+              action,
+              resource: v.roleArn(purpose),
+              context: withBoundary(other),
+            }),
+            allowed(`${action} ${purpose} with the lake's boundary`, policies, {
+              principal,
+              action,
+              resource: v.roleArn(purpose),
+              context: withBoundary(v.boundaryArn),
+            }),
+          ]),
+        ),
+        ...workload.map((purpose) =>
+          denied(`DeleteRolePermissionsBoundary ${purpose}`, policies, {
+            principal,
+            action: "iam:DeleteRolePermissionsBoundary",
+            resource: v.roleArn(purpose),
+            context: withBoundary(v.boundaryArn),
+          }),
+        ),
+        ...[ROLE_PURPOSES.ciPlan, ROLE_PURPOSES.ciDeploy, "escalated"].flatMap((purpose) =>
+          roleWrites.map((action) =>
+            denied(`${action} ${purpose}`, policies, {
+              principal,
+              action,
+              resource: v.roleArn(purpose),
+              context: withBoundary(v.boundaryArn),
+            }),
+          ),
+        ),
+        ...[
+          "iam:CreatePolicyVersion",
+          "iam:SetDefaultPolicyVersion",
+          "iam:DeletePolicyVersion",
+          "iam:DeletePolicy",
+          "iam:CreatePolicy",
+        ].map((action) =>
+          denied(`${action} on the boundary`, policies, { principal, action, resource: v.boundaryArn }),
+        ),
+        ...[ROLE_PURPOSES.ingestion, ROLE_PURPOSES.analyst, ROLE_PURPOSES.ciDeploy].map((purpose) =>
+          denied(`PassRole ${purpose} to Glue`, policies, {
+            principal,
+            action: "iam:PassRole",
+            resource: v.roleArn(purpose),
+            context: { "iam:PassedToService": "glue.amazonaws.com" },
+          }),
+        ),
+        denied("PassRole the job role to EC2", policies, {
+          principal,
+          action: "iam:PassRole",
+          resource: v.roleArn(ROLE_PURPOSES.glueJob),
+          context: { "iam:PassedToService": "ec2.amazonaws.com" },
+        }),
+      ]);
+    },
+  },
+  {
+    id: "deployer-keys-by-arn",
+    claim:
+      "the CI deployer manages the lake stack's keys by ARN: the state and catalog keys, tagged like them, stay out of reach",
+    async violations(env) {
+      const v = view(env);
+      const principal = v.roleArn(ROLE_PURPOSES.ciDeploy);
+      // The worst case for a key the deployer does not own: a key policy that leaves the decision to IAM.
+      const policies = {
+        identity: [v.identity(ROLE_PURPOSES.ciDeploy)],
+        resourcePolicy: accountKeyPolicy(v),
+      };
+      const tagged = { "aws:ResourceTag/environment": env.config.tags.environment };
+      const foreignKeys = [v.keyArn(env.bootstrap, v.naming.stateKeyAlias)];
+      if (env.config.ownsAccountSingletons)
+        foreignKeys.push(v.keyArn(env.bootstrap, v.naming.kmsAlias("glue-catalog")));
+      const adminActions = [
+        "kms:PutKeyPolicy",
+        "kms:CreateGrant",
+        "kms:ScheduleKeyDeletion",
+        "kms:DisableKey",
+        "kms:TagResource",
+        "kms:Decrypt",
+      ];
+      const out = await expectDecisions(
+        foreignKeys.flatMap((key) =>
+          adminActions.map((action) =>
+            denied(`${action} on ${key}`, policies, { principal, action, resource: key, context: tagged }),
+          ),
+        ),
+      );
+      for (const s of v.identity(ROLE_PURPOSES.ciDeploy).Statement) {
+        const keyAdmin = list(s.Action).some((a) =>
+          /^kms:(PutKeyPolicy|CreateGrant|ScheduleKeyDeletion)/.test(a),
+        );
+        if (keyAdmin && list(s.Resource).some((r) => r.includes("*")))
+          out.push(`${s.Sid}: key administration on ${list(s.Resource).join(", ")}`);
+      }
+      return out;
+    },
+  },
+  {
+    id: "ci-data-key-use-pinned",
+    claim:
+      "every use of a key by the CI roles is pinned to a service and an encryption context (the bucket or table)",
+    async violations(env) {
+      const v = view(env);
+      const out: string[] = [];
+      for (const purpose of [ROLE_PURPOSES.ciPlan, ROLE_PURPOSES.ciDeploy]) {
+        for (const s of v.identity(purpose).Statement.filter((st) => st.Effect === "Allow")) {
+          const actions = list(s.Action);
+          if (!actions.some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt)/.test(a))) continue;
+          const equals = (s.Condition?.StringEquals ?? {}) as Record<string, unknown>;
+          const context = Object.keys(equals).filter((k) => k.startsWith("kms:EncryptionContext:"));
+          if (
+            equals["kms:ViaService"] === undefined ||
+            context.length === 0 ||
+            context.some((k) => list(equals[k]).some((x) => x.includes("*")))
+          ) {
+            out.push(
+              `${purpose} ${s.Sid}: ${actions.join(",")} without kms:ViaService and an exact encryption context`,
+            );
+          }
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "deployer-stays-in-its-state",
+    claim: "the CI roles read and write only their own stack's state and lock items",
+    async violations(env) {
+      const v = view(env);
+      const stateBucket = v.bucketName("tfstate");
+      const otherStacks = [`state-bootstrap-${env.config.environment}`, "lake-other"];
+      const cases = [ROLE_PURPOSES.ciPlan, ROLE_PURPOSES.ciDeploy].flatMap((purpose) => {
+        const principal = v.roleArn(purpose);
+        const policies = { identity: [v.identity(purpose)] };
+        return otherStacks.flatMap((stack) => [
+          ...["s3:GetObject", "s3:PutObject", "s3:DeleteObject"].map((action) =>
+            denied(`${purpose} ${action} state of ${stack}`, policies, {
+              principal,
+              action,
+              resource: v.stateObject(stack),
+            }),
+          ),
+          ...["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"].map((action) =>
+            denied(`${purpose} ${action} lock of ${stack}`, policies, {
+              principal,
+              action,
+              resource: v.lockTableArn,
+              context: { "dynamodb:LeadingKeys": [`${stateBucket}/${v.naming.stateKey(stack)}`] },
+            }),
+          ),
+        ]);
+      });
+      return expectDecisions(cases);
+    },
+  },
+  {
+    id: "ci-trust",
+    claim:
+      "GitHub tokens reach the CI roles only from the pipeline workflow: plans from pull requests and the deploy branch, applies only in the deploy environment",
+    async violations(env) {
+      const v = view(env);
+      const { githubRepository: repo, deployRef, deployEnvironment } = env.config.ci;
+      const subjectRepo = env.config.ci.immutableSubject
+        ? repo.replace(
+            /^([^/]+)\/(.+)$/,
+            `$1@${env.config.ci.immutableSubject.ownerId}/$2@${env.config.ci.immutableSubject.repositoryId}`,
+          )
+        : repo;
+      const workflow = `job_workflow_ref:${repo}/${CI_WORKFLOW_PATH}@`;
+      const expected = {
+        [ROLE_PURPOSES.ciPlan]: [
+          `repo:${subjectRepo}:pull_request:${workflow}refs/pull/*/merge`,
+          `repo:${subjectRepo}:ref:${deployRef}:${workflow}${deployRef}`,
+        ],
+        [ROLE_PURPOSES.ciDeploy]: [
+          `repo:${subjectRepo}:environment:${deployEnvironment}:${workflow}${deployRef}`,
+        ],
+      };
+      const out: string[] = [];
+      for (const [purpose, subjects] of Object.entries(expected)) {
+        const trust = JSON.parse(
+          String(v.roleResource(purpose)?.assume_role_policy ?? "{}"),
+        ) as PolicyDocument;
+        const statements = trust.Statement ?? [];
+        if (statements.length !== 1) out.push(`${purpose}: ${statements.length} trust statements`);
+        for (const s of statements) {
+          const c = s.Condition ?? {};
+          const aud = c.StringEquals?.["token.actions.githubusercontent.com:aud"];
+          const sub = list(
+            c.StringEquals?.["token.actions.githubusercontent.com:sub"] ??
+              c.StringLike?.["token.actions.githubusercontent.com:sub"],
+          );
+          if (aud !== "sts.amazonaws.com") out.push(`${purpose}: aud ${aud}`);
+          if (JSON.stringify(sub) !== JSON.stringify(subjects))
+            out.push(`${purpose}: sub ${JSON.stringify(sub)}`);
+          if (purpose === ROLE_PURPOSES.ciDeploy && c.StringLike) out.push(`${purpose}: wildcard subject`);
+          if (Object.keys(c).some((op) => !["StringEquals", "StringLike"].includes(op)))
+            out.push(`${purpose}: other operators`);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "key-policies-name-users",
+    claim:
+      "key policies grant data use to named roles only: no Principal *, and the account principal only with aws:PrincipalArn",
+    async violations(env) {
+      const v = view(env);
+      const root = `arn:${v.location.partition}:iam::${v.location.account}:root`;
+      const out: string[] = [];
+      for (const { policy, s } of statementsOf(v.all, ["key"])) {
+        if (s.Effect !== "Allow") continue;
+        const principal = s.Principal as { AWS?: unknown; Service?: unknown } | string;
+        const aws = typeof principal === "string" ? [principal] : list(principal?.AWS);
+        if (aws.some((p) => p === "*")) out.push(`${label(policy, s)}: Principal *`);
+        const usesData = (await Promise.all(list(s.Action).map(expandAction)))
+          .flat()
+          .some((a) => DATA_USE.test(a));
+        if (aws.includes(root) && usesData) {
+          const named = list(
+            s.Condition?.ArnLike?.["aws:PrincipalArn"] ?? s.Condition?.ArnEquals?.["aws:PrincipalArn"],
+          );
+          if (named.length === 0 || named.some((n) => /:role\/\*$|^\*$|:root$/.test(n))) {
+            out.push(`${label(policy, s)}: the account may use the key without naming the roles`);
+          }
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "no-grants-for-administrators",
+    claim:
+      "no key policy lets a principal create grants, except AWS services creating them for AWS resources",
+    async violations(env) {
+      const out: string[] = [];
+      for (const { policy, s } of statementsOf(view(env).all, ["key"])) {
+        if (s.Effect !== "Allow") continue;
+        const actions = (await Promise.all(list(s.Action).map(expandAction))).flat();
+        if (!actions.includes("kms:CreateGrant")) continue;
+        if (String(s.Condition?.Bool?.["kms:GrantIsForAWSResource"]) !== "true") {
+          out.push(`${label(policy, s)}: kms:CreateGrant without kms:GrantIsForAWSResource`);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "services-pinned-to-account",
+    claim:
+      "every AWS service admitted by a key, bucket or topic policy is pinned to this account (confused deputy)",
+    async violations(env) {
+      const v = view(env);
+      const out: string[] = [];
+      for (const { policy, s } of statementsOf(v.all, ["key", "bucket", "topic"])) {
+        const service =
+          typeof s.Principal === "object" ? (s.Principal as { Service?: unknown }).Service : undefined;
+        if (s.Effect !== "Allow" || service === undefined) continue;
+        if (!conditionPinsAccount(s, v.location.account))
+          out.push(`${label(policy, s)}: ${list(service).join(",")} not pinned to ${v.location.account}`);
+      }
+      return out;
+    },
+  },
+  {
+    id: "no-foreign-principals",
+    claim: "bucket, key and topic policies allow no principal outside this account",
+    async violations(env) {
+      const v = view(env);
+      const out: string[] = [];
+      for (const { policy, s } of statementsOf(v.all, ["key", "bucket", "topic"])) {
+        if (s.Effect !== "Allow") continue;
+        if (s.Principal === "*") {
+          out.push(`${label(policy, s)}: Principal *`);
+          continue;
+        }
+        for (const p of list((s.Principal as { AWS?: unknown })?.AWS)) {
+          if (p.split(":")[4] !== v.location.account) out.push(`${label(policy, s)}: allows ${p}`);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "account-public-access-block",
+    claim: "the account-level S3 public access block, where the environment owns it, blocks four ways",
+    async violations(env) {
+      const blocks = Object.values(env.bootstrap.resource.aws_s3_account_public_access_block ?? {});
+      const out: string[] = [];
+      if (env.config.ownsAccountSingletons && env.config.environment !== "local" && blocks.length !== 1) {
+        out.push(`${blocks.length} account public access blocks`);
+      }
+      for (const b of blocks) {
+        for (const field of [
+          "block_public_acls",
+          "block_public_policy",
+          "ignore_public_acls",
+          "restrict_public_buckets",
+        ]) {
+          if (b[field] !== true) out.push(`${field} = ${b[field]}`);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "raw-write-once",
+    claim:
+      "raw is write-once: no lifecycle expiry, and nobody but the break-glass role deletes, overwrites or changes what lifecycle may do",
+    async violations(env) {
+      const v = view(env);
+      const out: string[] = [];
+      const rawBucket = Object.entries(env.lake.resource.aws_s3_bucket ?? {}).find(
+        ([, b]) => b.bucket === v.bucketName("raw"),
+      );
+      const lifecycle = Object.values(env.lake.resource.aws_s3_bucket_lifecycle_configuration ?? {}).find(
+        (l) => rawBucket && String(l.bucket).startsWith(`\${aws_s3_bucket.${rawBucket[0]}.`),
+      );
+      if (!lifecycle) out.push("raw has no lifecycle configuration");
+      for (const rule of (lifecycle?.rule ?? []) as Array<Record<string, unknown>>) {
+        for (const field of ["expiration", "noncurrent_version_expiration"]) {
+          if (rule[field] !== undefined) out.push(`raw lifecycle rule ${rule.id} has ${field}`);
+        }
+      }
+      const bucketPolicy = v.bucketPolicy("raw");
+      if (!bucketPolicy) return [...out, "raw has no bucket policy"];
+      const s3Anything: PolicyDocument = {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+      };
+      const rawObject = `${v.bucketArn("raw")}/raw/general/ingestion=1/part-0.csv`;
+      const tls = { "aws:SecureTransport": "true", "s3:TlsVersion": "1.3" };
+      const as = (principal: string) => ({ identity: [s3Anything], resourcePolicy: bucketPolicy, principal });
+      const cases = [
+        v.roleArn(ROLE_PURPOSES.ciDeploy),
+        v.roleArn(ROLE_PURPOSES.ingestion),
+        v.roleArn("administrator"),
+      ].flatMap((principal) => {
+        const p = as(principal);
+        return [
+          ...["s3:DeleteObject", "s3:DeleteObjectVersion"].map((action) =>
+            denied(`${principal} ${action}`, p, { principal, action, resource: rawObject, context: tls }),
+          ),
+          ...[
+            "s3:PutLifecycleConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+          ].map((action) =>
+            denied(`${principal} ${action}`, p, {
+              principal,
+              action,
+              resource: v.bucketArn("raw"),
+              context: tls,
+            }),
+          ),
+          denied(`${principal} PutObject without If-None-Match`, p, {
+            principal,
+            action: "s3:PutObject",
+            resource: rawObject,
+            context: { ...tls, "s3:ObjectCreationOperation": "true" },
+          }),
+          allowed(`${principal} PutObject with If-None-Match`, p, {
+            principal,
+            action: "s3:PutObject",
+            resource: rawObject,
+            context: { ...tls, "s3:ObjectCreationOperation": "true", "s3:if-none-match": "*" },
+          }),
+          allowed(`${principal} UploadPart`, p, {
+            principal,
+            action: "s3:PutObject",
+            resource: rawObject,
+            context: { ...tls, "s3:ObjectCreationOperation": "false" },
+          }),
+        ];
+      });
+      const breakGlass = as(v.breakGlassArn);
+      cases.push(
+        allowed("break-glass DeleteObjectVersion", breakGlass, {
+          principal: v.breakGlassArn,
+          action: "s3:DeleteObjectVersion",
+          resource: rawObject,
+          context: tls,
+        }),
+        allowed("break-glass PutLifecycleConfiguration", breakGlass, {
+          principal: v.breakGlassArn,
+          action: "s3:PutLifecycleConfiguration",
+          resource: v.bucketArn("raw"),
+          context: tls,
+        }),
+      );
+      return [...out, ...(await expectDecisions(cases))];
+    },
+  },
+  {
+    id: "backend-key-accepted",
+    claim:
+      "the lake's S3 backend names the state key the way the state bucket policy requires (DenyOtherKmsKey)",
+    async violations(env) {
+      const backend = env.lake.terraform.backend?.s3;
+      if (!backend) return [];
+      const v = view(env);
+      const policy = v.bucketPolicy("tfstate");
+      const denyOther = policy?.Statement.find((s) => s.Sid === "DenyOtherKmsKey");
+      const acceptedIds = list(
+        denyOther?.Condition?.StringNotEquals?.["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+      );
+      const kmsKeyId = String(backend.kms_key_id);
+      const out: string[] = [];
+      if (!acceptedIds.includes(kmsKeyId))
+        out.push(`backend kms_key_id ${kmsKeyId} is not among ${JSON.stringify(acceptedIds)}`);
+      const stateKey = v.keyArn(env.bootstrap, v.naming.stateKeyAlias);
+      const aliasArn = `arn:${v.location.partition}:kms:${v.location.region}:${v.location.account}:${v.naming.stateKeyAlias}`;
+      if (kmsKeyId !== stateKey && kmsKeyId !== aliasArn)
+        out.push(`backend kms_key_id ${kmsKeyId} is not the state key`);
+      const encryption = Object.values(
+        env.bootstrap.resource.aws_s3_bucket_server_side_encryption_configuration ?? {},
+      ).map((e) => resolveReferences(env.bootstrap.resource, v.location, JSON.stringify(e.rule)));
+      if (!encryption.some((e) => e.includes(stateKey)))
+        out.push("no bucket of the bootstrap is encrypted with the state key");
+      return out;
+    },
+  },
+  {
+    id: "policy-sizes",
+    claim:
+      "every policy fits AWS's size limits (inline role policies 10,240 characters, managed 6,144, bucket 20 KB)",
+    async violations(env) {
+      const limits: Record<string, number> = {
+        identity: 10_240,
+        boundary: 6_144,
+        bucket: 20_480,
+        key: 32_768,
+        topic: 30_720,
+        trust: 2_048,
+      };
+      return view(env)
+        .all.map((p) => ({ p, size: JSON.stringify(p.document).replace(/\s/g, "").length }))
+        .filter(({ p, size }) => size > (limits[p.kind] ?? 0))
+        .map(({ p, size }) => `${p.stack} ${p.address}: ${size} characters, limit ${limits[p.kind]}`);
+    },
+  },
+];
