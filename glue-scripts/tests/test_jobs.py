@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
+from shared_data import OPEN_PAYMENTS
 
 import sample_data
 from open_payments_lake.clean_pipeline import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
@@ -23,7 +24,7 @@ from open_payments_lake.raw_objects import parse_raw_uri
 from open_payments_lake.session import CLEAN_CONF
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments"
+SHARED = OPEN_PAYMENTS
 MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
 LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "removed-deleted-4"]
 REAL_STAMP = "P01302025_01212025"
