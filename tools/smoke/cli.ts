@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { AthenaClient } from "@aws-sdk/client-athena";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { LAKE_OUTPUTS } from "../../stacks/outputs";
 import {
   EXIT_CODES_HELP,
   errorOutcome,
@@ -75,7 +76,8 @@ const positiveInt = (what: string) => (v: string) => {
 function program(): Command {
   return new Command("smoke")
     .description(
-      "Run the smoke checks (sql/smoke/*.sql + the workgroup read-back) against a deployed lake or the local lake.\n" +
+      "Run the smoke checks (sql/smoke/*.sql, plus the workgroup's settings, the Glue jobs' last runs and the " +
+        "per-file reconciliation with ingestion) against a deployed lake or the local lake.\n" +
         `${EXIT_CODES_HELP} A check that errored (e.g. timed out) or a run interrupted by Ctrl-C exits 1.`,
     )
     .addOption(new Option("--outputs <file>", "file with the lake stack's `terraform output -json`"))
@@ -85,14 +87,20 @@ function program(): Command {
         "synthesized lake stack dir: runs `terraform output -json` there",
       ).conflicts("outputs"),
     )
-    .option("--workgroup <name>", "Athena workgroup (default: output athena_workgroup_name)")
-    .option("--database <name>", "curated Glue database (default: output curated_database_name)")
+    .option("--workgroup <name>", `Athena workgroup (default: output ${LAKE_OUTPUTS.athenaWorkgroup.name})`)
+    .option(
+      "--database <name>",
+      `curated Glue database (default: output ${LAKE_OUTPUTS.curatedDatabase.name})`,
+    )
     .option("--results-location <s3uri>", "query results location if the workgroup does not enforce one")
     .option("--region <region>", "AWS region (default: output region, then AWS_REGION)")
     .addOption(
       new Option("--endpoint <url>", "AWS endpoint override (local AWS)").env("LAKE_LOCAL_AWS_ENDPOINT"),
     )
-    .option("--ingestion-table <name>", "DynamoDB ingestion table (default: output ingestion_table_name)")
+    .option(
+      "--ingestion-table <name>",
+      `DynamoDB ingestion table (default: output ${LAKE_OUTPUTS.ingestionTable.name})`,
+    )
     .option("--ingestion-file <file>", "JSON array of ingestion items instead of the DynamoDB table")
     .option("--local", "run the checks on the local Athena engine over curated Parquet")
     .option("--warehouse <dir|s3uri>", "local mode: curated root (default: s3://<curated bucket>/curated/)")
