@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraform.tfrc
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint typecheck test-unit test-python test-integration demo
+.PHONY: setup test test-prereqs lint typecheck test-unit test-python test-terraform test-integration demo
 
 setup:
 	@bash scripts/setup.sh
@@ -24,12 +24,19 @@ test-unit: setup
 test-python: setup
 	pytest
 
+test-terraform: setup
+	jest --selectProjects terraform --runInBand
+
 test-integration: setup
 	jest --selectProjects integration --runInBand
 
-test: lint typecheck test-unit test-python test-integration
+# The test data outside the project (README "What the test suite needs"): checked first, named when missing.
+test-prereqs:
+	@scripts/check-test-prereqs.sh
 
-# The embedded default (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
+test: test-prereqs lint typecheck test-unit test-python test-terraform test-integration
+
+# The local lake (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
 # options, e.g. make demo DEMO_ARGS="--then destroy".
 demo: setup
 	tsx tools/local-lake/cli.ts up $(DEMO_ARGS)

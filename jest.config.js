@@ -14,11 +14,18 @@ module.exports = {
       testPathIgnorePatterns: ["<rootDir>/__tests__/terraform/", "<rootDir>/__tests__/integration/"],
     },
     {
-      // Runs the real terraform binary and local AWS servers: slower, run in band.
+      // The real terraform binary (validate, offline plan) and checkov over the synthesized stacks: run in band.
+      displayName: "terraform",
+      transform,
+      testEnvironment: "node",
+      testMatch: ["<rootDir>/__tests__/terraform/**/*.test.ts"],
+    },
+    {
+      // Local AWS servers, local Spark and the whole local lake: slower, run in band.
       displayName: "integration",
       transform,
       testEnvironment: "node",
-      testMatch: ["<rootDir>/__tests__/terraform/**/*.test.ts", "<rootDir>/__tests__/integration/**/*.test.ts"],
+      testMatch: ["<rootDir>/__tests__/integration/**/*.test.ts"],
     },
   ],
 };

@@ -3,7 +3,7 @@ import { arns, GithubCiRoles, LakeAccess, ROLE_PURPOSES } from "../modules/acces
 import { GlueFailureAlerts } from "../modules/alerts";
 import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
 import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
-import { TerraformOutput, TerraformStack } from "../modules/core";
+import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
@@ -11,6 +11,8 @@ import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
 import { lakeAwsProvider } from "./aws-provider";
+import { declareOutputs } from "./declare-outputs";
+import { LAKE_OUTPUTS } from "./outputs";
 
 export interface LakeStackProps {
   readonly config: LakeConfig;
@@ -50,15 +52,6 @@ export class LakeStack extends TerraformStack {
       dataKeyArn: this.keys.data.keyArn,
       breakGlassRoleArn: this.naming.roleArn(config.keys.breakGlassRoleName),
     });
-
-    const output = (name: string, value: string) => new TerraformOutput(this, name, { value });
-    output("region", config.region);
-    output("raw_bucket_name", this.storage.zones.raw.bucketName);
-    output("cleaned_bucket_name", this.storage.zones.cleaned.bucketName);
-    output("curated_bucket_name", this.storage.zones.curated.bucketName);
-    output("athena_results_bucket_name", this.storage.athenaResults.bucketName);
-    output("access_logs_bucket_name", this.storage.accessLogs.bucketName);
-    output("data_kms_key_arn", this.keys.data.keyArn);
 
     // Use this.config, this.naming, this.keys.data / this.keys.logs (addUser / addServiceGrant), the buckets in
     // this.storage (zones.raw|cleaned|curated, athenaResults, accessLogs: bucketName, bucketArn, objectsArn())
@@ -212,18 +205,27 @@ export class LakeStack extends TerraformStack {
       viaServices: [via("s3")],
     });
 
-    output("ingestion_table_name", this.ingestionTable.tableName);
-    output("raw_database_name", this.catalog.rawDatabaseName);
-    output("curated_database_name", this.catalog.curatedDatabaseName);
-    output("athena_workgroup_name", this.query.workgroupName);
-    output("ingestion_role_arn", ingestionRole.roleArn);
-    output("glue_job_role_arn", glueJobRole.roleArn);
-    output("analyst_role_arn", analystRole.roleArn);
-    output("alerts_topic_arn", this.alerts.topicArn);
-    output("clean_job_name", this.etl.jobNames.clean);
-    output("curate_job_name", this.etl.jobNames.curate);
-    // For the CI workflows' `role-to-assume` (docs/ci.md).
-    output("ci_plan_role_arn", this.ci.planRole.roleArn);
-    output("ci_deploy_role_arn", this.ci.deployRole.roleArn);
+    declareOutputs(this, LAKE_OUTPUTS, {
+      region: config.region,
+      rawBucket: raw.bucketName,
+      cleanedBucket: cleaned.bucketName,
+      curatedBucket: curated.bucketName,
+      athenaResultsBucket: this.storage.athenaResults.bucketName,
+      accessLogsBucket: this.storage.accessLogs.bucketName,
+      dataKey: this.keys.data.keyArn,
+      ingestionTable: this.ingestionTable.tableName,
+      rawDatabase: this.catalog.rawDatabaseName,
+      curatedDatabase: this.catalog.curatedDatabaseName,
+      athenaWorkgroup: this.query.workgroupName,
+      ingestionRole: ingestionRole.roleArn,
+      glueJobRole: glueJobRole.roleArn,
+      analystRole: analystRole.roleArn,
+      alertsTopic: this.alerts.topicArn,
+      cleanJob: this.etl.jobNames.clean,
+      curateJob: this.etl.jobNames.curate,
+      workflow: this.etl.workflowName,
+      ciPlanRole: this.ci.planRole.roleArn,
+      ciDeployRole: this.ci.deployRole.roleArn,
+    });
   }
 }

@@ -1,10 +1,12 @@
 import type { Construct } from "constructs";
 import { ROLE_PURPOSES } from "../modules/access";
 import { type LakeConfig, Naming, supports } from "../modules/config";
-import { LocalBackend, TerraformOutput, TerraformStack } from "../modules/core";
+import { LocalBackend, TerraformStack } from "../modules/core";
 import { LakeKey, ROTATION_PERIOD_DAYS } from "../modules/keys";
 import { AccountSingletons, StateStore } from "../modules/state";
 import { lakeAwsProvider } from "./aws-provider";
+import { declareOutputs } from "./declare-outputs";
+import { STATE_BOOTSTRAP_OUTPUTS } from "./outputs";
 
 export interface StateBootstrapStackProps {
   readonly config: LakeConfig;
@@ -81,12 +83,12 @@ export class StateBootstrapStack extends TerraformStack {
       });
     }
 
-    new TerraformOutput(this, "state_bucket_name", { value: this.stateStore.bucket.bucketName });
-    new TerraformOutput(this, "state_access_logs_bucket_name", {
-      value: this.stateStore.accessLogs.bucketName,
+    declareOutputs(this, STATE_BOOTSTRAP_OUTPUTS, {
+      region: config.region,
+      stateBucket: this.stateStore.bucket.bucketName,
+      stateAccessLogsBucket: this.stateStore.accessLogs.bucketName,
+      lockTable: this.stateStore.lockTable.name,
+      stateKey: this.stateKey.keyArn,
     });
-    new TerraformOutput(this, "lock_table_name", { value: this.stateStore.lockTable.name });
-    new TerraformOutput(this, "state_kms_key_arn", { value: this.stateKey.keyArn });
-    new TerraformOutput(this, "region", { value: config.region });
   }
 }

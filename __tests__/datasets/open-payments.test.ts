@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import openPayments from "../../datasets/open-payments.json";
+import { openPaymentsDir } from "../helpers/shared-data";
 
 // The layouts file is the single source of truth for CMS column names: it must match CMS's exact header lines
 // (kept in ../shared/open-payments/layouts) column for column.
-const cmsLayouts = join(__dirname, "..", "..", "..", "shared", "open-payments", "layouts");
+const cmsLayouts = join(openPaymentsDir, "layouts");
 
 const headerFiles: Record<string, string> = {
   "general.modern-91": "general.modern-91.header",

@@ -56,7 +56,7 @@ describe("target", () => {
 
   it("says which outputs are missing", () => {
     expect(() => resolveTarget({ outputs: outputs({ region: lake.region }) }, {})).toThrow(
-      /not the lake stack's 'terraform output -json' \(missing or empty: raw_bucket_name, ingestion_table_name\)/,
+      /--outputs .*: the lake stack's outputs lack or have empty: raw_bucket_name, ingestion_table_name/,
     );
   });
 

@@ -9,9 +9,10 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import openPayments from "../../datasets/open-payments.json";
 import { createIngestionTarget } from "../../tools/ingest/bench/local-lake";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
+import { openPaymentsDir } from "../helpers/shared-data";
 
 export const repoRoot = join(__dirname, "..", "..");
-export const realDir = join(repoRoot, "..", "shared", "open-payments", "real");
+export const realDir = join(openPaymentsDir, "real");
 export const realOwnership = (year: number) =>
   join(realDir, `OP_DTL_OWNRSHP_PGYR${year}_P01302025_01212025.csv`);
 export const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");

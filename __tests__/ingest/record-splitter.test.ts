@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { BadInputError } from "../../tools/ingest/errors";
 import { type SplitEvent, splitRecords } from "../../tools/ingest/record-splitter";
+import { openPaymentsDir } from "../helpers/shared-data";
 
 interface Part {
   bytes: Buffer;
@@ -87,10 +88,7 @@ describe("splitRecords", () => {
   });
 
   it("splits a real CMS Ownership file with embedded newlines into valid parts", async () => {
-    const file = join(
-      __dirname,
-      "../../../shared/open-payments/real/OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv",
-    );
+    const file = join(openPaymentsDir, "real", "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv");
     const data = readFileSync(file);
     const { header, parts } = await split(data, 256 * 1024, [65536]);
     expect(parts.length).toBe(Math.ceil(data.length / (256 * 1024)));

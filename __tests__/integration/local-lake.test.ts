@@ -2,7 +2,7 @@
 // moto), generated CMS files through the ingestion CLI, the Glue scripts on local Spark over s3a, the smoke
 // harness, the analyst queries. The answers are checked against values computed here straight from the generated
 // CSVs (own parsing, cents as big integers); then the state lock is contended, and a destroy must leave nothing.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { AthenaClient, ListWorkGroupsCommand } from "@aws-sdk/client-athena";
@@ -13,6 +13,7 @@ import {
   GetJobCommand,
   GetSecurityConfigurationsCommand,
   GetTriggersCommand,
+  GetWorkflowRunsCommand,
   GlueClient,
   ListCrawlersCommand,
   ListJobsCommand,
@@ -282,12 +283,12 @@ describe("the infrastructure as applied to the local AWS", () => {
   it("runs the Glue jobs with the security configuration, on the code terraform uploaded", async () => {
     const glue = aws(GlueClient);
     const s3 = aws(S3Client);
-    const { Job } = await glue.send(new GetJobCommand({ JobName: lake.outputs.clean_job_name }));
+    const { Job } = await glue.send(new GetJobCommand({ JobName: lake.outputs.cleanJob }));
     expect(Job?.GlueVersion).toBe("5.0");
     expect(Job?.SecurityConfiguration).toMatch(/^opl-local-/);
     const [, bucket, key] =
       Job?.DefaultArguments?.["--extra-py-files"]?.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
-    expect(bucket).toBe(lake.outputs.cleaned_bucket_name);
+    expect(bucket).toBe(lake.outputs.cleanedBucket);
     const zip = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const files = unzipSync(
       await (zip.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
@@ -305,13 +306,37 @@ describe("the infrastructure as applied to the local AWS", () => {
 
   it("chains the workflow: crawl raw, then clean, then curate, then crawl curated", async () => {
     const { Triggers } = await aws(GlueClient).send(new GetTriggersCommand({}));
-    const lakeTriggers = (Triggers ?? []).filter((t) => t.WorkflowName === "opl-local-lake");
+    const lakeTriggers = (Triggers ?? []).filter((t) => t.WorkflowName === lake.outputs.workflow);
     expect(lakeTriggers.map((t) => t.Type).sort()).toEqual([
       "CONDITIONAL",
       "CONDITIONAL",
       "CONDITIONAL",
       "ON_DEMAND",
     ]);
+  });
+});
+
+describe("docs/operations.md", () => {
+  it("starts a workflow run with its documented commands, by the workflow_name output", async () => {
+    const doc = readFileSync(join(repoRoot, "docs", "operations.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Running the pipeline"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const [cd, ...commands] = block.trim().split("\n");
+    expect(cd).toBe("cd cdktf.out/stacks/lake-dev");
+    expect(commands.join("\n")).toContain("aws glue start-workflow-run");
+    const run = spawnSync("bash", ["-euo", "pipefail", "-c", commands.join("\n")], {
+      cwd: paths.lakeDir,
+      encoding: "utf8",
+      env: {
+        ...lake.env,
+        AWS_ENDPOINT_URL: lake.moto.endpoint,
+        PATH: `${join(repoRoot, ".venv", "bin")}:${process.env.PATH}`,
+      },
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expect(run.stdout).toContain("RUNNING");
+    const { Runs } = await aws(GlueClient).send(new GetWorkflowRunsCommand({ Name: lake.outputs.workflow }));
+    expect(Runs?.map((r) => r.Status)).toEqual(["RUNNING"]);
   });
 });
 

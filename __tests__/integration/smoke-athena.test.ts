@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,7 +12,7 @@ import {
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
+import { freePort, localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
 import { AthenaEngine } from "../../tools/smoke/athena-engine";
 import { main } from "../../tools/smoke/cli";
 import { QueryAbortedError, QueryFailedError } from "../../tools/smoke/engine";
@@ -251,8 +251,8 @@ describe("smoke CLI against moto", () => {
       duplicates_resolved: year === 2023 ? 1 : 0,
     }));
     for (const [Bucket, Key, body] of [
-      ["lake-cleaned", "reports/clean/latest.json", { files }],
-      ["lake-curated", "reports/curate/latest.json", { partitions }],
+      ["lake-cleaned", "reports/clean/latest.json", { status: "passed", failures: [], files }],
+      ["lake-curated", "reports/curate/latest.json", { status: "passed", failures: [], partitions }],
     ] as const) {
       await s3.send(new PutObjectCommand({ Bucket, Key, Body: JSON.stringify(body) }));
     }
@@ -282,7 +282,7 @@ describe("smoke CLI against moto", () => {
     "50",
     "--junit",
     join(dir, "junit.xml"),
-    "--json",
+    "--json-report",
     join(dir, "report.json"),
     ...extra,
   ];
@@ -308,8 +308,8 @@ describe("smoke CLI against moto", () => {
     expect(text).toMatch(/PASS +years .* 2 dataset-years match ingestion \(79 records\)/);
     expect(text).toMatch(/PASS +raw_reconciles_per_file .* 2 files reconcile \(81 raw records\)/);
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
-    expect(report.summary).toEqual({ total: 4, passed: 4, failed: 0, errors: 0, skipped: 0 });
-    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="4" failures="0" errors="0"');
+    expect(report.summary).toEqual({ total: 5, passed: 5, failed: 0, errors: 0, skipped: 0 });
+    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="5" failures="0" errors="0"');
   });
 
   it("fails (exit 1) naming the check and the numbers when the lake is off", async () => {
@@ -349,15 +349,15 @@ describe("smoke CLI against moto", () => {
     expect(lines.join("\n")).toContain("results encryption is SSE_S3, expected SSE_KMS");
   });
 
-  it("cannot run (exit 2) without the workgroup, with bad flags or without the ingestion table", async () => {
+  it("exits 3 without the workgroup or the ingestion table, 2 with bad flags", async () => {
     const missing = captured();
-    expect(await main(args("no-such-workgroup"), missing.io)).toBe(2);
-    expect(missing.lines.join("\n")).toContain("could not run: workgroup 'no-such-workgroup' not found");
+    expect(await main(args("no-such-workgroup"), missing.io)).toBe(3);
+    expect(missing.lines.join("\n")).toContain("smoke: error: workgroup 'no-such-workgroup' not found");
     const badFlag = captured();
     expect(await main([...args("lake-local"), "--concurrency", "0"], badFlag.io)).toBe(2);
     expect(badFlag.lines.join("\n")).toContain("--concurrency must be a positive integer");
     const noTable = captured();
-    expect(await main(args("lake-local", ["--ingestion-table", "nope"]), noTable.io)).toBe(2);
+    expect(await main(args("lake-local", ["--ingestion-table", "nope"]), noTable.io)).toBe(3);
     expect(noTable.lines.join("\n")).toMatch(/cannot read the ingestion records \(table nope\)/);
   });
 
@@ -407,16 +407,16 @@ describe("smoke CLI against moto", () => {
     const { lines, io } = captured();
     const flags = ["--outputs-from", stack, "--endpoint", moto.endpoint, "--checks-dir", checksDir];
     const code = await main(
-      [...flags, "--concurrency", "1", "--json", join(dir, "o.json"), "--junit", join(dir, "o.xml")],
+      [...flags, "--concurrency", "1", "--json-report", join(dir, "o.json"), "--junit", join(dir, "o.xml")],
       io,
     );
     expect({ code, text: lines.join("\n") }).toEqual({
       code: 0,
-      text: expect.stringContaining("4 passed, 0 failed"),
+      text: expect.stringContaining("5 passed, 0 failed"),
     });
   });
 
-  it("cancels its running query and exits 2 on Ctrl-C (SIGINT)", async () => {
+  it("cancels its running query and exits 1 on Ctrl-C (SIGINT): the checks did not all pass", async () => {
     await manualTransitions(1_000_000);
     const repo = resolve(__dirname, "..", "..");
     const child = spawn(
@@ -441,11 +441,40 @@ describe("smoke CLI against moto", () => {
     await started;
     await new Promise((r) => setTimeout(r, 500)); // let it start its query and poll
     child.kill("SIGINT");
-    expect(await exited).toBe(2);
+    expect(await exited).toBe(1);
     expect(output).toContain("Interrupted: cancelling running queries");
     expect(output).toMatch(/ERROR +years .* interrupted \(Ctrl-C\); query (\S+) cancelled/);
     const id = /query (\S+) cancelled/.exec(output)?.[1];
     const qe = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
     expect(qe.QueryExecution?.Status?.State).toBe("CANCELLED");
   }, 30_000);
+});
+
+describe("smoke CLI as a process", () => {
+  it("exits 3 with one line, no stack trace, when the endpoint is a closed loopback port", async () => {
+    const repo = resolve(__dirname, "..", "..");
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const dir = mkdtempSync(join(tmpdir(), "smoke-closed-"));
+    const child = spawnSync(
+      join(repo, "node_modules", ".bin", "tsx"),
+      [
+        "tools/smoke/cli.ts",
+        ...["--endpoint", closed, "--region", "us-east-1", "--workgroup", "lake", "--database", "curated"],
+        ...[
+          "--ingestion-table",
+          "lake-ingestion",
+          "--junit",
+          join(dir, "j.xml"),
+          "--json-report",
+          join(dir, "r.json"),
+        ],
+      ],
+      { cwd: repo, env: { ...process.env, ...localAwsEnv }, encoding: "utf8", timeout: 60_000 },
+    );
+    expect({ status: child.status, stdout: child.stdout }).toEqual({ status: 3, stdout: "" });
+    expect(child.stderr).toMatch(
+      /^smoke: error: cannot read the ingestion records \(table lake-ingestion\)/m,
+    );
+    expect(child.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });

@@ -109,27 +109,28 @@ async function smoke(warehouse: string, extra: string[] = []) {
       "2",
       "--junit",
       join(out, "junit.xml"),
-      "--json",
+      "--json-report",
       join(out, "report.json"),
       ...extra,
     ],
     io,
   );
   const text = lines.join("\n");
-  // Exit 2 means the harness could not run at all (e.g. the local engine is missing): say why.
-  if (code === 2) throw new Error(`smoke could not run:\n${text}`);
+  // Exit 2 or 3 means the harness could not run at all (e.g. the local engine is missing): say why.
+  if (code >= 2) throw new Error(`smoke could not run (exit ${code}):\n${text}`);
   return { code, text, report: JSON.parse(readFileSync(join(out, "report.json"), "utf8")) };
 }
 
 describe("smoke checks in local mode on data curated by the Glue jobs", () => {
   it("pass on the lake as the jobs left it", async () => {
     const { code, text, report } = await smoke(lake.warehouse);
-    expect({ code, text }).toEqual({ code: 0, text: expect.stringContaining("8 checks") });
+    expect({ code, text }).toEqual({ code: 0, text: expect.stringContaining("9 checks") });
     const statuses = Object.fromEntries(
       (report.checks as { id: string; status: string }[]).map((c) => [c.id, c.status]),
     );
     expect(statuses).toEqual({
       workgroup_enforces_encrypted_config: "skipped",
+      glue_job_runs_passed: "passed",
       raw_reconciles_per_file: "passed",
       amount_scan_is_columnar: "passed",
       amounts_non_negative: "passed",
@@ -168,5 +169,27 @@ describe("smoke checks in local mode on data curated by the Glue jobs", () => {
     const { code, text } = await smoke(lake.warehouse, ["--checks-dir", checks]);
     expect(code).toBe(1);
     expect(text).toMatch(/FAIL +bad_column .* query FAILED: .*no_such_column/);
+  }, 60_000);
+
+  it("fail the job-runs and per-file checks with the reason when the last clean run was refused", async () => {
+    // The report a refused run writes (glue-scripts/open_payments_lake/reports.py), over the passing lake.
+    const refused = join(out, "clean-refused.json");
+    const passed = JSON.parse(readFileSync(lake.cleanReport, "utf8"));
+    const error = {
+      type: "UnknownLayoutError",
+      message: "refusing to clean anything:\nraw/x/part-00000.csv",
+    };
+    writeFileSync(
+      refused,
+      JSON.stringify({ ...passed, status: "failed", error, failures: [`${error.type}: ${error.message}`] }),
+    );
+    const { code, text } = await smoke(lake.warehouse, ["--clean-report", refused]);
+    expect(code).toBe(1);
+    expect(text).toMatch(
+      /FAIL +glue_job_runs_passed .* clean failed: UnknownLayoutError: refusing to clean anything: raw\/x/,
+    );
+    expect(text).toMatch(
+      /FAIL +raw_reconciles_per_file .* the clean job's last run failed: UnknownLayoutError/,
+    );
   }, 60_000);
 });

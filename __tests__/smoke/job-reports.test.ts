@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IngestedFile } from "../../tools/smoke/ingestion";
-import { fileStemOf, loadJobReports, reconcileFiles, withDeductions } from "../../tools/smoke/job-reports";
+import {
+  type CleanReport,
+  fileStemOf,
+  judgeJobRuns,
+  loadJobReports,
+  reconcileFiles,
+  withDeductions,
+} from "../../tools/smoke/job-reports";
 
 const stem = "OP_DTL_OWNRSHP_PGYR2023_P01302025_01212025";
 const part = (n: number) =>
@@ -15,18 +22,20 @@ const fileEntry = (n: number, raw: number, cleaned: number, quarantined: number)
   cleaned,
   quarantined,
 });
+const passed = { status: "passed" as const, failures: [] as string[] };
+const cleanOf = (files: CleanReport["files"]): CleanReport => ({ ...passed, files });
 const ingested: IngestedFile[] = [
   { dataset: "ownership", programYear: 2023, fileStem: stem, publication: "P01302025_01212025", records: 10 },
 ];
 
 describe("reconcileFiles", () => {
   it("sums a file's parts and passes when ingestion = raw = cleaned + quarantined", () => {
-    const v = reconcileFiles(ingested, { files: [fileEntry(0, 6, 5, 1), fileEntry(1, 4, 4, 0)] });
+    const v = reconcileFiles(ingested, cleanOf([fileEntry(0, 6, 5, 1), fileEntry(1, 4, 4, 0)]));
     expect(v).toMatchObject({ passed: true, message: "1 files reconcile (10 raw records)" });
   });
 
   it("names the file and the numbers when counts disagree", () => {
-    const v = reconcileFiles(ingested, { files: [fileEntry(0, 9, 7, 1)] });
+    const v = reconcileFiles(ingested, cleanOf([fileEntry(0, 9, 7, 1)]));
     expect(v.passed).toBe(false);
     expect(v.details).toEqual([
       `ownership 2023 ${stem}: ingestion verified 10 records, the clean job read 9`,
@@ -40,7 +49,7 @@ describe("reconcileFiles", () => {
       source_object: "raw/ownership/program_year=2022/publication=P/X/part-00000.csv",
       program_year: 2022,
     };
-    const v = reconcileFiles(ingested, { files: [other] });
+    const v = reconcileFiles(ingested, cleanOf([other]));
     expect(v.details).toEqual([
       `ownership 2023 ${stem}: ingested 10 records but the clean report does not list the file`,
       "ownership 2022 X: the clean job read 3 records of a file ingestion never verified",
@@ -65,8 +74,13 @@ describe("job reports", () => {
 
   it("turns the reports into per dataset-year deductions", async () => {
     const reports = await loadJobReports({
-      clean: write("clean.json", { job: "clean", files: [fileEntry(0, 6, 5, 1), fileEntry(1, 4, 3, 1)] }),
+      clean: write("clean.json", {
+        job: "clean",
+        ...passed,
+        files: [fileEntry(0, 6, 5, 1), fileEntry(1, 4, 3, 1)],
+      }),
       curate: write("curate.json", {
+        ...passed,
         partitions: [
           { dataset: "ownership", program_year: 2023, removed: 2, duplicates_resolved: 1, curated_rows: 5 },
         ],
@@ -83,8 +97,76 @@ describe("job reports", () => {
     await expect(loadJobReports({ clean: join(dir, "none.json") })).rejects.toThrow(
       /cannot read the clean report/,
     );
-    await expect(loadJobReports({ clean: write("bad.json", { files: [{ dataset: 1 }] }) })).rejects.toThrow(
-      /bad\.json is not a clean report: files\.0\.source_object/,
-    );
+    await expect(
+      loadJobReports({ clean: write("bad.json", { ...passed, files: [{ dataset: 1 }] }) }),
+    ).rejects.toThrow(/bad\.json is not a clean report: files\.0\.source_object/);
+  });
+});
+
+describe("a refused or failed job run", () => {
+  // As the jobs write it (glue-scripts/open_payments_lake/reports.py): status, failures and the error.
+  const refused = {
+    job: "clean",
+    status: "failed",
+    started_at: "2025-02-01T00:00:00+00:00",
+    failures: [
+      "IncompleteIngestionError: refusing to clean anything:\nraw/general/.../part-00001.csv is missing",
+    ],
+    error: {
+      type: "IncompleteIngestionError",
+      message: "refusing to clean anything:\nraw/general/.../part-00001.csv is missing",
+    },
+    files: [],
+  };
+  const dir = mkdtempSync(join(tmpdir(), "smoke-failed-reports-"));
+  const write = (name: string, body: unknown) => {
+    writeFileSync(join(dir, name), JSON.stringify(body));
+    return join(dir, name);
+  };
+
+  it("fails the job-runs check with the job, the error type and its message", async () => {
+    const reports = await loadJobReports({ clean: write("clean.json", refused) });
+    const v = judgeJobRuns(reports);
+    expect(v).toMatchObject({
+      passed: false,
+      message:
+        "clean failed: IncompleteIngestionError: refusing to clean anything: raw/general/.../part-00001.csv is missing",
+    });
+    expect(v.details).toEqual([
+      "clean run started 2025-02-01T00:00:00+00:00:",
+      "  IncompleteIngestionError: refusing to clean anything:",
+      "  raw/general/.../part-00001.csv is missing",
+    ]);
+  });
+
+  it("fails the job-runs check on a threshold failure, naming each failure", async () => {
+    const curate = { ...passed, partitions: [] };
+    const threshold = { ...passed, status: "failed", failures: ["general 2023: amount_positive 5 of 10"] };
+    const reports = await loadJobReports({
+      clean: write("clean-ok.json", { ...passed, files: [] }),
+      curate: write("curate-failed.json", { ...curate, ...threshold }),
+    });
+    expect(judgeJobRuns(reports)).toMatchObject({
+      passed: false,
+      message: "curate failed: general 2023: amount_positive 5 of 10",
+    });
+  });
+
+  it("passes the job-runs check when every run passed", async () => {
+    const reports = await loadJobReports({
+      clean: write("c.json", { ...passed, files: [] }),
+      curate: write("u.json", { ...passed, partitions: [] }),
+    });
+    expect(judgeJobRuns(reports)).toMatchObject({ passed: true, message: "last runs passed: clean, curate" });
+  });
+
+  it("fails the per-file reconciliation with the clean job's reason instead of counting", async () => {
+    const reports = await loadJobReports({ clean: write("clean2.json", refused) });
+    expect(reconcileFiles(ingested, reports.clean)).toEqual({
+      passed: false,
+      message:
+        "the clean job's last run failed: IncompleteIngestionError: refusing to clean anything: raw/general/.../part-00001.csv is missing",
+      details: [],
+    });
   });
 });

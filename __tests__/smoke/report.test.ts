@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UsageError } from "../../tools/cli/conventions";
 import { formatTable, summarize, toJson, toJUnit } from "../../tools/smoke/report";
 import type { CheckOutcome, RunResult } from "../../tools/smoke/runner";
 import { readOutputsFile, targetFromOutputs } from "../../tools/smoke/target";
@@ -138,12 +139,14 @@ describe("targets from terraform outputs", () => {
 
   it("names the missing outputs and unreadable files", () => {
     const { region: _r, athena_workgroup_name: _w, ...rest } = outputs;
+    expect(() => targetFromOutputs(rest, "out.json")).toThrow(UsageError); // exit 2
     expect(() => targetFromOutputs(rest, "out.json")).toThrow(
-      "out.json: the lake stack's outputs lack or have empty: athena_workgroup_name, region",
+      "out.json: the lake stack's outputs lack or have empty: region, athena_workgroup_name " +
+        "(apply the stack, then write the file again with `terraform output -json`)",
     );
     const dir = mkdtempSync(join(tmpdir(), "smoke-out-"));
     writeFileSync(join(dir, "bad.json"), "{not json");
-    expect(() => readOutputsFile(join(dir, "bad.json"))).toThrow(/bad\.json: invalid JSON/);
-    expect(() => readOutputsFile(join(dir, "none.json"))).toThrow(/cannot read terraform outputs/);
+    expect(() => readOutputsFile(join(dir, "bad.json"))).toThrow(/--outputs .*bad\.json: invalid JSON/);
+    expect(() => readOutputsFile(join(dir, "none.json"))).toThrow(/--outputs .*none\.json: cannot read it/);
   });
 });

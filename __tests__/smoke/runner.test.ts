@@ -63,14 +63,14 @@ describe("runChecks", () => {
     expect(exitCode(res)).toBe(1);
   });
 
-  it("stops on an external abort (Ctrl-C) and exits 2", async () => {
+  it("stops on an external abort (Ctrl-C) and exits 1: the checks did not all pass", async () => {
     const { engine, stats } = slowEngine(10_000);
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort("Ctrl-C"), 20);
     const res = await runChecks({ engine, checks: [check("a")], timeoutMs: 60_000, signal: ctrl.signal });
     expect(stats.aborted).toBe(1);
     expect(res.interrupted).toBe("Ctrl-C");
-    expect(exitCode(res)).toBe(2);
+    expect(exitCode(res)).toBe(1);
   });
 
   it("fails a check with the engine's own reason when its query FAILED", async () => {

@@ -2,29 +2,6 @@ import { GITHUB_OIDC_HOST } from "../../modules/state";
 import { LOCAL_ENDPOINT_SERVICES } from "../../stacks/aws-provider";
 import { configWith, resourcesOfType, single, synthEnvironment, synthStack } from "../helpers/synth";
 
-/** What the ingestion CLI, the smoke harness, the local lake and the CI workflows read from the lake stack. */
-const LAKE_OUTPUTS = [
-  "region",
-  "raw_bucket_name",
-  "cleaned_bucket_name",
-  "curated_bucket_name",
-  "athena_results_bucket_name",
-  "access_logs_bucket_name",
-  "data_kms_key_arn",
-  "ingestion_table_name",
-  "raw_database_name",
-  "curated_database_name",
-  "athena_workgroup_name",
-  "ingestion_role_arn",
-  "glue_job_role_arn",
-  "analyst_role_arn",
-  "alerts_topic_arn",
-  "clean_job_name",
-  "curate_job_name",
-  "ci_plan_role_arn",
-  "ci_deploy_role_arn",
-];
-
 describe("lake stack backend", () => {
   it("uses the bootstrap's S3 bucket, a per-stack key, KMS, DynamoDB locking and the S3 lock file", () => {
     expect(synthStack("dev", "lake").terraform.backend).toEqual({
@@ -190,18 +167,6 @@ describe("state-bootstrap stack", () => {
     expect(resourcesOfType(local, "aws_glue_data_catalog_encryption_settings")).toHaveLength(1);
     expect(resourcesOfType(local, "aws_s3_bucket_public_access_block")).toHaveLength(2);
   });
-
-  it("outputs what the backend set-up needs", () => {
-    expect(Object.keys(prod.output ?? {}).sort()).toEqual(
-      [
-        "lock_table_name",
-        "region",
-        "state_access_logs_bucket_name",
-        "state_bucket_name",
-        "state_kms_key_arn",
-      ].sort(),
-    );
-  });
 });
 
 describe("providers", () => {
@@ -239,11 +204,5 @@ describe("providers", () => {
       });
       expect(provider).not.toHaveProperty("skip_requesting_account_id");
     }
-  });
-});
-
-describe("lake stack outputs", () => {
-  it.each(["dev", "prod", "local"] as const)("%s has exactly the outputs its users read", (env) => {
-    expect(Object.keys(synthStack(env, "lake").output ?? {}).sort()).toEqual([...LAKE_OUTPUTS].sort());
   });
 });

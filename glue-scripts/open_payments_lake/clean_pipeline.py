@@ -32,6 +32,7 @@ from .raw_objects import (
     parse_raw_folder,
     parse_raw_uri,
 )
+from .reports import ThresholdExceeded, reported_run
 from .session import CLEAN_CONF, job_settings
 from .spec import Layout, Spec, UnknownLayoutError, load_spec, parse_header_line
 from .writing import replace_partitions
@@ -51,10 +52,6 @@ ARGUMENTS = (
 # Ingestion folders, and the file folders written before per-ingestion folders existed (read as the oldest).
 FOLDERS_GLOBS = ("*/program_year=*/publication=*/*/ingestion=*", "*/program_year=*/publication=*/*")
 MANIFEST = "manifest.json"
-
-
-class ThresholdExceeded(RuntimeError):
-    """A data-quality threshold of the job arguments was exceeded (the report has the evidence)."""
 
 
 class IncompleteIngestionError(ValueError):
@@ -301,7 +298,7 @@ def stage(spark: SparkSession, typed: DataFrame, path: str) -> DataFrame:
 
     The counts, the quarantine and the cleaned outputs each read them: re-reading Parquet costs a fraction of
     parsing and typing the CSV again, and of building Spark's in-memory cache of ~100-column rows
-    (glue-scripts/README.md, benchmark).
+    (docs/benchmarks.md).
     """
     typed.write.mode("overwrite").parquet(path)
     return spark.read.parquet(path)
@@ -360,22 +357,52 @@ def threshold_failures(files: list[dict], max_quarantine_ratio: float) -> list[s
 
 
 def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = None) -> dict:
-    """Run the clean job; returns the report (also written under --report_path)."""
-    with job_settings(spark, CLEAN_CONF):
-        return _clean(spark, options, spec or load_spec())
-
-
-def _clean(spark: SparkSession, options: CleanOptions, spec: Spec) -> dict:
+    """Run the clean job; returns the report, also written under --report_path however the run ends (a refused
+    or failed run with status "failed" and its reason, then the error is raised)."""
     started = datetime.now(UTC)
-    files = discover(spark, options.raw_path)
-    log.info("found %d raw files under %s", len(files), options.raw_path)
-    plan = plan_clean(spark, spec, files, options)
+    report = {
+        "job": "clean",
+        "started_at": started.isoformat(),
+        "raw_path": options.raw_path,
+        "cleaned_path": options.cleaned_path,
+        "quarantine_path": options.quarantine_path,
+        "thresholds": {"max_quarantine_ratio": options.max_quarantine_ratio},
+        "authoritative_publications": [],
+        "superseded_parts": [],
+        "unsealed_folders": [],
+        "unlisted_parts": [],
+        "files": [],
+        "totals": _totals([]),
+    }
+    with reported_run(spark, options.report_path, report), job_settings(spark, CLEAN_CONF):
+        _clean(spark, options, spec or load_spec(), started, report)
+    return report
+
+
+def _totals(files: list[dict]) -> dict:
+    return {key: sum(f[key] for f in files) for key in ("raw_records", "cleaned", "quarantined")}
+
+
+def _clean(spark: SparkSession, options: CleanOptions, spec: Spec, started: datetime, report: dict) -> None:
+    """Fills `report` as the run learns (the plan, each dataset's files): a failure reports what was known."""
+    found = discover(spark, options.raw_path)
+    log.info("found %d raw files under %s", len(found), options.raw_path)
+    plan = plan_clean(spark, spec, found, options)
     log.info("cleaning %d parts (%d superseded)", len(plan.inputs), len(plan.superseded))
+    report.update(
+        authoritative_publications=[
+            {"dataset": d, "program_year": y, "publication_stamp": s}
+            for (d, y), s in sorted(plan.authoritative.items())
+        ],
+        superseded_parts=sorted(plan.superseded),
+        unsealed_folders=sorted(plan.unsealed_folders),
+        unlisted_parts=sorted(plan.unlisted_parts),
+    )
     by_dataset: dict[str, list[PartInput]] = defaultdict(list)
     for i in plan.inputs:
         by_dataset[i.part.dataset].append(i)
 
-    files: list[dict] = []
+    files: list[dict] = report["files"]
     written: list[tuple[str, DataFrame, set[int], set[int]]] = []
     staging = storage.join(options.temp_path, "clean-staging", started.strftime("%Y%m%dT%H%M%S%fZ"))
     try:
@@ -384,6 +411,7 @@ def _clean(spark: SparkSession, options: CleanOptions, spec: Spec) -> dict:
             typed = stage(spark, clean_dataset(spark, spec, name, inputs), storage.join(staging, name))
             dataset_files = file_report(inputs, outcome_counts(typed).collect())
             files.extend(dataset_files)
+            report["totals"] = _totals(files)
             years = {i.part.program_year for i in inputs}
             quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}
             cleaned_years = {f["program_year"] for f in dataset_files if f["cleaned"]}
@@ -402,47 +430,18 @@ def _clean(spark: SparkSession, options: CleanOptions, spec: Spec) -> dict:
             )
             written.append((name, typed, years, cleaned_years))
 
-        failures = threshold_failures(files, options.max_quarantine_ratio)
-        if not failures:
-            for name, typed, years, cleaned_years in written:
-                replace_partitions(
-                    spark,
-                    cleaned_rows(typed, spec.dataset(name)),
-                    storage.join(options.cleaned_path, name),
-                    years,
-                    cleaned_years,
-                )
+        report["failures"] = threshold_failures(files, options.max_quarantine_ratio)
+        if report["failures"]:
+            raise ThresholdExceeded(
+                "clean job failed; cleaned zone left unchanged:\n" + "\n".join(report["failures"])
+            )
+        for name, typed, years, cleaned_years in written:
+            replace_partitions(
+                spark,
+                cleaned_rows(typed, spec.dataset(name)),
+                storage.join(options.cleaned_path, name),
+                years,
+                cleaned_years,
+            )
     finally:
         storage.delete(spark, staging)
-
-    report = {
-        "job": "clean",
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "raw_path": options.raw_path,
-        "cleaned_path": options.cleaned_path,
-        "quarantine_path": options.quarantine_path,
-        "authoritative_publications": [
-            {"dataset": d, "program_year": y, "publication_stamp": s}
-            for (d, y), s in sorted(plan.authoritative.items())
-        ],
-        "superseded_parts": sorted(plan.superseded),
-        "unsealed_folders": sorted(plan.unsealed_folders),
-        "unlisted_parts": sorted(plan.unlisted_parts),
-        "files": files,
-        "totals": {key: sum(f[key] for f in files) for key in ("raw_records", "cleaned", "quarantined")},
-        "thresholds": {"max_quarantine_ratio": options.max_quarantine_ratio},
-        "status": "failed" if failures else "passed",
-        "failures": failures,
-    }
-    write_report(spark, options.report_path, "clean", started, report)
-    if failures:
-        raise ThresholdExceeded("clean job failed; cleaned zone left unchanged:\n" + "\n".join(failures))
-    return report
-
-
-def write_report(spark: SparkSession, report_path: str, job: str, started: datetime, report: dict) -> None:
-    """The run's report, plus latest.json (overwritten) for readers that want the newest."""
-    stamp = started.strftime("%Y%m%dT%H%M%S%fZ")
-    storage.write_json(spark, storage.join(report_path, f"{job}-{stamp}.json"), report)
-    storage.write_json(spark, storage.join(report_path, "latest.json"), report)

@@ -12,7 +12,6 @@ from pyspark.sql import functions as F
 
 from . import quality, storage
 from .arguments import ratio, selection
-from .clean_pipeline import ThresholdExceeded, write_report
 from .curate_transforms import (
     curated_columns,
     derive,
@@ -21,6 +20,7 @@ from .curate_transforms import (
     publication_ranks,
     resolve_duplicates,
 )
+from .reports import ThresholdExceeded, reported_run
 from .spec import Spec, load_spec
 from .writing import replace_partitions
 
@@ -85,9 +85,29 @@ def _per_year_counts(marked: DataFrame) -> tuple[dict[int, int], dict[int, int]]
 
 
 def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = None) -> dict:
-    """Run the curate job; returns the report (also written under --report_path)."""
-    spec = spec or load_spec()
-    started = datetime.now(UTC)
+    """Run the curate job; returns the report, also written under --report_path however the run ends (a failed
+    run with status "failed" and its reason, then the error is raised)."""
+    report = {
+        "job": "curate",
+        "started_at": datetime.now(UTC).isoformat(),
+        "cleaned_path": options.cleaned_path,
+        "curated_path": options.curated_path,
+        "thresholds": {"max_rule_violation_ratio": options.max_rule_violation_ratio},
+        "partitions": [],
+        "totals": _totals([]),
+    }
+    with reported_run(spark, options.report_path, report):
+        _curate(spark, options, spec or load_spec(), report)
+    return report
+
+
+def _totals(entries: list[dict]) -> dict:
+    keys = ("cleaned_rows", "removed", "duplicates_resolved", "curated_rows")
+    return {key: sum(e[key] for e in entries) for key in keys}
+
+
+def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dict) -> None:
+    """Fills `report` as the run learns (each dataset's partitions), so a failure reports what was known."""
     removed = read_cleaned(spark, options, REMOVED_DATASET)
     removed_stamps = (
         {r[0] for r in removed.select("publication_stamp").distinct().collect()}
@@ -95,7 +115,7 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
         else set()
     )
     datasets = [d for d in spec.curated_datasets if options.datasets is None or d.name in options.datasets]
-    entries: list[dict] = []
+    entries: list[dict] = report["partitions"]
     failures: list[str] = []
     outputs = []
     # The duplicated keys of each dataset are held until its curated rows are written.
@@ -108,7 +128,7 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
             stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
             ranks = publication_ranks(spark, stamps)
             # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
-            # cheaper than building Spark's in-memory cache of ~100-column rows (glue-scripts/README.md).
+            # cheaper than building Spark's in-memory cache of ~100-column rows (docs/benchmarks.md).
             rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
             marked = mark_removed(rows, removed, ranks)
             kept = marked.where(~F.col("_removed")).drop("_removed")
@@ -132,35 +152,18 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
                         "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
                     }
                 )
+            report["totals"] = _totals(entries)
             log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
             failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
             outputs.append((dataset, curated, set(cleaned_counts), set(rules)))
 
-        if not failures:
-            for dataset, curated, years, years_with_rows in outputs:
-                ordered = curated.sortWithinPartitions(
-                    "program_year", "manufacturer_name_normalized", "record_id"
-                )
-                replace_partitions(
-                    spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
-                )
-
-    report = {
-        "job": "curate",
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "cleaned_path": options.cleaned_path,
-        "curated_path": options.curated_path,
-        "partitions": entries,
-        "totals": {
-            key: sum(e[key] for e in entries)
-            for key in ("cleaned_rows", "removed", "duplicates_resolved", "curated_rows")
-        },
-        "thresholds": {"max_rule_violation_ratio": options.max_rule_violation_ratio},
-        "status": "failed" if failures else "passed",
-        "failures": failures,
-    }
-    write_report(spark, options.report_path, "curate", started, report)
-    if failures:
-        raise ThresholdExceeded("curate job failed; curated zone left unchanged:\n" + "\n".join(failures))
-    return report
+        report["failures"] = failures
+        if failures:
+            raise ThresholdExceeded("curate job failed; curated zone left unchanged:\n" + "\n".join(failures))
+        for dataset, curated, years, years_with_rows in outputs:
+            ordered = curated.sortWithinPartitions(
+                "program_year", "manufacturer_name_normalized", "record_id"
+            )
+            replace_partitions(
+                spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
+            )

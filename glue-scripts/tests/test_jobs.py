@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
 import uuid
 from decimal import Decimal
@@ -14,16 +15,17 @@ from pathlib import Path
 import pytest
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order
 from pyspark.sql import functions as F
+from shared_data import OPEN_PAYMENTS
 
 import sample_data
 from open_payments_lake.clean_pipeline import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
 from open_payments_lake.curate_pipeline import run_curate
-from open_payments_lake.local_zones import TEMP, LocalZones
+from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, TEMP, LocalZones
 from open_payments_lake.raw_objects import parse_raw_uri
 from open_payments_lake.session import CLEAN_CONF
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments"
+SHARED = OPEN_PAYMENTS
 MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
 LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "removed-deleted-4"]
 REAL_STAMP = "P01302025_01212025"
@@ -194,14 +196,33 @@ def test_only_sealed_folders_and_their_listed_parts_are_read(lake):
     ]
 
 
+def failed_report(root: Path, reports: str, error: BaseException) -> dict:
+    """The report a refused or failed run left: latest.json and its copy named by the run's start, both with
+    status failed, the error's type and message."""
+    folder = Path(LocalZones(root).path(reports))
+    report = json.loads((folder / "latest.json").read_text())
+    (copy,) = [p for p in folder.glob("*.json") if p.name != "latest.json"]
+    assert json.loads(copy.read_text()) == report
+    assert report["status"] == "failed" and report["finished_at"] >= report["started_at"]
+    # The message as raised, less the Java stack frames of a Spark error (the run's log keeps those).
+    frames = re.compile(r"^\s+(at |\.\.\. \d+ more)")
+    message = [line for line in str(error).splitlines() if not frames.match(line)]
+    assert report["error"] == {"type": type(error).__name__, "message": "\n".join(message)}
+    assert report["failures"]
+    return report
+
+
 def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, tmp_path):
     (folder,) = sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True, parts=2)
     (folder / "part-00001.csv").unlink()
     z = LocalZones(tmp_path)
     with pytest.raises(IncompleteIngestionError) as error:
         run_clean(spark, z.clean_options(1.0))
-    assert f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv" in str(error.value)
-    assert not (tmp_path / "cleaned").exists()
+    missing = f"{folder.relative_to(tmp_path).as_posix()}/part-00001.csv"
+    assert missing in str(error.value)
+    assert not (tmp_path / "cleaned/cleaned").exists()
+    report = failed_report(tmp_path, CLEAN_REPORTS, error.value)
+    assert report["failures"] == [f"IncompleteIngestionError: {error.value}"] and report["files"] == []
 
 
 def test_per_file_the_newest_sealed_ingestion_is_read_and_older_ones_are_superseded(lake):
@@ -408,16 +429,20 @@ def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):
     assert "OP_DTL_GNRL_PGYR2014_P06302016/" in message and "/part-00000.csv: " in message
     assert "65 columns; nearest known layout is general.legacy-75" in message
     assert "program years 2013-2015) are not supported" in message
-    assert not (tmp_path / "cleaned").exists()
+    assert not (tmp_path / "cleaned/cleaned").exists()
+    assert (
+        "nearest known layout is general.legacy-75"
+        in failed_report(tmp_path, CLEAN_REPORTS, error.value)["error"]["message"]
+    )
 
 
 def test_threshold_fails_the_job_after_writing_the_report(spark, tmp_path):
     sample_data.generate(tmp_path, 80, 5, [2023], ["general.modern-91"], raw=True, dirty_every=10)
     z = LocalZones(tmp_path)
-    with pytest.raises(ThresholdExceeded, match="max_quarantine_ratio"):
+    with pytest.raises(ThresholdExceeded, match="max_quarantine_ratio") as error:
         run_clean(spark, z.clean_options(0.0))
-    report = json.loads((tmp_path / "cleaned/reports/clean/latest.json").read_text())
-    assert report["status"] == "failed" and report["failures"]
+    report = failed_report(tmp_path, CLEAN_REPORTS, error.value)
+    assert all(f in str(error.value) for f in report["failures"])
     assert report["files"][0]["quarantined"] > 0
     assert (tmp_path / "cleaned/quarantine/general").exists()
     assert not (tmp_path / "cleaned/cleaned").exists()
@@ -466,3 +491,42 @@ def test_the_clean_job_runs_with_its_own_settings_and_gives_the_session_back(spa
     run_clean(spark, LocalZones(tmp_path).clean_options())
     assert seen == [CLEAN_CONF]
     assert {key: spark.conf.get(key) for key in CLEAN_CONF} == before
+
+
+def test_a_record_count_differing_from_the_manifest_fails_the_run_with_its_report(spark, tmp_path):
+    (folder,) = sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["parts"][0]["records"] += 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ThresholdExceeded, match="records would be lost") as error:
+        run_clean(spark, LocalZones(tmp_path).clean_options(1.0))
+    report = failed_report(tmp_path, CLEAN_REPORTS, error.value)
+    (entry,) = report["files"]
+    assert entry["manifest_records"] == entry["raw_records"] + 1
+    assert not (tmp_path / "cleaned/cleaned").exists()
+
+
+def test_a_clean_run_that_breaks_mid_way_reports_the_error_and_raises_it(spark, tmp_path):
+    """A real failure after planning: the staging location (--TempDir) cannot be created."""
+    sample_data.generate(tmp_path, 6, 3, [2023], ["ownership.modern-30"], raw=True)
+    (tmp_path / TEMP.split("/")[0]).write_text("a file where the scratch folder should be")
+    with pytest.raises(Exception) as error:
+        run_clean(spark, LocalZones(tmp_path).clean_options(1.0))
+    report = failed_report(tmp_path, CLEAN_REPORTS, error.value)
+    assert "ParentNotDirectoryException" in report["error"]["message"]
+    assert "\tat " not in report["error"]["message"]  # Java stack frames stay in the log
+    assert report["authoritative_publications"]  # what was known when it broke
+    assert not (tmp_path / "cleaned/cleaned").exists()
+
+
+def test_a_curate_run_that_breaks_mid_way_reports_the_error_and_raises_it(spark, tmp_path):
+    """A real failure: cleaned data Spark cannot read (a Parquet file that is not Parquet)."""
+    year = tmp_path / "cleaned/cleaned/general/program_year=2023"
+    year.mkdir(parents=True)
+    (year / "part-00000.parquet").write_text("not parquet")
+    with pytest.raises(Exception) as error:
+        run_curate(spark, LocalZones(tmp_path).curate_options(1.0))
+    report = failed_report(tmp_path, CURATE_REPORTS, error.value)
+    assert "is not a Parquet file" in report["error"]["message"]
+    assert report["partitions"] == [] and report["job"] == "curate"
+    assert not (tmp_path / "curated/curated").exists()

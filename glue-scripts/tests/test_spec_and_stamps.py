@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
+from shared_data import OPEN_PAYMENTS
 
 from open_payments_lake.arguments import ratio, resolve, selection
 from open_payments_lake.raw_objects import latest_publications, parse_raw_uri, publication_dates
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
-LAYOUTS = Path(__file__).resolve().parents[2].parent / "shared" / "open-payments" / "layouts"
+LAYOUTS = OPEN_PAYMENTS / "layouts"
 
 
 @pytest.mark.parametrize(

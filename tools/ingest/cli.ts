@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { exitCodeOf, jsonOption, runMain, worstExitCode } from "../cli/conventions";
+import { errorOutcome, jsonOption, runCommand, worstExitCode } from "../cli/conventions";
 import { awsClients } from "./aws";
 import { defaultApi, discover } from "./discover";
 import { ExitCode, SourceUnreachableError, UsageError } from "./errors";
@@ -128,7 +128,11 @@ function summarize(outcome: FileOutcome, bucket: string): string {
 function exitCodeOfOutcomes(outcomes: readonly FileOutcome[]): ExitCode {
   return worstExitCode(
     outcomes.flatMap((o) =>
-      o.status === "failed" ? [exitCodeOf(o.error)] : o.status === "missing" ? [ExitCode.failed] : [],
+      o.status === "failed"
+        ? [errorOutcome(o.error).exitCode]
+        : o.status === "missing"
+          ? [ExitCode.failed]
+          : [],
     ),
   );
 }
@@ -401,15 +405,19 @@ function jsonOutcome(outcome: FileOutcome) {
 }
 
 /** Runs the CLI and returns its exit code (never calls process.exit, so tests can run it in-process). */
-export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<ExitCode> {
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let code: ExitCode = ExitCode.ok;
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  return runMain(async () => {
-    await program.parseAsync([...argv], { from: "user" });
-    return code;
-  }, io.err);
+  return runCommand(
+    "ingest",
+    async () => {
+      await program.parseAsync([...argv], { from: "user" });
+      return code;
+    },
+    io.err,
+  );
 }
 
 if (require.main === module) {

@@ -1,7 +1,18 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { LAKE_OUTPUTS, type LakeOutputKey, readLakeOutputs } from "../../stacks/outputs";
+import {
+  type ErrorOutcome,
+  EXIT_CODES_HELP,
+  ExitCode,
+  errorOutcome,
+  FailedError,
+  jsonOption,
+  runMain,
+  UnreachableError,
+} from "../cli/conventions";
 import {
   type AnalystQuery,
   DEFAULT_SAMPLES,
@@ -17,7 +28,15 @@ import {
 } from "./lake";
 import { StepError, Steps } from "./steps";
 
-const say = (line = "") => process.stdout.write(`${line}\n`);
+/** Where the CLI writes: stdout for results and instructions, stderr for progress and errors. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+const stdio: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
 const rel = (path: string) => relative(repoRoot, path) || ".";
 
 function positiveInt(text: string): number {
@@ -41,16 +60,16 @@ function latestYear(answer: QueryAnswer): QueryAnswer {
   return { columns: answer.columns, rows: answer.rows.filter((r) => Number(r[0]) === year) };
 }
 
-function printAnswers(answers: Record<AnalystQuery, QueryAnswer>): void {
+function printAnswers(io: Io, answers: Record<AnalystQuery, QueryAnswer>): void {
   const titles: Record<AnalystQuery, string> = {
     top_manufacturers_by_year: "Top manufacturers by general-payment dollars",
     nature_of_payment_breakdown: "General payments by nature of payment",
     payments_by_recipient_location: "General payments by recipient state and city",
   };
   for (const [name, answer] of Object.entries(answers) as [AnalystQuery, QueryAnswer][]) {
-    say();
-    say(`${titles[name]} (sql/analytics/${name}.sql, latest program year):`);
-    for (const line of table(latestYear(answer), 8)) say(`  ${line}`);
+    io.out("");
+    io.out(`${titles[name]} (sql/analytics/${name}.sql, latest program year):`);
+    for (const line of table(latestYear(answer), 8)) io.out(`  ${line}`);
   }
 }
 
@@ -64,32 +83,32 @@ async function choose(then: string | undefined): Promise<"keep" | "destroy"> {
   return /^n/i.test(answer.trim()) ? "destroy" : "keep";
 }
 
-function queryInstructions(paths: LakePaths, endpoint: string): void {
+function queryInstructions(io: Io, paths: LakePaths, endpoint: string): void {
   const outputs = readOutputs(paths.outputsFile);
-  say();
+  const say = io.out;
+  say("");
   say(`The local lake is up: local AWS at ${endpoint}; terraform outputs in ${rel(paths.outputsFile)}.`);
   say("Query the curated tables (Athena SQL on the local engine), from another terminal:");
   say(
-    `  .venv/bin/python tools/local-athena/local_athena.py --warehouse s3://${outputs.curated_bucket_name}/curated/ \\`,
+    `  .venv/bin/python tools/local-athena/local_athena.py --warehouse s3://${outputs.curatedBucket}/curated/ \\`,
   );
-  say(`      --s3-endpoint ${endpoint} --database ${outputs.curated_database_name} \\`);
+  say(`      --s3-endpoint ${endpoint} --database ${outputs.curatedDatabase} \\`);
   say("      --sql 'SELECT program_year, count(*) FROM general_payments GROUP BY 1'");
   say(`  AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\`);
-  say(`      .venv/bin/aws s3 ls s3://${outputs.curated_bucket_name}/curated/ --recursive`);
+  say(`      .venv/bin/aws s3 ls s3://${outputs.curatedBucket}/curated/ --recursive`);
   say(`  npm run smoke -- --local --outputs ${rel(paths.outputsFile)} --endpoint ${endpoint}`);
   say(
     "Stop: Ctrl-C here (moto's memory goes with it), or `npm run local-lake -- down` (terraform destroy, then stop).",
   );
 }
 
-async function runUp(opts: { port?: number; rows: number; then?: string }): Promise<void> {
-  const paths = lakePaths();
+async function runUp(io: Io, paths: LakePaths, opts: { port?: number; rows: number; then?: string }) {
   const started = Date.now();
-  const lake = await up({ port: opts.port, samples: { ...DEFAULT_SAMPLES, rows: opts.rows } });
-  say(lake.smokeOutput.trimEnd());
-  printAnswers(lake.answers);
-  say();
-  say(
+  const lake = await up({ paths, port: opts.port, samples: { ...DEFAULT_SAMPLES, rows: opts.rows } });
+  io.out(lake.smokeOutput.trimEnd());
+  printAnswers(io, lake.answers);
+  io.out("");
+  io.out(
     `Steps: ${lake.steps.timings.map((t) => `${t.step} ${t.seconds.toFixed(0)} s`).join(", ")}; ` +
       `total ${((Date.now() - started) / 1000).toFixed(0)} s. Logs: ${rel(paths.logDir)}/`,
   );
@@ -99,18 +118,18 @@ async function runUp(opts: { port?: number; rows: number; then?: string }): Prom
     } finally {
       await lake.moto.stop();
     }
-    say("Destroyed the lake and its state bootstrap; local AWS stopped.");
+    io.out("Destroyed the lake and its state bootstrap; local AWS stopped.");
     return;
   }
   const session: Session = { endpoint: lake.moto.endpoint, pid: process.pid, workDir: paths.workDir };
   writeFileSync(paths.sessionFile, JSON.stringify(session, null, 2));
-  queryInstructions(paths, lake.moto.endpoint);
+  queryInstructions(io, paths, lake.moto.endpoint);
   await new Promise<void>((ok) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => ok());
   });
   rmSync(paths.sessionFile, { force: true });
   await lake.moto.stop();
-  say("Local AWS stopped.");
+  io.out("Local AWS stopped.");
 }
 
 function readSession(paths: LakePaths): Session | undefined {
@@ -125,68 +144,118 @@ function readSession(paths: LakePaths): Session | undefined {
   }
 }
 
-async function runDown(): Promise<void> {
-  const paths = lakePaths();
+async function answering(endpoint: string): Promise<boolean> {
+  const res = await fetch(`${endpoint}/moto-api/data.json`).catch(() => undefined);
+  return res?.ok === true;
+}
+
+async function runDown(io: Io, paths: LakePaths): Promise<void> {
   const session = readSession(paths);
   if (!session) {
-    say("No local lake is running (nothing to destroy: moto keeps its resources in memory only).");
+    io.out("No local lake is running (nothing to destroy: moto keeps its resources in memory only).");
     return;
   }
-  await destroyStacks(new Steps(paths.logDir), paths, localEnv(session.endpoint), session.endpoint);
+  if (!(await answering(session.endpoint))) {
+    throw new UnreachableError(
+      `local AWS at ${session.endpoint} does not answer (up process ${session.pid}): nothing can be destroyed; ` +
+        "stop that process (its resources live in moto's memory only)",
+    );
+  }
+  await destroyStacks(new Steps(paths.logDir, io.err), paths, localEnv(session.endpoint), session.endpoint);
   process.kill(session.pid, "SIGTERM");
-  say(`Destroyed the lake and its state bootstrap; stopped local AWS (process ${session.pid}).`);
+  io.out(`Destroyed the lake and its state bootstrap; stopped local AWS (process ${session.pid}).`);
 }
 
-async function runStatus(): Promise<void> {
-  const paths = lakePaths();
+/** Every lake output of the saved `terraform output -json`, by Terraform name. */
+function savedOutputs(file: string): Record<string, string> {
+  const keys = Object.keys(LAKE_OUTPUTS) as LakeOutputKey[];
+  const values = readLakeOutputs(JSON.parse(readFileSync(file, "utf8")), keys);
+  return Object.fromEntries(keys.map((key) => [LAKE_OUTPUTS[key].name, values[key]]));
+}
+
+async function runStatus(io: Io, paths: LakePaths, opts: { json?: boolean }): Promise<void> {
   const session = readSession(paths);
   if (!session) {
-    say("No local lake is running. Start one: make demo (or npm run local-lake -- up).");
-    process.exitCode = 1;
-    return;
+    if (opts.json) io.out(JSON.stringify({ running: false }, null, 2));
+    else io.out("No local lake is running. Start one: make demo (or npm run local-lake -- up).");
+    throw new FailedError("no local lake is running");
   }
-  const res = await fetch(`${session.endpoint}/moto-api/data.json`).catch(() => undefined);
-  say(
-    `local AWS: ${session.endpoint} (${res?.ok ? "answering" : "NOT answering"}), up process ${session.pid}`,
-  );
-  for (const [name, value] of Object.entries(readOutputs(paths.outputsFile))) say(`  ${name} = ${value}`);
-  if (!res?.ok) process.exitCode = 1;
+  const status = {
+    running: true,
+    endpoint: session.endpoint,
+    answering: await answering(session.endpoint),
+    pid: session.pid,
+    outputs: savedOutputs(paths.outputsFile),
+  };
+  if (opts.json) io.out(JSON.stringify(status, null, 2));
+  else {
+    io.out(
+      `local AWS: ${session.endpoint} (${status.answering ? "answering" : "NOT answering"}), up process ${session.pid}`,
+    );
+    for (const [name, value] of Object.entries(status.outputs)) io.out(`  ${name} = ${value}`);
+  }
+  if (!status.answering) throw new UnreachableError(`local AWS at ${session.endpoint} does not answer`);
 }
 
-const program = new Command("local-lake")
-  .description(
-    "The embedded default: the whole Open Payments lake on this machine (moto as local AWS, real terraform,\n" +
-      "the ingestion CLI, the Glue scripts on local Spark, the smoke harness, the analyst queries).",
-  )
-  .showHelpAfterError();
+function program(io: Io, paths: LakePaths): Command {
+  const cli = new Command("local-lake")
+    .description(
+      "The whole Open Payments lake on this machine: moto as local AWS, the real terraform, the ingestion CLI,\n" +
+        `the Glue scripts on local Spark, the smoke checks and the analyst queries. ${EXIT_CODES_HELP}`,
+    )
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  cli
+    .command("up", { isDefault: true })
+    .description("bring the lake up on local AWS and run it end to end; then keep it running or destroy it")
+    .option(
+      "--port <port>",
+      "moto's port on 127.0.0.1 (default: the port of config/local.json localEndpoint)",
+      positiveInt,
+    )
+    .option("--rows <n>", "records per generated file", positiveInt, DEFAULT_SAMPLES.rows)
+    .addOption(
+      new Option(
+        "--then <what>",
+        "after the run: keep the lake running, or destroy it (default: ask on a terminal, else destroy)",
+      ).choices(["keep", "destroy"]),
+    )
+    .action((opts: { port?: number; rows: number; then?: string }) => runUp(io, paths, opts));
+  cli
+    .command("down")
+    .description("terraform destroy the running local lake, then stop local AWS")
+    .action(() => runDown(io, paths));
+  cli
+    .command("status")
+    .description("is a local lake running, where, with which outputs (exit 1 when none runs)")
+    .addOption(jsonOption())
+    .action((opts: { json?: boolean }) => runStatus(io, paths, opts));
+  return cli;
+}
 
-program
-  .command("up", { isDefault: true })
-  .description("bring the lake up on local AWS and run it end to end; then keep it running or destroy it")
-  .option(
-    "--port <port>",
-    "moto's port on 127.0.0.1 (default: the port of config/local.json localEndpoint)",
-    positiveInt,
-  )
-  .option("--rows <n>", "records per generated file", positiveInt, DEFAULT_SAMPLES.rows)
-  .addOption(
-    new Option(
-      "--then <what>",
-      "after the run: keep the lake running, or destroy it (default: ask on a TTY, else destroy)",
-    ).choices(["keep", "destroy"]),
-  )
-  .action(runUp);
-program
-  .command("down")
-  .description("terraform destroy the running local lake, then stop local AWS")
-  .action(runDown);
-program.command("status").description("is a local lake running, where, with which outputs").action(runStatus);
-
-program.parseAsync().catch((error: unknown) => {
+/** The outcome of an error: a failed step names its log (exit 1); the rest as tools/cli/conventions.ts says. */
+export function outcomeOf(error: unknown, paths: LakePaths): ErrorOutcome {
   if (error instanceof StepError) {
-    process.stderr.write(`${error.message}\nAll logs are kept in ${rel(lakePaths().logDir)}/\n`);
-  } else {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return {
+      message: `${error.message}\nAll logs are kept in ${rel(paths.logDir)}/`,
+      exitCode: ExitCode.failed,
+    };
   }
-  process.exit(1);
-});
+  return errorOutcome(error);
+}
+
+/** Runs the CLI and returns its exit code (never calls process.exit, so tests run it in-process). */
+export async function main(argv: readonly string[], io: Io = stdio, paths = lakePaths()): Promise<number> {
+  try {
+    await program(io, paths).parseAsync(argv, { from: "user" });
+    return ExitCode.ok;
+  } catch (error) {
+    const outcome = outcomeOf(error, paths);
+    if (!(error instanceof CommanderError)) io.err(`local-lake: error: ${outcome.message}`);
+    if (outcome.stack) io.err(outcome.stack);
+    return outcome.exitCode;
+  }
+}
+
+if (require.main === module) runMain("local-lake", () => main(process.argv.slice(2)));

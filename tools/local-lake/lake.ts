@@ -1,4 +1,4 @@
-// The embedded default: the whole lake on one machine. moto as local AWS, the real terraform and provider
+// The whole lake on one machine. moto as local AWS, the real terraform and provider
 // (state bootstrap with local state, then the lake stack on its production S3 backend + DynamoDB lock living in
 // moto), generated CMS files through the ingestion CLI, the Glue job scripts on local Spark over s3a, the smoke
 // harness in local mode and the analyst queries on the local Athena engine.
@@ -12,8 +12,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
 import { App } from "../../modules/core";
-import { GLUE_TEMP_PREFIX } from "../../modules/etl";
+import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
 import { addEnvironment } from "../../stacks";
+import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
 import { exec, Steps } from "./steps";
 import { startTlsFront, type TlsFront } from "./tls-front";
@@ -78,8 +79,18 @@ export function lakePaths(workDir = join(repoRoot, ".build", "local-lake")): Lak
   };
 }
 
-/** `terraform output -json` of the lake stack, reduced to the values. */
-export type LakeOutputs = Record<string, string>;
+/** The lake stack's outputs the local lake reads (stacks/outputs.ts). */
+export const LOCAL_LAKE_OUTPUTS = [
+  "rawBucket",
+  "cleanedBucket",
+  "curatedBucket",
+  "curatedDatabase",
+  "dataKey",
+  "cleanJob",
+  "curateJob",
+  "workflow",
+] as const;
+export type LakeOutputs = OutputValues<(typeof LOCAL_LAKE_OUTPUTS)[number]>;
 
 export interface Session {
   readonly endpoint: string;
@@ -163,14 +174,9 @@ export async function applyStacks(
   );
 }
 
+/** The lake stack's `terraform output -json` saved by `up`. */
 export function readOutputs(file: string): LakeOutputs {
-  return parseOutputs(readFileSync(file, "utf8"));
-}
-
-/** `terraform output -json` as name -> value. */
-function parseOutputs(json: string): LakeOutputs {
-  const raw = JSON.parse(json) as Record<string, { value: unknown }>;
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v.value)]));
+  return readLakeOutputs(JSON.parse(readFileSync(file, "utf8")), LOCAL_LAKE_OUTPUTS);
 }
 
 export async function generateSamples(steps: Steps, paths: LakePaths, spec: SampleSpec): Promise<void> {
@@ -222,24 +228,20 @@ interface GlueJob {
   arguments: Record<string, string>;
 }
 
-/** The jobs of glue-scripts/jobs.json with their `${...}` placeholders filled from the lake's outputs. */
+/** The jobs of glue-scripts/jobs.json with their placeholders filled from the lake's outputs, as modules/etl does. */
 export function glueJobs(outputs: LakeOutputs): GlueJob[] {
-  const { jobs } = JSON.parse(readFileSync(join(repoRoot, "glue-scripts", "jobs.json"), "utf8")) as {
-    jobs: GlueJob[];
+  const buckets = {
+    raw_bucket: outputs.rawBucket,
+    cleaned_bucket: outputs.cleanedBucket,
+    curated_bucket: outputs.curatedBucket,
   };
-  const fill = (text: string) =>
-    text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
-      const value = outputs[`${name}_name`];
-      if (value === undefined)
-        throw new Error(`jobs.json placeholder \${${name}} has no output ${name}_name`);
-      return value;
-    });
-  return jobs.map((job) => ({
-    ...job,
+  return loadGlueJobs(join(repoRoot, "glue-scripts")).map((job) => ({
+    id: job.id,
+    script: job.script,
     arguments: {
-      ...Object.fromEntries(Object.entries(job.arguments).map(([k, v]) => [k, fill(v)])),
+      ...resolveArguments(job.arguments, buckets),
       // Glue's scratch location, where the ETL module points it (modules/etl).
-      "--TempDir": fill(`s3://\${cleaned_bucket}/${GLUE_TEMP_PREFIX}/${job.id}/`),
+      "--TempDir": `s3://${outputs.cleanedBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
     },
   }));
 }
@@ -289,7 +291,7 @@ export async function runGlueJobs(
         exec(
           submit,
           [
-            ...sparkSubmitArgs(front, outputs.data_kms_key_arn),
+            ...sparkSubmitArgs(front, outputs.dataKey),
             join(repoRoot, "glue-scripts", job.script),
             ...Object.entries(job.arguments).flat(),
           ],
@@ -306,12 +308,13 @@ export async function smoke(steps: Steps, paths: LakePaths, env: NodeJS.ProcessE
   return steps.run("smoke", "smoke checks (local mode)", async (log) => {
     const args = ["tools/smoke/cli.ts", "--local", "--outputs", paths.outputsFile];
     args.push("--endpoint", env[LOCAL_ENDPOINT_ENV] ?? "");
-    args.push("--json", join(paths.smokeDir, "report.json"), "--junit", join(paths.smokeDir, "junit.xml"));
+    args.push("--json-report", join(paths.smokeDir, "report.json"));
+    args.push("--junit", join(paths.smokeDir, "junit.xml"));
     return exec(tsx, args, { cwd: repoRoot, env, log, step: "smoke", captureStdout: true });
   });
 }
 
-/** A result of the local Athena engine (contract 8). */
+/** A result of the local Athena engine (tools/local-athena). */
 export interface QueryAnswer {
   readonly columns: { name: string; type: string }[];
   readonly rows: unknown[][];
@@ -329,13 +332,8 @@ export async function analystAnswers(
       const answers = {} as Record<AnalystQuery, QueryAnswer>;
       for (const name of ANALYST_QUERIES) {
         const args = [join(repoRoot, "tools", "local-athena", "local_athena.py")];
-        args.push("--warehouse", `s3://${outputs.curated_bucket_name}/curated/`);
-        args.push(
-          "--s3-endpoint",
-          env[LOCAL_ENDPOINT_ENV] ?? "",
-          "--database",
-          outputs.curated_database_name,
-        );
+        args.push("--warehouse", `s3://${outputs.curatedBucket}/curated/`);
+        args.push("--s3-endpoint", env[LOCAL_ENDPOINT_ENV] ?? "", "--database", outputs.curatedDatabase);
         args.push("--file", join(repoRoot, "sql", "analytics", `${name}.sql`));
         const out = await exec(python, args, {
           cwd: repoRoot,
@@ -395,15 +393,14 @@ export async function emptyBucket(endpoint: string, bucket: string): Promise<voi
  */
 async function destroyStack(
   dir: string,
+  stack: keyof typeof STACK_OUTPUTS,
   env: NodeJS.ProcessEnv,
   endpoint: string,
   log: string,
   step: string,
 ): Promise<void> {
   const tf = (args: string[]) => terraform(dir, args, env, log, step);
-  const buckets = Object.entries(parseOutputs(await tf(["output", "-json"])))
-    .filter(([name]) => name.endsWith("bucket_name"))
-    .map(([, bucket]) => bucket);
+  const buckets = bucketNames(stack, JSON.parse(await tf(["output", "-json"])));
   const addresses = (await tf(["state", "list"])).split("\n").filter(Boolean);
   const ofType = (type: string) => addresses.filter((a) => a.startsWith(`${type}.`));
   const logging = ofType("aws_s3_bucket_logging");
@@ -423,10 +420,10 @@ export async function destroyStacks(
   endpoint: string,
 ): Promise<void> {
   await steps.run("destroy-lake", "terraform destroy lake-local (buckets emptied first)", (log) =>
-    destroyStack(paths.lakeDir, env, endpoint, log, "destroy-lake"),
+    destroyStack(paths.lakeDir, "lake", env, endpoint, log, "destroy-lake"),
   );
   await steps.run("destroy-bootstrap", "terraform destroy state-bootstrap-local", (log) =>
-    destroyStack(paths.bootstrapDir, env, endpoint, log, "destroy-bootstrap"),
+    destroyStack(paths.bootstrapDir, "state-bootstrap", env, endpoint, log, "destroy-bootstrap"),
   );
 }
 

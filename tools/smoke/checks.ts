@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
-/** The smoke checks directory: one check per `.sql` file (contract 9). */
+/** The smoke checks directory: one check per `.sql` file (format: tools/smoke/README.md). */
 export const defaultChecksDir = resolve(__dirname, "..", "..", "sql", "smoke");
 
 export type Comparator = "=" | "<=" | ">=";
@@ -68,7 +68,7 @@ export function parseCheck(text: string, file: string): SqlCheck {
     const v = header.get(key);
     if (!v)
       throw new Error(
-        `${file}: missing header line '-- ${key}: ...' (contract 9: check, description, expect)`,
+        `${file}: missing header line '-- ${key}: ...' (every check starts with '-- check:', '-- description:' and '-- expect:' lines)`,
       );
     return v;
   };

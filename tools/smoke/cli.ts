@@ -1,6 +1,15 @@
 import { resolve } from "node:path";
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { LAKE_OUTPUTS } from "../../stacks/outputs";
+import {
+  EXIT_CODES_HELP,
+  errorOutcome,
+  jsonOption,
+  runMain,
+  UnreachableError,
+  UsageError,
+} from "../cli/conventions";
 import { AthenaEngine } from "./athena-engine";
 import { defaultChecksDir, loadChecks } from "./checks";
 import type { QueryEngine } from "./engine";
@@ -12,7 +21,10 @@ import {
   loadIngestionItems,
 } from "./ingestion";
 import {
+  JOB_RUNS_CHECK_DESCRIPTION,
+  JOB_RUNS_CHECK_ID,
   type JobReports,
+  judgeJobRuns,
   loadJobReports,
   RECONCILE_CHECK_DESCRIPTION,
   RECONCILE_CHECK_ID,
@@ -24,7 +36,6 @@ import { formatTable, toJson, toJUnit, writeFileEnsuringDir } from "./report";
 import { type BuiltinCheck, exitCode, runChecks } from "./runner";
 import { outputsFromStack, readOutputsFile, type Target } from "./target";
 import {
-  CouldNotRunError,
   judgeWorkgroup,
   readWorkgroup,
   WORKGROUP_CHECK_DESCRIPTION,
@@ -52,7 +63,8 @@ interface Flags {
   timeout: number;
   pollMaxMs: number;
   junit: string;
-  json: string;
+  jsonReport: string;
+  json?: boolean;
 }
 
 const positiveInt = (what: string) => (v: string) => {
@@ -64,24 +76,31 @@ const positiveInt = (what: string) => (v: string) => {
 function program(): Command {
   return new Command("smoke")
     .description(
-      "Run the smoke checks (sql/smoke/*.sql + the workgroup read-back) against a deployed lake or the local lake.\n" +
-        "Exit codes: 0 all passed, 1 a check failed, 2 could not run.",
+      "Run the smoke checks (sql/smoke/*.sql, plus the workgroup's settings, the Glue jobs' last runs and the " +
+        "per-file reconciliation with ingestion) against a deployed lake or the local lake.\n" +
+        `${EXIT_CODES_HELP} A check that errored (e.g. timed out) or a run interrupted by Ctrl-C exits 1.`,
     )
-    .addOption(new Option("--outputs <file>", "file with `terraform output -json` of the lake stack"))
+    .addOption(new Option("--outputs <file>", "file with the lake stack's `terraform output -json`"))
     .addOption(
       new Option(
         "--outputs-from <dir>",
         "synthesized lake stack dir: runs `terraform output -json` there",
       ).conflicts("outputs"),
     )
-    .option("--workgroup <name>", "Athena workgroup (default: output athena_workgroup_name)")
-    .option("--database <name>", "curated Glue database (default: output curated_database_name)")
+    .option("--workgroup <name>", `Athena workgroup (default: output ${LAKE_OUTPUTS.athenaWorkgroup.name})`)
+    .option(
+      "--database <name>",
+      `curated Glue database (default: output ${LAKE_OUTPUTS.curatedDatabase.name})`,
+    )
     .option("--results-location <s3uri>", "query results location if the workgroup does not enforce one")
     .option("--region <region>", "AWS region (default: output region, then AWS_REGION)")
     .addOption(
       new Option("--endpoint <url>", "AWS endpoint override (local AWS)").env("LAKE_LOCAL_AWS_ENDPOINT"),
     )
-    .option("--ingestion-table <name>", "DynamoDB ingestion table (default: output ingestion_table_name)")
+    .option(
+      "--ingestion-table <name>",
+      `DynamoDB ingestion table (default: output ${LAKE_OUTPUTS.ingestionTable.name})`,
+    )
     .option("--ingestion-file <file>", "JSON array of ingestion items instead of the DynamoDB table")
     .option("--local", "run the checks on the local Athena engine over curated Parquet")
     .option("--warehouse <dir|s3uri>", "local mode: curated root (default: s3://<curated bucket>/curated/)")
@@ -104,8 +123,9 @@ function program(): Command {
       900,
     )
     .option("--poll-max-ms <ms>", "longest wait between status polls", positiveInt("--poll-max-ms"), 5000)
-    .option("--junit <file>", "JUnit XML report", "reports/smoke/junit.xml")
-    .option("--json <file>", "JSON report", "reports/smoke/report.json");
+    .option("--junit <file>", "JUnit XML report file", "reports/smoke/junit.xml")
+    .option("--json-report <file>", "JSON report file", "reports/smoke/report.json")
+    .addOption(jsonOption());
 }
 
 interface Io {
@@ -134,7 +154,7 @@ function resolveTarget(f: Flags): Target {
 }
 
 function needRegion(t: Target): string {
-  if (!t.region) throw new CouldNotRunError("no region: pass --region, --outputs or set AWS_REGION");
+  if (!t.region) throw new UsageError("no region: pass --region, --outputs or set AWS_REGION");
   return t.region;
 }
 
@@ -145,16 +165,18 @@ async function loadIngested(f: Flags, t: Target): Promise<IngestedFile[]> {
       ? { kind: "table", tableName: t.ingestionTable, region: needRegion(t), endpoint: t.endpoint }
       : undefined;
   if (!source)
-    throw new CouldNotRunError(
-      "reconciling with ingestion needs --ingestion-table, --ingestion-file or --outputs",
-    );
+    throw new UsageError("reconciling with ingestion needs --ingestion-table, --ingestion-file or --outputs");
   try {
     return expectedFiles(await loadIngestionItems(source));
   } catch (e) {
-    const where = source.kind === "file" ? source.path : `table ${source.tableName}`;
-    throw new CouldNotRunError(`cannot read the ingestion records (${where}): ${(e as Error).message}`, {
-      cause: e,
-    });
+    // A file named on the command line is the user's to fix; the table is the environment's.
+    if (source.kind === "file") {
+      throw new UsageError(`--ingestion-file ${source.path}: ${(e as Error).message}`, { cause: e });
+    }
+    throw new UnreachableError(
+      `cannot read the ingestion records (table ${source.tableName}): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -192,9 +214,25 @@ async function workgroupCheck(
       skipReason: "local mode without an Athena API: pass --endpoint and --workgroup (or --outputs)",
     };
   }
-  // Read before any query runs: a missing workgroup or bad credentials means "could not run" (exit 2).
+  // Read before any query runs: a missing workgroup or bad credentials means the lake is unreachable (exit 3).
   const wg = await readWorkgroup(client, workgroup);
   return { ...base, run: async () => judgeWorkgroup(wg) };
+}
+
+function jobRunsCheck(reports: ReportsRead | undefined): BuiltinCheck {
+  const base = {
+    id: JOB_RUNS_CHECK_ID,
+    description: JOB_RUNS_CHECK_DESCRIPTION,
+    expectText: "status passed",
+  };
+  if (!reports) return { ...base, skipReason: "no job reports: pass --clean-report or --outputs" };
+  return {
+    ...base,
+    run: async () =>
+      "loaded" in reports
+        ? judgeJobRuns(reports.loaded)
+        : { passed: false, message: reports.problem, details: [] },
+  };
 }
 
 function reconcileCheck(files: readonly IngestedFile[], reports: ReportsRead | undefined): BuiltinCheck {
@@ -218,11 +256,11 @@ function makeEngine(f: Flags, target: Target, client: AthenaClient | undefined):
   if (f.local) {
     const warehouse =
       f.warehouse ?? (target.curatedBucket ? `s3://${target.curatedBucket}/curated/` : undefined);
-    if (!warehouse) throw new CouldNotRunError("local mode needs --warehouse or --outputs (curated bucket)");
+    if (!warehouse) throw new UsageError("local mode needs --warehouse or --outputs (curated bucket)");
     const s3Endpoint = f.s3Endpoint ?? (warehouse.startsWith("s3://") ? target.endpoint : undefined);
     return new LocalAthenaEngine({ warehouse, database, s3Endpoint });
   }
-  if (!client || !target.workgroup) throw new CouldNotRunError("no workgroup: pass --workgroup or --outputs");
+  if (!client || !target.workgroup) throw new UsageError("no workgroup: pass --workgroup or --outputs");
   return new AthenaEngine({
     client,
     workgroup: target.workgroup,
@@ -233,7 +271,7 @@ function makeEngine(f: Flags, target: Target, client: AthenaClient | undefined):
   });
 }
 
-/** Runs the harness; returns the exit code. `signal` is aborted on Ctrl-C. */
+/** Runs the harness; returns the exit code (tools/cli/conventions.ts). `signal` is aborted on Ctrl-C. */
 export async function main(argv: readonly string[], io: Io = stdio, signal?: AbortSignal): Promise<number> {
   const cmd = program().exitOverride();
   cmd.configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
@@ -241,27 +279,26 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
   try {
     f = cmd.parse(argv, { from: "user" }).opts<Flags>();
   } catch (e) {
-    if (e instanceof CommanderError && e.exitCode === 0) return 0; // --help
-    return 2;
+    return errorOutcome(e).exitCode; // commander printed the problem, or the help (exit 0)
   }
   const startedAt = new Date();
   let client: AthenaClient | undefined;
   let engine: QueryEngine | undefined;
   try {
     const target = resolveTarget(f);
-    if (!target.database) throw new CouldNotRunError("no curated database: pass --database or --outputs");
+    if (!target.database) throw new UsageError("no curated database: pass --database or --outputs");
     let checks = loadChecks(f.checksDir ?? defaultChecksDir);
+    const builtinIds = [WORKGROUP_CHECK_ID, JOB_RUNS_CHECK_ID, RECONCILE_CHECK_ID];
     if (f.only) {
-      const builtinIds = [WORKGROUP_CHECK_ID, RECONCILE_CHECK_ID];
       const unknown = f.only.filter((id) => !checks.some((c) => c.id === id) && !builtinIds.includes(id));
-      if (unknown.length) throw new CouldNotRunError(`--only names unknown checks: ${unknown.join(", ")}`);
+      if (unknown.length) throw new UsageError(`--only names unknown checks: ${unknown.join(", ")}`);
       checks = checks.filter((c) => f.only?.includes(c.id));
     }
     const only = (id: string) => !f.only || f.only.includes(id);
     const needsIngestion =
       checks.some((c) => c.expect.kind === "matches ingestion") || only(RECONCILE_CHECK_ID);
     const files = needsIngestion ? await loadIngested(f, target) : undefined;
-    const reports = files ? await loadReports(f, target) : undefined;
+    const reports = files || only(JOB_RUNS_CHECK_ID) ? await loadReports(f, target) : undefined;
     const counts = files && expectedCounts(files);
     // Without the jobs' reports, the curated counts must equal ingestion exactly.
     const ingested =
@@ -270,10 +307,10 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
     if (!f.local || target.endpoint !== undefined) {
       client = new AthenaClient({ region: needRegion(target), endpoint: target.endpoint, maxAttempts: 3 });
     }
-    if (!f.local && !target.workgroup)
-      throw new CouldNotRunError("no workgroup: pass --workgroup or --outputs");
+    if (!f.local && !target.workgroup) throw new UsageError("no workgroup: pass --workgroup or --outputs");
     const builtins: BuiltinCheck[] = [];
     if (only(WORKGROUP_CHECK_ID)) builtins.push(await workgroupCheck(client, target.workgroup));
+    if (only(JOB_RUNS_CHECK_ID)) builtins.push(jobRunsCheck(reports));
     if (files && only(RECONCILE_CHECK_ID)) builtins.push(reconcileCheck(files, reports));
 
     engine = makeEngine(f, target, client);
@@ -295,17 +332,17 @@ export async function main(argv: readonly string[], io: Io = stdio, signal?: Abo
       onOutcome: (o) =>
         io.err(`[${++n}/${total}] ${o.status.toUpperCase()} ${o.id} (${(o.durationMs / 1000).toFixed(1)}s)`),
     });
-    io.out(formatTable(result, described));
+    const json = `${JSON.stringify(toJson(result, { target: described, startedAt, finishedAt: new Date() }), null, 2)}`;
+    io.out(f.json ? json : formatTable(result, described));
     writeFileEnsuringDir(resolve(f.junit), toJUnit(result));
-    writeFileEnsuringDir(
-      resolve(f.json),
-      `${JSON.stringify(toJson(result, { target: described, startedAt, finishedAt: new Date() }), null, 2)}\n`,
-    );
-    io.err(`Reports: ${f.junit}, ${f.json}`);
+    writeFileEnsuringDir(resolve(f.jsonReport), `${json}\n`);
+    io.err(`Reports: ${f.junit}, ${f.jsonReport}`);
     return exitCode(result);
   } catch (e) {
-    io.err(`smoke: could not run: ${(e as Error).message}`);
-    return 2;
+    const outcome = errorOutcome(e);
+    io.err(`smoke: error: ${outcome.message}`);
+    if (outcome.stack) io.err(outcome.stack);
+    return outcome.exitCode;
   } finally {
     await engine?.close?.();
     client?.destroy();
@@ -318,11 +355,5 @@ if (require.main === module) {
     process.stderr.write("\nInterrupted: cancelling running queries...\n");
     controller.abort("Ctrl-C");
   });
-  main(process.argv.slice(2), stdio, controller.signal).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`smoke: ${(e as Error).stack ?? String(e)}\n`);
-      process.exit(2);
-    },
-  );
+  runMain("smoke", () => main(process.argv.slice(2), stdio, controller.signal));
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import lake from "../../datasets/open-payments.json";
 import { publicationOrder } from "../ingest/file-names";
 
-/** A verified ingestion version of a raw file, as the ingestion metadata table holds it (contract 6). */
+/** A verified ingestion version of a raw file, as the ingestion metadata table holds it (modules/ingestion-metadata). */
 const ingestionItem = z.object({
   pk: z.string().regex(/^FILE#[a-z_]+#\d{4}#.+$/, "pk must be FILE#<dataset>#<program_year>#<file stem>"),
   sk: z.string(),

@@ -4,8 +4,16 @@ import { z } from "zod";
 import type { Verdict } from "./expectations";
 import type { Deductions, IngestedCount, IngestedFile } from "./ingestion";
 
-// The Glue jobs' reports (glue-scripts/README.md); only the fields the reconciliation reads.
+// The Glue jobs' reports (glue-scripts/README.md); only the fields the checks read. A refused or failed run
+// writes its report too: status "failed", the failures and the error that stopped it.
+const runStatus = {
+  status: z.enum(["passed", "failed"]),
+  failures: z.array(z.string()),
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+};
 const cleanReport = z.object({
+  ...runStatus,
+  started_at: z.string().optional(),
   files: z.array(
     z.object({
       source_object: z.string(),
@@ -18,6 +26,8 @@ const cleanReport = z.object({
   ),
 });
 const curateReport = z.object({
+  ...runStatus,
+  started_at: z.string().optional(),
   partitions: z.array(
     z.object({
       dataset: z.string(),
@@ -115,12 +125,59 @@ export function withDeductions(counts: readonly IngestedCount[], reports: JobRep
   });
 }
 
+export const JOB_RUNS_CHECK_ID = "glue_job_runs_passed";
+export const JOB_RUNS_CHECK_DESCRIPTION =
+  "The last runs of the Glue jobs clean and curate passed (status of reports/<job>/latest.json); a refused or " +
+  "failed run is named with its reason.";
+
+type RunReport = z.infer<typeof cleanReport> | z.infer<typeof curateReport>;
+
+/** Why a job's last run failed, in one line: the error that stopped it, else its threshold failures. */
+export function failureReason(report: RunReport): string {
+  const reason = report.error
+    ? `${report.error.type}: ${report.error.message}`
+    : report.failures.join("; ") || "no reason recorded";
+  const line = reason.replace(/\s*\n\s*/g, " ");
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
+const indented = (text: string) => text.split("\n").map((line) => `  ${line}`);
+
+/** Passes when every report read says its run passed; names each failed job, when it ran and why. */
+export function judgeJobRuns(reports: JobReports): Verdict {
+  const jobs: [string, RunReport | undefined][] = [
+    ["clean", reports.clean],
+    ["curate", reports.curate],
+  ];
+  const read = jobs.filter((j): j is [string, RunReport] => j[1] !== undefined);
+  const failed = read.filter(([, r]) => r.status === "failed");
+  if (failed.length === 0) {
+    return { passed: true, message: `last runs passed: ${read.map(([job]) => job).join(", ")}`, details: [] };
+  }
+  return {
+    passed: false,
+    message: failed.map(([job, r]) => `${job} failed: ${failureReason(r)}`).join("; "),
+    details: failed.flatMap(([job, r]) => [
+      `${job} run started ${r.started_at ?? "(unknown)"}:`,
+      ...(r.error ? indented(`${r.error.type}: ${r.error.message}`) : r.failures.flatMap(indented)),
+    ]),
+  };
+}
+
 export const RECONCILE_CHECK_ID = "raw_reconciles_per_file";
 export const RECONCILE_CHECK_DESCRIPTION =
   "Per ingested file, the clean job read exactly the records ingestion verified, and raw = cleaned + quarantined.";
 
 /** Per raw file: ingestion's records = the clean report's raw records = cleaned + quarantined. */
 export function reconcileFiles(files: readonly IngestedFile[], report: CleanReport): Verdict {
+  if (report.status === "failed") {
+    // A refused run read nothing; a failed one left the cleaned zone as it was: its counts prove nothing.
+    return {
+      passed: false,
+      message: `the clean job's last run failed: ${failureReason(report)}`,
+      details: [],
+    };
+  }
   const byFile = new Map<string, { raw: number; cleaned: number; quarantined: number; parts: number }>();
   for (const f of report.files) {
     const k = `${f.dataset} ${f.program_year} ${fileStemOf(f.source_object)}`;

@@ -8,7 +8,7 @@ import type { QueryResult } from "./expectations";
 const repoRoot = resolve(__dirname, "..", "..");
 
 export interface LocalEngineProps {
-  /** Curated root: a local directory or `s3://<bucket>/curated/` (contract 8). */
+  /** Curated root: a local directory or `s3://<bucket>/curated/`. */
   readonly warehouse: string;
   readonly database: string;
   /** Endpoint of the local S3 (moto) when the warehouse is on s3://. */
@@ -19,7 +19,7 @@ export interface LocalEngineProps {
   readonly worker?: string;
 }
 
-/** The engine's result (contract 8): values JSON-encoded, decimals and dates as strings. */
+/** The engine's result (tools/local-athena): values JSON-encoded, decimals and dates as strings. */
 interface LocalResult {
   columns: { name: string; type: string }[];
   rows: unknown[][];
@@ -58,7 +58,7 @@ export class LocalAthenaEngine implements QueryEngine {
       throw new Error(`python not found at ${this.python}: run 'make setup' first (it creates .venv)`);
     }
     if (!props.worker && !existsSync(engine)) {
-      throw new Error(`the local Athena engine (contract 8) is missing: ${engine} does not exist`);
+      throw new Error(`the local Athena engine is missing: ${engine} does not exist`);
     }
     if (!existsSync(this.worker)) throw new Error(`the local query worker is missing: ${this.worker}`);
     if (!props.warehouse) {

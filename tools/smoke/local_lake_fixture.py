@@ -32,7 +32,7 @@ LAYOUTS = ["general.modern-91", "research.modern-252", "ownership.modern-30", "r
 
 
 def ingestion_items(raw_root: Path) -> list[dict]:
-    """One verified item per manifest, keyed as the ingestion table keys it (contract 6)."""
+    """One verified item per manifest, keyed as the ingestion table keys it."""
     items = []
     for path in sorted(raw_root.rglob("manifest.json")):
         m = json.loads(path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Runs many smoke queries in one process on the local Athena engine (tools/local-athena, contract 8).
+"""Runs many smoke queries in one process on the local Athena engine (tools/local-athena).
 
     .venv/bin/python tools/smoke/local_worker.py --warehouse <dir | s3://bucket/curated/> \
         [--s3-endpoint URL] --database <curated database>

@@ -1,3 +1,4 @@
+import { ExitCode } from "../cli/conventions";
 import type { SqlCheck } from "./checks";
 import { abortReason, QueryAbortedError, type QueryEngine, QueryFailedError } from "./engine";
 import { evaluate, type Verdict } from "./expectations";
@@ -158,7 +159,9 @@ async function runOne(task: Task, options: RunOptions, signal: AbortSignal): Pro
   }
 }
 
-export function exitCode(result: RunResult): 0 | 1 | 2 {
-  if (result.interrupted) return 2;
-  return result.outcomes.every((o) => o.status === "passed" || o.status === "skipped") ? 0 : 1;
+/** 0 when every check passed or was skipped (with its reason); 1 otherwise, an interrupted run included. */
+export function exitCode(result: RunResult): ExitCode {
+  if (result.interrupted) return ExitCode.failed;
+  const passed = result.outcomes.every((o) => o.status === "passed" || o.status === "skipped");
+  return passed ? ExitCode.ok : ExitCode.failed;
 }

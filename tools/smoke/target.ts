@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { z } from "zod";
-import { CouldNotRunError } from "./workgroup-check";
+import { existsSync, readFileSync } from "node:fs";
+import { type OutputValues, readLakeOutputs, TerraformOutputsError } from "../../stacks/outputs";
+import { UnreachableError, UsageError } from "../cli/conventions";
 
 /** The deployment the checks run against. */
 export interface Target {
@@ -18,39 +18,34 @@ export interface Target {
   readonly curatedBucket?: string;
 }
 
-/** `terraform output -json`: `{ name: { value, type, sensitive } }`. */
-const terraformOutputs = z.record(z.string(), z.object({ value: z.unknown() }));
-
-/** The lake stack's outputs this harness reads (contract 5). */
-const lakeOutputs = z.object({
-  athena_workgroup_name: z.string().min(1),
-  curated_database_name: z.string().min(1),
-  athena_results_bucket_name: z.string().min(1),
-  ingestion_table_name: z.string().min(1),
-  cleaned_bucket_name: z.string().min(1),
-  curated_bucket_name: z.string().min(1),
-  region: z.string().min(1),
-});
+/** The lake stack's outputs this harness reads (stacks/outputs.ts). */
+export const SMOKE_OUTPUTS = [
+  "region",
+  "athenaWorkgroup",
+  "curatedDatabase",
+  "athenaResultsBucket",
+  "ingestionTable",
+  "cleanedBucket",
+  "curatedBucket",
+] as const;
 
 export function targetFromOutputs(json: unknown, where: string): Target {
-  const parsed = terraformOutputs.safeParse(json);
-  if (!parsed.success) throw new CouldNotRunError(`${where}: not the JSON of 'terraform output -json'`);
-  const values = Object.fromEntries(Object.entries(parsed.data).map(([k, v]) => [k, v.value]));
-  const lake = lakeOutputs.safeParse(values);
-  if (!lake.success) {
-    const missing = lake.error.issues.map((i) => i.path.join(".")).join(", ");
-    throw new CouldNotRunError(`${where}: the lake stack's outputs lack or have empty: ${missing}`);
+  let o: OutputValues<(typeof SMOKE_OUTPUTS)[number]>;
+  try {
+    o = readLakeOutputs(json, SMOKE_OUTPUTS);
+  } catch (e) {
+    if (e instanceof TerraformOutputsError) throw new UsageError(`${where}: ${e.message}`);
+    throw e;
   }
-  const o = lake.data;
   return {
     region: o.region,
-    workgroup: o.athena_workgroup_name,
-    database: o.curated_database_name,
+    workgroup: o.athenaWorkgroup,
+    database: o.curatedDatabase,
     // Used only if the workgroup does not enforce its own location (the workgroup check flags that).
-    outputLocation: `s3://${o.athena_results_bucket_name}/smoke/`,
-    ingestionTable: o.ingestion_table_name,
-    cleanedBucket: o.cleaned_bucket_name,
-    curatedBucket: o.curated_bucket_name,
+    outputLocation: `s3://${o.athenaResultsBucket}/smoke/`,
+    ingestionTable: o.ingestionTable,
+    cleanedBucket: o.cleanedBucket,
+    curatedBucket: o.curatedBucket,
   };
 }
 
@@ -59,18 +54,20 @@ export function readOutputsFile(path: string): Target {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new CouldNotRunError(`cannot read terraform outputs ${path}: ${(e as Error).message}`);
+    throw new UsageError(`--outputs ${path}: cannot read it (${(e as Error).message})`);
   }
+  let json: unknown;
   try {
-    return targetFromOutputs(JSON.parse(text), path);
+    json = JSON.parse(text);
   } catch (e) {
-    if (e instanceof CouldNotRunError) throw e;
-    throw new CouldNotRunError(`${path}: invalid JSON: ${(e as Error).message}`);
+    throw new UsageError(`--outputs ${path}: invalid JSON (${(e as Error).message})`);
   }
+  return targetFromOutputs(json, `--outputs ${path}`);
 }
 
 /** Runs `terraform output -json` in a synthesized stack directory (its backend holds the state). */
 export function outputsFromStack(dir: string): Target {
+  if (!existsSync(dir)) throw new UsageError(`--outputs-from ${dir}: no such directory`);
   let stdout: string;
   try {
     stdout = execFileSync("terraform", ["output", "-json"], {
@@ -80,7 +77,8 @@ export function outputsFromStack(dir: string): Target {
     });
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    throw new CouldNotRunError(
+    // The state lives in the stack's backend (S3, Terraform Cloud): not reading it is the environment's fault.
+    throw new UnreachableError(
       `'terraform output -json' failed in ${dir}: ${(err.stderr ?? err.message).trim()}`,
     );
   }

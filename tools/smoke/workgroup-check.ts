@@ -1,13 +1,6 @@
 import { type AthenaClient, GetWorkGroupCommand, type WorkGroup } from "@aws-sdk/client-athena";
+import { UnreachableError } from "../cli/conventions";
 import type { Verdict } from "./expectations";
-
-/** Thrown when the harness cannot run at all (exit code 2): bad flags, credentials, missing workgroup. */
-export class CouldNotRunError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CouldNotRunError";
-  }
-}
 
 export const WORKGROUP_CHECK_ID = "workgroup_enforces_encrypted_config";
 export const WORKGROUP_CHECK_DESCRIPTION =
@@ -24,21 +17,21 @@ const CREDENTIAL_ERRORS = new Set([
   "AccessDeniedException",
 ]);
 
-/** Reads the workgroup back; any failure here means nothing can run (exit 2), with the reason. */
+/** Reads the workgroup back; any failure here means the lake is not reachable as named (exit 3), with the reason. */
 export async function readWorkgroup(client: AthenaClient, name: string): Promise<WorkGroup> {
   try {
     const res = await client.send(new GetWorkGroupCommand({ WorkGroup: name }));
-    if (!res.WorkGroup) throw new CouldNotRunError(`workgroup '${name}' not found`);
+    if (!res.WorkGroup) throw new UnreachableError(`workgroup '${name}' not found`);
     return res.WorkGroup;
   } catch (e) {
-    if (e instanceof CouldNotRunError) throw e;
+    if (e instanceof UnreachableError) throw e;
     const err = e as Error;
     if (CREDENTIAL_ERRORS.has(err.name)) {
-      throw new CouldNotRunError(`no usable AWS credentials for Athena (${err.name}: ${err.message})`, {
+      throw new UnreachableError(`no usable AWS credentials for Athena (${err.name}: ${err.message})`, {
         cause: e,
       });
     }
-    throw new CouldNotRunError(`cannot read workgroup '${name}': ${err.name}: ${err.message}`, { cause: e });
+    throw new UnreachableError(`cannot read workgroup '${name}': ${err.name}: ${err.message}`, { cause: e });
   }
 }
 
