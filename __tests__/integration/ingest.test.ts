@@ -1077,7 +1077,7 @@ describe("discovery, totals and the command line", () => {
     expect(run.out).toMatch(/^FAILED .*nowhere.*404/m);
     const empty = await cli("discover", "--program-year", "2014", "--api", `${cms.url}/api/1`);
     expect(empty.code).toBe(3);
-    expect(empty.err).toMatch(/^error: CMS lists no files for program year 2014\n$/);
+    expect(empty.err).toMatch(/^ingest: error: CMS lists no files for program year 2014\n$/);
   });
 
   it("an unreachable AWS endpoint exits 3", async () => {
