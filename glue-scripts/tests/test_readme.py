@@ -66,7 +66,7 @@ def test_the_running_locally_commands_run_as_written(tmp_path):
 
     # Every part the manifests list stays within the clean job's quarantine threshold, as written.
     spec, ratios = load_spec(), {}
-    for manifest in tmp_path.glob("raw/*/*/*/*/manifest.json"):
+    for manifest in tmp_path.glob("raw/**/manifest.json"):
         folder = manifest.parent
         for entry in json.loads(manifest.read_text())["parts"]:
             part = parse_raw_uri(f"{folder.relative_to(tmp_path).as_posix()}/{entry['key']}")
