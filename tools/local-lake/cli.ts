@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
@@ -10,8 +10,10 @@ import {
   lakePaths,
   localEnv,
   type QueryAnswer,
+  queryLake,
   readOutputs,
   repoRoot,
+  rerun,
   type Session,
   up,
 } from "./lake";
@@ -82,10 +84,14 @@ function queryInstructions(paths: LakePaths, endpoint: string): void {
   );
 }
 
-async function runUp(opts: { port?: number; rows: number; then?: string }): Promise<void> {
+async function runUp(opts: { port?: number; rows: number; files?: string[]; then?: string }): Promise<void> {
   const paths = lakePaths();
   const started = Date.now();
-  const lake = await up({ port: opts.port, samples: { ...DEFAULT_SAMPLES, rows: opts.rows } });
+  const lake = await up({
+    port: opts.port,
+    samples: { ...DEFAULT_SAMPLES, rows: opts.rows },
+    files: opts.files,
+  });
   say(lake.smokeOutput.trimEnd());
   printAnswers(lake.answers);
   say();
@@ -153,6 +159,71 @@ async function runStatus(): Promise<void> {
   if (!res?.ok) process.exitCode = 1;
 }
 
+/** The running lake, or undefined after telling how to start one (exit code 3: nothing to reach). */
+function runningLake(paths: LakePaths): Session | undefined {
+  const session = readSession(paths);
+  if (!session) {
+    process.stderr.write(
+      "No local lake is running. Start one and keep it: make demo (answer Y), or npm run local-lake -- up --then keep\n",
+    );
+    process.exitCode = 3;
+  }
+  return session;
+}
+
+async function runRun(opts: { files?: string[]; json?: boolean }): Promise<void> {
+  const paths = lakePaths();
+  const session = runningLake(paths);
+  if (!session) return;
+  try {
+    const result = await rerun({ paths, endpoint: session.endpoint, files: opts.files ?? [] });
+    if (opts.json) {
+      say(
+        JSON.stringify(
+          {
+            steps: result.steps.timings,
+            smoke: JSON.parse(readFileSync(join(paths.smokeDir, "report.json"), "utf8")),
+            answers: result.answers,
+          },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    say(result.smokeOutput.trimEnd());
+    printAnswers(result.answers);
+    say();
+    say(`Steps: ${result.steps.timings.map((t) => `${t.step} ${t.seconds.toFixed(0)} s`).join(", ")}.`);
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function runQuery(sql: string, opts: { json?: boolean }): Promise<void> {
+  const paths = lakePaths();
+  const session = runningLake(paths);
+  if (!session) return;
+  let answer: QueryAnswer;
+  try {
+    answer = await queryLake(paths, session.endpoint, sql);
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    // local_athena.py: 2 = the SQL does not parse or run (the user's input), 1 = the warehouse is unreadable.
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = error.exitCode === 2 ? 2 : 1;
+    return;
+  }
+  if (opts.json) {
+    say(JSON.stringify(answer, null, 2));
+    return;
+  }
+  for (const line of table(answer, answer.rows.length)) say(line);
+  say(`(${answer.rows.length} row${answer.rows.length === 1 ? "" : "s"})`);
+}
+
 const program = new Command("local-lake")
   .description(
     "The embedded default: the whole Open Payments lake on this machine (moto as local AWS, real terraform,\n" +
@@ -171,6 +242,12 @@ program
   .option("--rows <n>", "records per generated file", positiveInt, DEFAULT_SAMPLES.rows)
   .addOption(
     new Option(
+      "--files <paths...>",
+      "ingest these CMS CSV/ZIP files or folders (through the ingestion CLI) instead of generated samples",
+    ).conflicts("rows"),
+  )
+  .addOption(
+    new Option(
       "--then <what>",
       "after the run: keep the lake running, or destroy it (default: ask on a TTY, else destroy)",
     ).choices(["keep", "destroy"]),
@@ -181,6 +258,20 @@ program
   .description("terraform destroy the running local lake, then stop local AWS")
   .action(runDown);
 program.command("status").description("is a local lake running, where, with which outputs").action(runStatus);
+program
+  .command("run")
+  .description(
+    "on the running lake: ingest new files (if any), run both Glue jobs and the smoke checks again, answer the analysts",
+  )
+  .option("--files <paths...>", "CMS CSV/ZIP files or folders to ingest first")
+  .option("--json", "print the result (steps, smoke report, answers) as JSON on stdout")
+  .action(runRun);
+program
+  .command("query")
+  .description("answer Athena (Trino) SQL from the running lake's curated tables (local Athena engine)")
+  .argument("<sql>", 'one statement, e.g. "SELECT program_year, count(*) FROM general_payments GROUP BY 1"')
+  .option("--json", "print the answer as JSON ({columns, rows}) on stdout")
+  .action(runQuery);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof StepError) {
