@@ -33,7 +33,11 @@ function table(answer: QueryAnswer, limit: number): string[] {
   const header = answer.columns.map((c) => c.name);
   const rows = answer.rows.slice(0, limit).map((r) => r.map((v) => (v === null ? "" : String(v))));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 }
 
