@@ -301,6 +301,9 @@ def _value_maker(name: str, column_type: str, year: int, pub_date: date) -> Call
     return lambda rng: ""
 
 
+# Every 50th record (the 26th, 76th, ...) repeats a recent one: 2% duplicates, at least one in a file of 26+.
+DUPLICATE_EVERY = 50
+
 DIRTY_KINDS = ("three_decimals", "impossible_date", "amount_na", "date_outside_year", "invalid_state")
 
 
@@ -350,7 +353,8 @@ def generate_rows(
     """Canonical rows (dicts) of one detail file, streamed, including duplicates of recent Record_IDs.
 
     Every `dirty_every`-th record gets the next dirty kind of DIRTY_KINDS (3 of the 5 quarantine the row).
-    A duplicate is an exact copy or, for a record not itself CHANGED, a CHANGED correction (which must win).
+    Every DUPLICATE_EVERY-th record repeats a recent one: an exact copy or, for a record not itself CHANGED,
+    a CHANGED correction (which must win).
     """
     dataset = spec.dataset(dataset_name)
     pub_date = publication_dates(publication)[0]
@@ -359,7 +363,7 @@ def generate_rows(
     facts = _Facts(dataset, year)
     recent: list[dict[str, str]] = []  # bounded pool of records not duplicated yet
     for index in range(rows):
-        if recent and rng.random() < 0.02:
+        if recent and index % DUPLICATE_EVERY == DUPLICATE_EVERY // 2:
             original = recent.pop(rng.randrange(len(recent)))
             duplicate = dict(original)
             if rng.random() < 0.5 and original["change_type"] != "CHANGED":
