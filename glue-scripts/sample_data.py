@@ -20,10 +20,12 @@ import argparse
 import hashlib
 import itertools
 import json
+import math
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from open_payments_lake.raw_objects import publication_dates, publication_order
@@ -36,33 +38,6 @@ REMOVED_LAYOUT = "removed-deleted-4"
 FIRST = ["JOHN", "Maria", "david", "Wei", "Aisha", "Robert", "Linda", "José", "Priya", "Thomas", "Olga"]
 LAST = ["SMITH", "Garcia", "o'neil", "Nguyen", "Patel", "Johnson", "Kowalski", "Chen", "Brown", "Okafor"]
 LAST += ["Wolf"]  # ends in the letter f: trimming must not take it for a form feed
-CITIES = [
-    "SAN DIEGO",
-    "Houston",
-    "new york",
-    "Tulsa",
-    "Ann Arbor",
-    "MINEOLA",
-    "Plano",
-    "Springfield",
-    "Hagåtña",
-    "fort worth",
-]
-STATES = ["CA", "TX", "NY", "OK", "MI", "FL", "OH", "PA", "PR", "GU", "VI", "AE", "DC", "WA", "MN"]
-MANUFACTURERS = [
-    "DFINE, Inc",
-    "Xhale, Inc.",
-    "UroGPO LLC",
-    "Convergent Dental Inc.",
-    "Johnson & Johnson Health Care Systems Inc.",
-    "Medtronic USA, Inc.",
-    "AbbVie Inc.",
-    "Pfizer Inc.",
-    "Stryker Corporation",
-    "Boston Scientific Corp.",
-    "Novo Nordisk Inc",
-    "Arthrex, Inc.",
-]
 SPECIALTIES = [
     "Allopathic & Osteopathic Physicians|Radiology|Diagnostic Radiology",
     "Allopathic & Osteopathic Physicians|Orthopaedic Surgery",
@@ -76,13 +51,123 @@ RECIPIENT_TYPES = [
     "Covered Recipient Non-Physician Practitioner",
     "Covered Recipient Teaching Hospital",
 ]
-FORMS = ["In-kind items and services", "Cash or cash equivalent", "Stock"]
-NATURES = ["Food and Beverage"] * 8 + [
-    "Consulting Fee",
-    "Travel and Lodging",
-    "Royalty or License",
-    "Education",
-]
+FORMS = ["In-kind items and services", "Cash or cash equivalent"]
+IN_KIND = {"Food and Beverage", "Travel and Lodging", "Education", "Gift", "Entertainment"}
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """A payment amount distribution: log-normal around `median` dollars, clipped to [low, high]."""
+
+    median: float
+    spread: float  # sigma of the underlying normal: 1.0 puts ~2/3 of the amounts within median / 2.7 .. x 2.7
+    low: float
+    high: float
+
+    def draw(self, rng: random.Random) -> str:
+        dollars = min(self.high, max(self.low, rng.lognormvariate(math.log(self.median), self.spread)))
+        cents = max(1, round(dollars * 100))
+        return f"{cents // 100}.{cents % 100:02d}"
+
+
+@dataclass(frozen=True)
+class Nature:
+    name: str
+    share: float  # of a year's General payment rows
+    amounts: Amounts
+
+
+# General payments by nature, PY2021 on (CMS's categories since the speaker ones merged). Shares and amounts
+# approximate the published data (../shared/open-payments/README.md): Food and Beverage is ~90% of the rows
+# at small amounts; consulting, speaking and royalties are few rows with most of the dollars, royalties the
+# largest.
+NATURES = (
+    Nature("Food and Beverage", 0.900, Amounts(18, 0.8, 1, 2_500)),
+    Nature("Travel and Lodging", 0.025, Amounts(300, 1.0, 10, 25_000)),
+    Nature(
+        "Compensation for services other than consulting, including serving as faculty or as a speaker at a "
+        "venue other than a continuing education program",
+        0.025,
+        Amounts(1_800, 0.8, 100, 100_000),
+    ),
+    Nature("Education", 0.020, Amounts(40, 1.2, 1, 10_000)),
+    Nature("Consulting Fee", 0.012, Amounts(2_500, 1.2, 100, 250_000)),
+    Nature("Gift", 0.005, Amounts(60, 1.2, 1, 5_000)),
+    Nature(
+        "Compensation for serving as faculty or as a speaker for a medical education program",
+        0.004,
+        Amounts(2_000, 1.0, 100, 100_000),
+    ),
+    Nature("Honoraria", 0.002, Amounts(1_500, 1.0, 100, 50_000)),
+    Nature("Grant", 0.002, Amounts(10_000, 1.3, 500, 1_000_000)),
+    Nature("Royalty or License", 0.001, Amounts(40_000, 1.6, 500, 10_000_000)),
+    Nature("Space rental or facility fees", 0.001, Amounts(800, 1.0, 50, 50_000)),
+    Nature("Entertainment", 0.001, Amounts(100, 1.0, 5, 5_000)),
+    Nature("Charitable Contribution", 0.001, Amounts(5_000, 1.2, 100, 500_000)),
+    Nature("Long term medical supply or device loan", 0.0005, Amounts(3_000, 1.0, 100, 100_000)),
+    Nature(
+        "Current or prospective ownership or investment interest",
+        0.0002,
+        Amounts(25_000, 1.5, 1_000, 5_000_000),
+    ),
+    Nature("Debt forgiveness", 0.0002, Amounts(800, 1.2, 10, 100_000)),
+    Nature("Acquisitions", 0.0001, Amounts(150_000, 1.5, 10_000, 10_000_000)),
+)
+MODERN_NATURES_FROM = 2021
+_SPEAKER = "Compensation for serving as faculty or as a speaker for "
+
+
+def natures(program_year: int) -> tuple[Nature, ...]:
+    """The categories of a program year: before PY2021 CMS had two continuing-education speaker categories
+    (merged since) and no debt forgiveness, device loans or acquisitions (their share goes to food)."""
+    if program_year >= MODERN_NATURES_FROM:
+        return NATURES
+    added = {"Long term medical supply or device loan", "Debt forgiveness", "Acquisitions"}
+    out = []
+    for n in NATURES:
+        if n.name in added:
+            continue
+        if n.name.startswith(_SPEAKER):
+            for kind in ("an accredited or certified", "an unaccredited and non-certified"):
+                out.append(Nature(f"{_SPEAKER}{kind} continuing education program", n.share / 2, n.amounts))
+        elif n.name == "Food and Beverage":
+            share = n.share + sum(m.share for m in NATURES if m.name in added)
+            out.append(Nature(n.name, share, n.amounts))
+        else:
+            out.append(n)
+    return tuple(out)
+
+
+# Research payments and ownership interests (no nature of payment): one distribution each.
+RESEARCH_AMOUNTS = Amounts(1_500, 1.8, 1, 5_000_000)
+INVESTED_AMOUNTS = Amounts(
+    10_000, 1.5, 100, 5_000_000
+)  # drawn for 2 in 3 interests; the others invested 0.00
+INTEREST_VALUES = Amounts(20_000, 1.6, 100, 20_000_000)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Real (city, state, ZIP) triples and real companies, from sample_reference.json."""
+
+    locations: tuple[tuple[str, str, str], ...]
+    companies: tuple[dict, ...]
+    company_weights: tuple[int, ...]
+
+
+REFERENCE_FILE = Path(__file__).resolve().parent / "sample_reference.json"
+
+
+@cache
+def reference() -> Reference:
+    table = json.loads(REFERENCE_FILE.read_text(encoding="utf-8"))
+    return Reference(
+        locations=tuple((x["city"], x["state"], x["zip"]) for x in table["locations"]),
+        companies=tuple(table["manufacturers"]),
+        company_weights=tuple(x["weight"] for x in table["manufacturers"]),
+    )
+
+
 PRODUCTS = ["StabiliT", "STAR Tumor Ablation System", "HUMIRA", "ELIQUIS", "OZEMPIC", "Mako SmartRobotics"]
 TERMS = ["Stock", "Common Stock", "Convertible Debt", "Shares", "Stock options"]
 CHANGE_TYPES = ["UNCHANGED"] * 6 + ["NEW", "CHANGED", "ADD"]
@@ -100,9 +185,47 @@ class Stem:
         return f"{prefix}_{token}_PGYR{self.program_year}_{self.publication}"
 
 
-def _money(rng: random.Random) -> str:
-    cents = int(rng.lognormvariate(4.0, 1.8) * 100) + 1
-    return f"{cents // 100}.{cents % 100:02d}"
+class _Facts:
+    """Draws the values of a row that belong together: the recipient's place (a real city, state and ZIP),
+    the paying company (a real one, spelled one of its published ways), the nature and the amount."""
+
+    PAYER = "applicable_manufacturer_or_applicable_gpo_making_payment"
+    NATURE = "nature_of_payment_or_transfer_of_value"
+    FORM = "form_of_payment_or_transfer_of_value"
+
+    def __init__(self, dataset: Dataset, year: int) -> None:
+        self.dataset = dataset
+        self.reference = reference()
+        self.company_weights = list(itertools.accumulate(self.reference.company_weights))
+        self.natures = natures(year) if self.NATURE in dataset.column_names else ()
+        self.nature_weights = list(itertools.accumulate(n.share for n in self.natures))
+        self.by_nature = {n.name: n for n in self.natures}
+
+    def fill(self, row: dict[str, str], rng: random.Random) -> None:
+        city, state, zip_code = rng.choice(self.reference.locations)
+        row["recipient_city"], row["recipient_state"], row["recipient_zip_code"] = city, state, zip_code
+        if "covered_recipient_license_state_code1" in row:
+            row["covered_recipient_license_state_code1"] = state
+        company = rng.choices(self.reference.companies, cum_weights=self.company_weights)[0]
+        name = rng.choice(company["names"])
+        row[f"{self.PAYER}_name"] = row["submitting_applicable_manufacturer_or_applicable_gpo_name"] = name
+        row[f"{self.PAYER}_id"], row[f"{self.PAYER}_state"] = company["id"], company["state"]
+        if self.natures:
+            nature = rng.choices(self.natures, cum_weights=self.nature_weights)[0]
+            row[self.NATURE] = nature.name
+            row[self.FORM] = FORMS[0] if nature.name in IN_KIND else FORMS[1]
+        if "value_of_interest" in row:
+            row["value_of_interest"] = INTEREST_VALUES.draw(rng)
+        if self.dataset.amount_column:
+            row[self.dataset.amount_column] = self.amount(row, rng)
+
+    def amount(self, row: dict[str, str], rng: random.Random) -> str:
+        """An amount as the row's nature pays it (a correction of the row draws again)."""
+        if self.natures:
+            return self.by_nature[row[self.NATURE]].amounts.draw(rng)
+        if self.dataset.payment_date_column:
+            return RESEARCH_AMOUNTS.draw(rng)
+        return "0.00" if rng.random() < 1 / 3 else INVESTED_AMOUNTS.draw(rng)
 
 
 def _payment_date(rng: random.Random, year: int) -> date:
@@ -121,7 +244,7 @@ def _value_maker(name: str, column_type: str, year: int, pub_date: date) -> Call
     if name == "payment_publication_date":
         return lambda rng: pub_date.strftime("%m/%d/%Y")
     if column_type == "decimal":
-        return lambda rng: _money(rng)
+        return lambda rng: ""  # amounts are drawn with the row's other facts (_Facts)
     if column_type == "date":
         return lambda rng: _payment_date(rng, year).strftime("%m/%d/%Y")
     if column_type == "integer":
@@ -152,26 +275,14 @@ def _value_maker(name: str, column_type: str, year: int, pub_date: date) -> Call
         )
     if name.endswith("address_line2"):
         return lambda rng: rng.choice(["", "", "", "STE 200", "Suite 4"])
-    if name == "recipient_city":
-        return lambda rng: rng.choice(CITIES)
-    if name in ("recipient_state", "applicable_manufacturer_or_applicable_gpo_making_payment_state"):
-        return lambda rng: rng.choice(STATES)
-    if name == "recipient_zip_code":
-        return lambda rng: rng.choice([f"{rng.randrange(601, 99999):05d}", f"0646{rng.randrange(10)}-2574"])
     if name.endswith("_country"):
         return lambda rng: "United States"
     if name in ("covered_recipient_primary_type_1", "physician_primary_type"):
         return lambda rng: rng.choice(["Medical Doctor", "Doctor of Dentistry", "Nurse Practitioner"])
     if name in ("covered_recipient_specialty_1", "physician_specialty"):
         return lambda rng: rng.choice(SPECIALTIES)
-    if name.endswith("license_state_code1"):
-        return lambda rng: rng.choice(STATES)
-    if name.endswith("gpo_name") or name.endswith("making_payment_name"):
-        return lambda rng: rng.choice(MANUFACTURERS)
     if name == "form_of_payment_or_transfer_of_value":
         return lambda rng: rng.choice(FORMS)
-    if name == "nature_of_payment_or_transfer_of_value":
-        return lambda rng: rng.choice(NATURES)
     if name == "third_party_payment_recipient_indicator":
         return lambda rng: "No Third Party Payment"
     if name == "terms_of_interest":
@@ -188,6 +299,9 @@ def _value_maker(name: str, column_type: str, year: int, pub_date: date) -> Call
         return lambda rng: "Covered"
     return lambda rng: ""
 
+
+# Every 50th record (the 26th, 76th, ...) repeats a recent one: 2% duplicates, at least one in a file of 26+.
+DUPLICATE_EVERY = 50
 
 DIRTY_KINDS = ("three_decimals", "impossible_date", "amount_na", "date_outside_year", "invalid_state")
 
@@ -238,24 +352,27 @@ def generate_rows(
     """Canonical rows (dicts) of one detail file, streamed, including duplicates of recent Record_IDs.
 
     Every `dirty_every`-th record gets the next dirty kind of DIRTY_KINDS (3 of the 5 quarantine the row).
-    A duplicate is an exact copy or, for a record not itself CHANGED, a CHANGED correction (which must win).
+    Every DUPLICATE_EVERY-th record repeats a recent one: an exact copy or, for a record not itself CHANGED,
+    a CHANGED correction (which must win).
     """
     dataset = spec.dataset(dataset_name)
     pub_date = publication_dates(publication)[0]
     record_base = rng.randrange(10**8, 9 * 10**8)
     makers = [(c.name, _value_maker(c.name, c.type, year, pub_date)) for c in dataset.columns]
+    facts = _Facts(dataset, year)
     recent: list[dict[str, str]] = []  # bounded pool of records not duplicated yet
     for index in range(rows):
-        if recent and rng.random() < 0.02:
+        if recent and index % DUPLICATE_EVERY == DUPLICATE_EVERY // 2:
             original = recent.pop(rng.randrange(len(recent)))
             duplicate = dict(original)
             if rng.random() < 0.5 and original["change_type"] != "CHANGED":
                 duplicate["change_type"] = "CHANGED"
                 if dataset.amount_column:
-                    duplicate[dataset.amount_column] = _money(rng)
+                    duplicate[dataset.amount_column] = facts.amount(original, rng)
             yield duplicate
             continue
         row = {name: make(rng) for name, make in makers}
+        facts.fill(row, rng)
         row[dataset.record_key] = str(record_base + index * 7)
         kind = DIRTY_KINDS[(index // dirty_every) % len(DIRTY_KINDS)] if index % dirty_every == 3 else None
         _dirty(rng, row, dataset, year, kind)

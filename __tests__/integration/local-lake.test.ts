@@ -1,9 +1,12 @@
 // The embedded default end to end (issue 3): moto, the real terraform + provider (S3 backend and DynamoDB lock in
-// moto), generated CMS files through the ingestion CLI, the Glue scripts on local Spark over s3a, the smoke
-// harness, the analyst queries. The answers are checked against values computed here straight from the generated
-// CSVs (own parsing, cents as big integers); then the state lock is contended, and a destroy must leave nothing.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+// moto), CMS files through the ingestion CLI, the Glue scripts on local Spark over s3a, the smoke harness, the
+// analyst queries. The lake starts on files (`up --files`): generated samples and real CMS Ownership files. The
+// answers are checked against values computed here straight from the generated CSVs (own parsing, cents as big
+// integers); then the CLI's `run` ingests more real files into the running lake and `query` counts them; then the
+// state lock is contended, and a destroy must leave nothing.
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AthenaClient, ListWorkGroupsCommand } from "@aws-sdk/client-athena";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
@@ -31,13 +34,17 @@ import { freePort } from "../../tools/local-aws/moto-server";
 import {
   DEFAULT_SAMPLES,
   destroyStacks,
+  generateSamples,
   type LakePaths,
   lakePaths,
+  type QueryAnswer,
   type RunningLake,
   repoRoot,
+  type Session,
   terraform,
   up,
 } from "../../tools/local-lake/lake";
+import { Steps } from "../../tools/local-lake/steps";
 
 jest.setTimeout(900_000);
 
@@ -45,15 +52,27 @@ let paths: LakePaths;
 let lake: RunningLake;
 const progress: string[] = [];
 
+// Complete, unmodified CMS Ownership files (the shared reference folder next to the checkout). The samples have
+// PY2015, PY2022 and PY2023, so these years do not collide with them.
+const REAL = join(repoRoot, "..", "shared", "open-payments", "real");
+const realFile = (year: number) => join(REAL, `OP_DTL_OWNRSHP_PGYR${year}_P01302025_01212025.csv`);
+const REAL_AT_UP = [2017, 2018, 2019];
+const REAL_AT_RUN = [2020, 2021];
+
 beforeAll(async () => {
   // Inside the checkout and removed only by the next run: a failed run keeps every step's log for reading.
   paths = lakePaths(join(repoRoot, ".build", "local-lake-test"));
   rmSync(paths.workDir, { recursive: true, force: true });
+  await generateSamples(
+    new Steps(join(paths.workDir, "fixture-logs"), () => undefined),
+    paths,
+    DEFAULT_SAMPLES,
+  );
   const started = Date.now();
   lake = await up({
     paths,
     port: await freePort(),
-    samples: { ...DEFAULT_SAMPLES, rows: 250 },
+    files: [paths.samplesDir, ...REAL_AT_UP.map(realFile)],
     print: (line) => progress.push(line),
   });
   const upSeconds = (Date.now() - started) / 1000;
@@ -154,21 +173,16 @@ const asCents = (v: unknown) => cents(String(v));
 
 // ---- the tests ----
 
-it("runs every step, each named with its duration", () => {
+it("runs every step, each named with its duration, the lifecycle rules' applies in the background", () => {
   const steps = lake.steps.timings.map((t) => t.step);
-  expect(steps).toEqual([
-    "moto",
-    "synth",
-    "bootstrap",
-    "lake",
-    "samples",
-    "ingest",
-    "tls-front",
-    "glue-clean",
-    "glue-curate",
-    "smoke",
-    "analytics",
-  ]);
+  // `files` given: the files are ingested, no samples generated. Steps are listed as they finish.
+  const inOrder = ["moto", "synth", "bootstrap", "lake", "ingest", "tls-front", "spark", "glue-clean"];
+  inOrder.push("glue-curate", "smoke", "analytics");
+  expect(steps.filter((s) => inOrder.includes(s))).toEqual(inOrder);
+  expect([...steps].sort()).toEqual([...inOrder, "bootstrap-lifecycle", "lake-lifecycle"].sort());
+  // The background applies start right after their stack's core apply and end before `up` returns.
+  expect(steps.indexOf("bootstrap-lifecycle")).toBeGreaterThan(steps.indexOf("bootstrap"));
+  expect(steps.indexOf("lake-lifecycle")).toBeGreaterThan(steps.indexOf("lake"));
   expect(progress.filter((l) => / done in \d+\.\d s$/.test(l))).toHaveLength(steps.length);
 });
 
@@ -214,13 +228,17 @@ it("answers payments by recipient state as the generated files add up", () => {
 });
 
 it("answers the top manufacturers per year as the generated files add up", () => {
-  const totals = sumBy(
-    expectedGeneral(),
-    (r) => `${r.program_year}|${r.applicable_manufacturer_or_applicable_gpo_making_payment_name}`,
-  );
+  // Companies by their CMS id: the lake groups their spelling variants by normalized name, the oracle by id.
+  const payer = "applicable_manufacturer_or_applicable_gpo_making_payment";
+  const general = expectedGeneral();
+  const totals = sumBy(general, (r) => `${r.program_year}|${r[`${payer}_id`]}`);
+  const spellings = new Map<string, Set<string>>();
+  for (const r of general) {
+    spellings.set(r[`${payer}_id`], (spellings.get(r[`${payer}_id`]) ?? new Set()).add(r[`${payer}_name`]));
+  }
+  expect([...spellings.values()].some((names) => names.size > 1)).toBe(true);
   const years = new Set([...totals.keys()].map((k) => k.split("|")[0]));
   for (const year of years) {
-    // The generator spells each company one way, so raw names group exactly as normalized names do.
     const expected = [...totals.entries()]
       .filter(([k]) => k.startsWith(`${year}|`))
       .map(([, v]) => v)
@@ -232,6 +250,90 @@ it("answers the top manufacturers per year as the generated files add up", () =>
     expect(actual).toEqual(expected);
   }
   expect(years.size).toBe(DEFAULT_SAMPLES.legacyYears.length + DEFAULT_SAMPLES.modernYears.length);
+});
+
+/** The local-lake CLI, on this test's lake (LOCAL_LAKE_DIR), as a user runs it. */
+async function cli(
+  args: string[],
+  workDir = paths.workDir,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    execFile(
+      join(repoRoot, "node_modules", ".bin", "tsx"),
+      ["tools/local-lake/cli.ts", ...args],
+      { cwd: repoRoot, env: { ...process.env, LOCAL_LAKE_DIR: workDir }, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => ok({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Records of a real CMS file (csv-parse: quoted fields hold line breaks). */
+const recordsOf = (file: string) => (parse(readFileSync(file), { bom: true }) as string[][]).length - 1;
+
+describe("run and query on the running lake (CLI)", () => {
+  beforeAll(() => {
+    // What `up --then keep` leaves for the other commands: where the running lake's local AWS is.
+    const session: Session = { endpoint: lake.moto.endpoint, pid: process.pid, workDir: paths.workDir };
+    writeFileSync(paths.sessionFile, JSON.stringify(session));
+  });
+
+  it("ingests new files, then runs clean, curate and every smoke check again (run --files)", async () => {
+    const run = await cli(["run", "--files", ...REAL_AT_RUN.map(realFile), "--json"]);
+    expect({ code: run.code, stderr: run.code === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
+    const result = JSON.parse(run.stdout) as {
+      steps: { step: string }[];
+      smoke: { checks: { id: string; status: string }[] };
+      answers: Record<string, QueryAnswer>;
+    };
+    expect(result.steps.map((s) => s.step)).toEqual([
+      "ingest",
+      "tls-front",
+      "spark",
+      "glue-clean",
+      "glue-curate",
+      "smoke",
+      "analytics",
+    ]);
+    expect(result.smoke.checks.length).toBeGreaterThan(0);
+    expect(result.smoke.checks.filter((c) => c.status !== "passed")).toEqual([]);
+    expect(Object.keys(result.answers).sort()).toEqual(Object.keys(lake.answers).sort());
+  });
+
+  it("answers Athena SQL from the curated tables: every real ownership record, up's and run's (query --json)", async () => {
+    const sql =
+      "SELECT program_year, count(*) AS records FROM ownership_interests " +
+      "WHERE program_year BETWEEN 2017 AND 2021 GROUP BY program_year ORDER BY program_year";
+    const query = await cli(["query", sql, "--json"]);
+    expect(query.code).toBe(0);
+    const answer = JSON.parse(query.stdout) as QueryAnswer;
+    expect(answer.columns.map((c) => c.name)).toEqual(["program_year", "records"]);
+    const expected = [...REAL_AT_UP, ...REAL_AT_RUN].map((year) => [year, recordsOf(realFile(year))]);
+    expect(answer.rows.map(([year, n]) => [Number(year), Number(n)])).toEqual(expected);
+    expect(expected.every(([, n]) => n > 2500)).toBe(true);
+  });
+
+  it("prints the answer as a table", async () => {
+    const query = await cli([
+      "query",
+      "SELECT recipient_state, count(*) AS records FROM ownership_interests WHERE program_year = 2021 " +
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+    ]);
+    expect(query.code).toBe(0);
+    const lines = query.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^recipient_state\s+records$/);
+    expect(lines[1]).toMatch(/^-+\s+-+$/);
+    expect(lines.slice(2, 5).every((l) => /^[A-Z]{2}\s+\d+$/.test(l))).toBe(true);
+    expect(lines[5]).toBe("(3 rows)");
+  });
+
+  it("exits 2 on SQL that does not parse, and 3 when no lake is running", async () => {
+    const bad = await cli(["query", "SELEC program_year FROM ownership_interests"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not valid Athena SQL|Parser Error|syntax error/i);
+    const none = await cli(["query", "SELECT 1"], mkdtempSync(join(tmpdir(), "no-lake-")));
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/No local lake is running/);
+  });
 });
 
 /** Runs terraform with its own log file; resolves to the log (terraform prints its findings there). */

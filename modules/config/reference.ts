@@ -119,7 +119,8 @@ export function renderConfigReference(): string {
     ...gaps,
     "",
     "Expected slowness, on AWS as on moto: after writing a bucket's lifecycle configuration the AWS provider",
-    "polls until it reads the same rules back three times 10 s apart, about 55 s (buckets in parallel).",
+    "(5.100) waits 10 s, then until it has read the same rules back 10 times 5 s apart: 55 s whatever the API",
+    "answers (buckets in parallel). The local lake applies the lifecycle rules in the background for that.",
     "",
   ].join("\n");
 }

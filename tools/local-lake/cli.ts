@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { LAKE_OUTPUTS, type LakeOutputKey, readLakeOutputs } from "../../stacks/outputs";
@@ -12,6 +12,7 @@ import {
   jsonOption,
   runMain,
   UnreachableError,
+  UsageError,
 } from "../cli/conventions";
 import {
   type AnalystQuery,
@@ -21,8 +22,10 @@ import {
   lakePaths,
   localEnv,
   type QueryAnswer,
+  queryLake,
   readOutputs,
   repoRoot,
+  rerun,
   type Session,
   up,
 } from "./lake";
@@ -50,7 +53,11 @@ function table(answer: QueryAnswer, limit: number): string[] {
   const header = answer.columns.map((c) => c.name);
   const rows = answer.rows.slice(0, limit).map((r) => r.map((v) => (v === null ? "" : String(v))));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 }
 
@@ -102,9 +109,21 @@ function queryInstructions(io: Io, paths: LakePaths, endpoint: string): void {
   );
 }
 
-async function runUp(io: Io, paths: LakePaths, opts: { port?: number; rows: number; then?: string }) {
+interface UpOptions {
+  readonly port?: number;
+  readonly rows: number;
+  readonly files?: string[];
+  readonly then?: string;
+}
+
+async function runUp(io: Io, paths: LakePaths, opts: UpOptions) {
   const started = Date.now();
-  const lake = await up({ paths, port: opts.port, samples: { ...DEFAULT_SAMPLES, rows: opts.rows } });
+  const lake = await up({
+    paths,
+    port: opts.port,
+    samples: { ...DEFAULT_SAMPLES, rows: opts.rows },
+    files: opts.files,
+  });
   io.out(lake.smokeOutput.trimEnd());
   printAnswers(io, lake.answers);
   io.out("");
@@ -197,6 +216,49 @@ async function runStatus(io: Io, paths: LakePaths, opts: { json?: boolean }): Pr
   if (!status.answering) throw new UnreachableError(`local AWS at ${session.endpoint} does not answer`);
 }
 
+/** The running lake; without one there is nothing to reach (exit 3), and the error says how to start one. */
+function runningLake(paths: LakePaths): Session {
+  const session = readSession(paths);
+  if (!session) {
+    throw new UnreachableError(
+      "no local lake is running: start one and keep it (make demo and answer Y, or npm run local-lake -- up --then keep)",
+    );
+  }
+  return session;
+}
+
+async function runRun(io: Io, paths: LakePaths, opts: { files?: string[]; json?: boolean }): Promise<void> {
+  const session = runningLake(paths);
+  const result = await rerun({ paths, endpoint: session.endpoint, files: opts.files ?? [] });
+  if (opts.json) {
+    const smoke = JSON.parse(readFileSync(join(paths.smokeDir, "report.json"), "utf8")) as unknown;
+    io.out(JSON.stringify({ steps: result.steps.timings, smoke, answers: result.answers }, null, 2));
+    return;
+  }
+  io.out(result.smokeOutput.trimEnd());
+  printAnswers(io, result.answers);
+  io.out("");
+  io.out(`Steps: ${result.steps.timings.map((t) => `${t.step} ${t.seconds.toFixed(0)} s`).join(", ")}.`);
+}
+
+async function runQuery(io: Io, paths: LakePaths, sql: string, opts: { json?: boolean }): Promise<void> {
+  const session = runningLake(paths);
+  let answer: QueryAnswer;
+  try {
+    answer = await queryLake(paths, session.endpoint, sql);
+  } catch (error) {
+    // local_athena.py exits 2 when the SQL does not parse or run: the user's input.
+    if (error instanceof StepError && error.exitCode === 2) throw new UsageError(error.message);
+    throw error;
+  }
+  if (opts.json) {
+    io.out(JSON.stringify(answer, null, 2));
+    return;
+  }
+  for (const line of table(answer, answer.rows.length)) io.out(line);
+  io.out(`(${answer.rows.length} row${answer.rows.length === 1 ? "" : "s"})`);
+}
+
 function program(io: Io, paths: LakePaths): Command {
   const cli = new Command("local-lake")
     .description(
@@ -217,11 +279,17 @@ function program(io: Io, paths: LakePaths): Command {
     .option("--rows <n>", "records per generated file", positiveInt, DEFAULT_SAMPLES.rows)
     .addOption(
       new Option(
+        "--files <paths...>",
+        "ingest these CMS CSV/ZIP files or folders (through the ingestion CLI) instead of generated samples",
+      ).conflicts("rows"),
+    )
+    .addOption(
+      new Option(
         "--then <what>",
         "after the run: keep the lake running, or destroy it (default: ask on a terminal, else destroy)",
       ).choices(["keep", "destroy"]),
     )
-    .action((opts: { port?: number; rows: number; then?: string }) => runUp(io, paths, opts));
+    .action((opts: UpOptions) => runUp(io, paths, opts));
   cli
     .command("down")
     .description("terraform destroy the running local lake, then stop local AWS")
@@ -231,6 +299,20 @@ function program(io: Io, paths: LakePaths): Command {
     .description("is a local lake running, where, with which outputs (exit 1 when none runs)")
     .addOption(jsonOption())
     .action((opts: { json?: boolean }) => runStatus(io, paths, opts));
+  cli
+    .command("run")
+    .description(
+      "on the running lake: ingest new files (if any), run both Glue jobs and the smoke checks again, answer the analysts",
+    )
+    .option("--files <paths...>", "CMS CSV/ZIP files or folders to ingest first")
+    .addOption(jsonOption())
+    .action((opts: { files?: string[]; json?: boolean }) => runRun(io, paths, opts));
+  cli
+    .command("query")
+    .description("answer Athena (Trino) SQL from the running lake's curated tables (local Athena engine)")
+    .argument("<sql>", 'one statement, e.g. "SELECT program_year, count(*) FROM general_payments GROUP BY 1"')
+    .addOption(jsonOption())
+    .action((sql: string, opts: { json?: boolean }) => runQuery(io, paths, sql, opts));
   return cli;
 }
 

@@ -2,12 +2,13 @@
 // (state bootstrap with local state, then the lake stack on its production S3 backend + DynamoDB lock living in
 // moto), generated CMS files through the ingestion CLI, the Glue job scripts on local Spark over s3a, the smoke
 // harness in local mode and the analyst queries on the local Athena engine.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   DeleteObjectsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
+  PutBucketLoggingCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
@@ -16,7 +17,7 @@ import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/
 import { addEnvironment } from "../../stacks";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
-import { exec, Steps } from "./steps";
+import { exec, Steps, startWithEvents } from "./steps";
 import { startTlsFront, type TlsFront } from "./tls-front";
 
 export const repoRoot = resolve(__dirname, "..", "..");
@@ -64,7 +65,12 @@ export interface LakePaths {
   readonly smokeDir: string;
 }
 
-export function lakePaths(workDir = join(repoRoot, ".build", "local-lake")): LakePaths {
+/** Where a lake's files go: LOCAL_LAKE_DIR if set (tests keep theirs apart), else .build/local-lake. */
+export function lakePaths(
+  workDir = process.env.LOCAL_LAKE_DIR
+    ? resolve(process.env.LOCAL_LAKE_DIR)
+    : join(repoRoot, ".build", "local-lake"),
+): LakePaths {
   const synthDir = join(workDir, "cdktf.out");
   return {
     workDir,
@@ -146,32 +152,108 @@ export async function terraform(
   });
 }
 
+/**
+ * Resource types whose create the AWS provider follows with a fixed read-back wait that has nothing to do with
+ * the API's answer: after PutBucketLifecycleConfiguration it waits 10 s, then needs 10 equal reads 5 s apart
+ * (hashicorp/aws 5.100, waitLifecycleConfigEquals): 55 s per bucket, on AWS as on moto, with no setting to
+ * change it. Nothing the lake runs depends on them, so `up` applies them in the background (see applyStacks).
+ */
+export const DEFERRED_RESOURCE_TYPES = ["aws_s3_bucket_lifecycle_configuration"] as const;
+
+/** `<type>.<name>` of every resource of a synthesized stack except the deferred types. */
+export function coreAddresses(stackDir: string): string[] {
+  const config = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as {
+    resource?: Record<string, Record<string, unknown>>;
+  };
+  return Object.entries(config.resource ?? {})
+    .filter(([type]) => !(DEFERRED_RESOURCE_TYPES as readonly string[]).includes(type))
+    .flatMap(([type, resources]) => Object.keys(resources).map((name) => `${type}.${name}`));
+}
+
+/** Outputs whose value is a literal in the synthesized stack, as `terraform output -json` gives them. */
+function constantOutputs(stackDir: string): Record<string, { value: unknown }> {
+  const config = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as {
+    output?: Record<string, { value: unknown }>;
+  };
+  return Object.fromEntries(
+    Object.entries(config.output ?? {})
+      .filter(([, o]) => !JSON.stringify(o.value).includes("${"))
+      .map(([name, o]) => [name, { value: o.value }]),
+  );
+}
+
+export interface AppliedStacks {
+  readonly outputs: LakeOutputs;
+  /** The complete applies of both stacks, still running: the deferred resources (lifecycle rules). */
+  readonly complete: Promise<void>;
+}
+
+/**
+ * Applies both stacks. Each is applied in two runs of the same configuration: first every resource but the
+ * deferred types (`-target`), which is everything the next stack and the lake's data steps need, then the
+ * whole stack (only the deferred resources are left to create), in the background while `up` goes on. Both
+ * runs use the stack's real backend and locking; `complete` settles when both whole applies are done, and
+ * `up` waits for it before it reports success.
+ */
 export async function applyStacks(
   steps: Steps,
   paths: LakePaths,
   env: NodeJS.ProcessEnv,
-): Promise<LakeOutputs> {
+): Promise<AppliedStacks> {
+  const apply = ["apply", "-auto-approve", "-input=false"];
+  const core = (dir: string) => [...apply, ...coreAddresses(dir).map((a) => `-target=${a}`)];
   await steps.run("bootstrap", "terraform apply state-bootstrap-local (local state)", async (log) => {
     await terraform(paths.bootstrapDir, ["init", "-input=false"], env, log, "bootstrap");
-    await terraform(paths.bootstrapDir, ["apply", "-auto-approve", "-input=false"], env, log, "bootstrap");
+    await terraform(paths.bootstrapDir, core(paths.bootstrapDir), env, log, "bootstrap");
   });
-  return steps.run(
-    "lake",
-    "terraform apply lake-local (S3 backend + DynamoDB lock in local AWS)",
-    async (log) => {
-      await terraform(
-        paths.lakeDir,
-        ["init", "-input=false", "-backend-config=use_path_style=true"],
-        env,
-        log,
-        "lake",
-      );
-      await terraform(paths.lakeDir, ["apply", "-auto-approve", "-input=false"], env, log, "lake");
-      const raw = await terraform(paths.lakeDir, ["output", "-json"], env, log, "lake");
-      writeFileSync(paths.outputsFile, raw);
-      return readOutputs(paths.outputsFile);
-    },
+  const bootstrapRest = steps.run(
+    "bootstrap-lifecycle",
+    "terraform apply state-bootstrap-local: lifecycle rules (in the background)",
+    (log) => terraform(paths.bootstrapDir, apply, env, log, "bootstrap-lifecycle"),
   );
+  bootstrapRest.catch(() => undefined); // awaited through `complete`
+  try {
+    const outputs = await steps.run(
+      "lake",
+      "terraform apply lake-local (S3 backend + DynamoDB lock in local AWS)",
+      async (log) => {
+        await terraform(
+          paths.lakeDir,
+          ["init", "-input=false", "-backend-config=use_path_style=true"],
+          env,
+          log,
+          "lake",
+        );
+        await terraform(paths.lakeDir, core(paths.lakeDir), env, log, "lake");
+        const raw = await terraform(paths.lakeDir, ["output", "-json"], env, log, "lake");
+        // A targeted apply leaves out the outputs that depend on no targeted resource: the constant ones,
+        // whose values the configuration states. The complete apply rewrites the file from terraform's own.
+        writeOutputs(paths, JSON.stringify({ ...constantOutputs(paths.lakeDir), ...JSON.parse(raw) }));
+        return readOutputs(paths.outputsFile);
+      },
+    );
+    const lakeRest = steps.run(
+      "lake-lifecycle",
+      "terraform apply lake-local: lifecycle rules (in the background)",
+      async (log) => {
+        await terraform(paths.lakeDir, apply, env, log, "lake-lifecycle");
+        writeOutputs(paths, await terraform(paths.lakeDir, ["output", "-json"], env, log, "lake-lifecycle"));
+      },
+    );
+    const complete = Promise.all([bootstrapRest, lakeRest]).then(() => undefined);
+    complete.catch(() => undefined); // the caller awaits it
+    return { outputs, complete };
+  } catch (error) {
+    await bootstrapRest.catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Replaces outputs.json at once: the ingestion CLI may be reading it while the complete apply rewrites it. */
+function writeOutputs(paths: LakePaths, json: string): void {
+  const partial = `${paths.outputsFile}.partial`;
+  writeFileSync(partial, json);
+  renameSync(partial, paths.outputsFile);
 }
 
 /** The lake stack's `terraform output -json` saved by `up`. */
@@ -205,8 +287,15 @@ export async function generateSamples(steps: Steps, paths: LakePaths, spec: Samp
   );
 }
 
-export async function ingest(steps: Steps, paths: LakePaths, env: NodeJS.ProcessEnv): Promise<void> {
-  await steps.run("ingest", "ingest the sample files into raw/ (ingestion CLI)", (log) =>
+/** The ingestion CLI, exactly as in production (`ingest --outputs`), on CMS files, ZIPs or folders. */
+export async function ingest(
+  steps: Steps,
+  paths: LakePaths,
+  env: NodeJS.ProcessEnv,
+  sources: readonly string[],
+  what = "the sample files",
+): Promise<void> {
+  await steps.run("ingest", `ingest ${what} into raw/ (ingestion CLI)`, (log) =>
     exec(
       tsx,
       [
@@ -216,7 +305,8 @@ export async function ingest(steps: Steps, paths: LakePaths, env: NodeJS.Process
         paths.outputsFile,
         "--endpoint",
         env[LOCAL_ENDPOINT_ENV] ?? "",
-      ].concat([paths.samplesDir]),
+        ...sources.map((source) => resolve(source)),
+      ],
       { cwd: repoRoot, env, log, step: "ingest" },
     ),
   );
@@ -266,38 +356,72 @@ export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
     "spark.hadoop.fs.s3a.encryption.key": dataKeyArn,
   };
   const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
-  args.push(
-    "--driver-java-options",
-    `-Djavax.net.ssl.trustStore=${front.trustStore} -Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,
-  );
+  const jvm = [
+    `-Djavax.net.ssl.trustStore=${front.trustStore}`,
+    `-Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,
+    // A short-lived driver over a few hundred rows: the optimizing JIT (C2) spent more CPU compiling than its
+    // code saved, the largest single share of the jobs' CPU; the serial collector suits a 1 GB heap on 2 cores.
+    // Both cut the jobs' CPU by a quarter (jdk.ThreadCPULoad of a flight recording; see README).
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+  ];
+  args.push("--driver-java-options", jvm.join(" "));
   for (const [k, v] of Object.entries(conf)) args.push("--conf", `${k}=${v}`);
   return args;
 }
 
+/**
+ * Runs the Glue jobs of glue-scripts/jobs.json in order, each through its own entry script with the arguments
+ * jobs.json gives it, in one local Spark driver (tools/local-lake/glue_local.py): the JVM, hadoop-aws and S3A
+ * start once, not once per job. Steps: the driver's start, then each job.
+ */
 export async function runGlueJobs(
   steps: Steps,
   paths: LakePaths,
   env: NodeJS.ProcessEnv,
-  moto: MotoServer,
+  motoPort: number,
   outputs: LakeOutputs,
 ): Promise<void> {
   const submit = join(repoRoot, ".venv", "bin", "spark-submit");
   const front = await steps.run("tls-front", "TLS front for Spark's S3A (SSE-KMS needs HTTPS)", (log) =>
-    startTlsFront(moto.port, paths.workDir, log, "tls-front"),
+    startTlsFront(motoPort, paths.workDir, log, "tls-front"),
   );
   try {
-    for (const job of glueJobs(outputs)) {
-      await steps.run(`glue-${job.id}`, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, (log) =>
-        exec(
-          submit,
-          [
-            ...sparkSubmitArgs(front, outputs.dataKey),
-            join(repoRoot, "glue-scripts", job.script),
-            ...Object.entries(job.arguments).flat(),
-          ],
-          { cwd: repoRoot, env, log, step: `glue-${job.id}` },
-        ),
+    const jobs = glueJobs(outputs);
+    const jobsFile = join(paths.workDir, "glue-jobs.json");
+    writeFileSync(
+      jobsFile,
+      JSON.stringify(
+        jobs.map((job) => ({
+          id: job.id,
+          script: join(repoRoot, "glue-scripts", job.script),
+          argv: Object.entries(job.arguments).flat(),
+        })),
+        null,
+        2,
+      ),
+    );
+    const driver = startWithEvents(
+      submit,
+      [
+        ...sparkSubmitArgs(front, outputs.dataKey),
+        join(repoRoot, "tools", "local-lake", "glue_local.py"),
+        jobsFile,
+      ],
+      { cwd: repoRoot, env, log: steps.logFile("glue"), step: "glue" },
+    );
+    try {
+      await steps.run("spark", "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)", () =>
+        driver.next((e) => e.event === "ready"),
       );
+      for (const job of jobs) {
+        await steps.run(`glue-${job.id}`, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
+          driver.next((e) => e.event === "done" && e.job === job.id),
+        );
+      }
+      await driver.exited;
+    } finally {
+      await driver.stop();
     }
   } finally {
     await front.close();
@@ -386,10 +510,13 @@ export async function emptyBucket(endpoint: string, bucket: string): Promise<voi
  * Destroys one stack on the local AWS. Three things differ from a plain `terraform destroy`, each because of
  * what the local lake is, none hidden:
  * - the buckets are emptied first (versioned, no force_destroy by design; local data is disposable);
- * - their server access logging is destroyed before that: moto writes an access-log object for every request,
- *   so a logs bucket emptied while logging is on fills up again during the destroy and cannot be deleted;
+ * - their server access logging is switched off through the S3 API before that: moto writes an access-log
+ *   object for every request, so a logs bucket emptied while logging is on fills up again during the destroy
+ *   and cannot be deleted (terraform then deletes the already empty logging configuration);
  * - Athena named queries are dropped from the state instead of deleted: moto (5.2.5) implements no
- *   DeleteNamedQuery. They live only in moto's memory and go when it stops.
+ *   DeleteNamedQuery. They live only in moto's memory and go when it stops;
+ * - no refresh before the destroy (`-refresh=false`): the local AWS holds only what these stacks created, so
+ *   the state is current, and a refresh reads every resource back once more for nothing.
  */
 async function destroyStack(
   dir: string,
@@ -400,17 +527,18 @@ async function destroyStack(
   step: string,
 ): Promise<void> {
   const tf = (args: string[]) => terraform(dir, args, env, log, step);
+  const destroy = ["destroy", "-auto-approve", "-input=false", "-refresh=false"];
   const buckets = bucketNames(stack, JSON.parse(await tf(["output", "-json"])));
   const addresses = (await tf(["state", "list"])).split("\n").filter(Boolean);
   const ofType = (type: string) => addresses.filter((a) => a.startsWith(`${type}.`));
-  const logging = ofType("aws_s3_bucket_logging");
-  if (logging.length > 0) {
-    await tf(["destroy", "-auto-approve", "-input=false", ...logging.map((a) => `-target=${a}`)]);
+  const client = s3(endpoint);
+  for (const bucket of buckets) {
+    await client.send(new PutBucketLoggingCommand({ Bucket: bucket, BucketLoggingStatus: {} }));
   }
   for (const bucket of buckets) await emptyBucket(endpoint, bucket);
   const namedQueries = ofType("aws_athena_named_query");
   if (namedQueries.length > 0) await tf(["state", "rm", ...namedQueries]);
-  await tf(["destroy", "-auto-approve", "-input=false"]);
+  await tf(destroy);
 }
 
 export async function destroyStacks(
@@ -432,6 +560,8 @@ export interface UpOptions {
   /** moto's port; default: the port of config/local.json's localEndpoint. */
   readonly port?: number;
   readonly samples?: SampleSpec;
+  /** CMS files, ZIPs or folders to ingest instead of generated samples. */
+  readonly files?: readonly string[];
   readonly print?: (line: string) => void;
 }
 
@@ -458,20 +588,79 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
   const moto = await steps.run("moto", `start local AWS (moto on 127.0.0.1:${port})`, async (log) =>
     startMotoServer({ port, logFile: log }),
   );
+  let complete: Promise<void> | undefined;
   try {
     const env = localEnv(moto.endpoint);
     await steps.run("synth", "synthesize the local environment (cdktf)", async () =>
       synthesize(paths, moto.endpoint),
     );
-    const outputs = await applyStacks(steps, paths, env);
-    await generateSamples(steps, paths, options.samples ?? DEFAULT_SAMPLES);
-    await ingest(steps, paths, env);
-    await runGlueJobs(steps, paths, env, moto, outputs);
+    const applied = await applyStacks(steps, paths, env);
+    complete = applied.complete;
+    const { outputs } = applied;
+    if (options.files) {
+      await ingest(steps, paths, env, options.files, "the given files");
+    } else {
+      await generateSamples(steps, paths, options.samples ?? DEFAULT_SAMPLES);
+      await ingest(steps, paths, env, [paths.samplesDir]);
+    }
+    await runGlueJobs(steps, paths, env, moto.port, outputs);
     const smokeOutput = await smoke(steps, paths, env);
     const answers = await analystAnswers(steps, env, outputs);
+    await complete;
     return { moto, paths, env, outputs, smokeOutput, answers, steps };
   } catch (error) {
+    await complete?.catch(() => undefined); // no terraform left running against a stopped moto
     await moto.stop();
     throw error;
   }
+}
+
+export interface RerunOptions {
+  readonly paths?: LakePaths;
+  /** The running lake's local AWS (session.json). */
+  readonly endpoint: string;
+  /** New CMS files, ZIPs or folders to ingest first (none: the jobs run on what raw/ holds). */
+  readonly files: readonly string[];
+  readonly print?: (line: string) => void;
+}
+
+export interface Rerun {
+  readonly steps: Steps;
+  readonly smokeOutput: string;
+  readonly answers: Record<AnalystQuery, QueryAnswer>;
+}
+
+/** On a running lake: ingest new files, run both Glue jobs and the smoke checks again, answer the analysts. */
+export async function rerun(options: RerunOptions): Promise<Rerun> {
+  const paths = options.paths ?? lakePaths();
+  const steps = new Steps(join(paths.logDir, "run"), options.print);
+  const env = localEnv(options.endpoint);
+  const outputs = readOutputs(paths.outputsFile);
+  if (options.files.length > 0) await ingest(steps, paths, env, options.files, "the given files");
+  await runGlueJobs(steps, paths, env, Number(new URL(options.endpoint).port), outputs);
+  const smokeOutput = await smoke(steps, paths, env);
+  const answers = await analystAnswers(steps, env, outputs);
+  return { steps, smokeOutput, answers };
+}
+
+/** An Athena (Trino) query on the running lake's curated tables, on the local Athena engine. */
+export async function queryLake(paths: LakePaths, endpoint: string, sql: string): Promise<QueryAnswer> {
+  const outputs = readOutputs(paths.outputsFile);
+  mkdirSync(paths.logDir, { recursive: true });
+  const out = await exec(
+    python,
+    [
+      join(repoRoot, "tools", "local-athena", "local_athena.py"),
+      ...["--warehouse", `s3://${outputs.curatedBucket}/curated/`, "--s3-endpoint", endpoint],
+      ...["--database", outputs.curatedDatabase, "--sql", sql],
+    ],
+    {
+      cwd: repoRoot,
+      env: localEnv(endpoint),
+      log: join(paths.logDir, "query.log"),
+      step: "query",
+      captureStdout: true,
+    },
+  );
+  return JSON.parse(out) as QueryAnswer;
 }
