@@ -332,7 +332,8 @@ describe("run and query on the running lake (CLI)", () => {
     expect(bad.stderr).toMatch(/not valid Athena SQL|Parser Error|syntax error/i);
     const none = await cli(["query", "SELECT 1"], mkdtempSync(join(tmpdir(), "no-lake-")));
     expect(none.code).toBe(3);
-    expect(none.stderr).toMatch(/No local lake is running/);
+    // The error names the problem and the remedy, in the shared "<tool>: error: …" form.
+    expect(none.stderr).toMatch(/^local-lake: error: no local lake is running: start one and keep it \(make demo/m);
   });
 });
 
