@@ -333,7 +333,9 @@ describe("run and query on the running lake (CLI)", () => {
     const none = await cli(["query", "SELECT 1"], mkdtempSync(join(tmpdir(), "no-lake-")));
     expect(none.code).toBe(3);
     // The error names the problem and the remedy, in the shared "<tool>: error: …" form.
-    expect(none.stderr).toMatch(/^local-lake: error: no local lake is running: start one and keep it \(make demo/m);
+    expect(none.stderr).toMatch(
+      /^local-lake: error: no local lake is running: start one and keep it \(make demo/m,
+    );
   });
 });
 
