@@ -1,0 +1,192 @@
+"""Full-year scale run of the jobs on local Spark, beside DuckDB on the same rows (a script, not a test).
+
+    .venv/bin/python glue-scripts/benchmarks/scale.py --work /tmp/opl-scale [--rows 15000000] [--parts 2,4,8]
+
+A program year of General payments is about 15 M rows (6-9 GB of CSV). For each part count (default:
+cores, 2x cores, 4x cores) the script generates that many rows in that many record-aligned parts, runs
+clean + curate in a fresh JVM (cold, as every Glue job run is) and DuckDB's same conversion
+(benchmarks/duckdb_reference.py) in a fresh process, and prints wall time, CPU time, peak memory and output
+sizes; then projects the Spark run to Glue G.1X workers from the CPU time it measured. Each part count's
+data is deleted after its run unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, when run as a script
+
+from benchmarks.benchmark import positive, prepare, run_jobs, tree_bytes
+
+# A Glue G.1X worker: 4 vCPU, 16 GB. One worker of a job hosts the driver; the others run executors.
+G1X_VCPU = 4
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_usage(pid: int) -> tuple[float, int]:
+    """(CPU seconds, peak resident bytes) of a live process, from /proc (the JVM is not ours to wait for)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    peak_kb = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    return cpu, peak_kb * 1024
+
+
+def self_usage() -> tuple[float, int]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def child_spark(root: Path, cores: int, driver_memory: str) -> dict:
+    from open_payments_lake.local_zones import LocalZones
+    from open_payments_lake.session import local_session
+
+    started = time.perf_counter()
+    spark = local_session("open-payments-scale", cores=cores, driver_memory=driver_memory, small_data=False)
+    jvm_start = round(time.perf_counter() - started, 1)
+    jobs = run_jobs(spark, root)
+    jvm_cpu, jvm_peak = process_usage(spark.sparkContext._gateway.proc.pid)
+    py_cpu, py_peak = self_usage()
+    zones = LocalZones(root)
+    result = {
+        **jobs,
+        "jvm_start_seconds": jvm_start,
+        "cpu_seconds": round(jvm_cpu + py_cpu, 1),
+        "peak_rss_bytes": jvm_peak + py_peak,
+        "cleaned_bytes": tree_bytes(Path(zones.cleaned), ".parquet"),
+        "curated_bytes": tree_bytes(Path(zones.curated), ".parquet"),
+    }
+    spark.stop()
+    return result
+
+
+def child_duckdb(root: Path, cores: int) -> dict:
+    from benchmarks import duckdb_reference
+
+    target = root / "duckdb-same"
+    shutil.rmtree(target, ignore_errors=True)
+    run = duckdb_reference.run(root / "raw", target, cores)
+    cpu, peak = self_usage()
+    return {
+        "clean_seconds": run["clean_seconds"],
+        "curate_seconds": run["curate_seconds"],
+        "seconds": run["seconds"],
+        "cpu_seconds": round(cpu, 1),
+        "peak_rss_bytes": peak,
+        "curated_rows": sum(y["rows"] for d in run["curated"].values() for y in d.values()),
+        "curated_bytes": tree_bytes(target / "curated", ".parquet"),
+    }
+
+
+def in_fresh_process(args: list[str]) -> dict:
+    """Run this script as a child (a fresh interpreter and, for Spark, a fresh JVM); its last line is JSON."""
+    completed = subprocess.run(
+        [sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:.2f}"
+
+
+def projection(cpu_seconds: float, workers: int) -> float:
+    """Seconds of a CPU-bound run spread over the executors of `workers` G.1X workers (parts >= vCPUs)."""
+    return cpu_seconds / (G1X_VCPU * (workers - 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, required=True, help="scratch directory (GBs at 15 M rows)")
+    parser.add_argument("--rows", type=positive, default=15_000_000)
+    parser.add_argument("--parts", default="", help="comma-separated part counts (default: cores, 2x, 4x)")
+    parser.add_argument("--cores", type=positive, default=os.cpu_count() or 2)
+    parser.add_argument("--driver-memory", default="8g", help="the local JVM heap (a G.1X worker: 16 GB)")
+    parser.add_argument("--keep", action="store_true", help="keep each part count's generated data")
+    parser.add_argument("--child", choices=["spark", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        measured = (
+            child_spark(args.root, args.cores, args.driver_memory)
+            if args.child == "spark"
+            else child_duckdb(args.root, args.cores)
+        )
+        print(json.dumps(measured))
+        return 0
+
+    parts_list = [int(p) for p in args.parts.split(",") if p] or [args.cores * k for k in (1, 2, 4)]
+    print(f"scale run: {args.rows:,} General rows, parts {parts_list}, {args.cores} cores", flush=True)
+    runs = []
+    for parts in parts_list:
+        root = prepare(args.work, args.rows, parts)
+        raw_bytes = tree_bytes(root / "raw" / "general", ".csv")
+        common = ["--work", str(args.work), "--root", str(root), "--cores", str(args.cores)]
+        print(f"  {parts} parts: Spark clean + curate (fresh JVM) ...", flush=True)
+        spark = in_fresh_process(["--child", "spark", "--driver-memory", args.driver_memory, *common])
+        print(f"  {parts} parts: DuckDB, the same conversion ...", flush=True)
+        duck = in_fresh_process(["--child", "duckdb", *common])
+        runs.append({"parts": parts, "raw_csv_bytes": raw_bytes, "spark": spark, "duckdb": duck})
+        if not args.keep:
+            shutil.rmtree(root)
+
+    print(
+        "\n| parts | raw GiB | clean s | curate s | Spark wall s | Spark CPU s | Spark peak GiB "
+        "| cleaned GiB | curated GiB | DuckDB wall s | DuckDB CPU s | DuckDB peak GiB | wall ratio "
+        "| CPU ratio | same rows |"
+    )
+    print("|" + "---:|" * 15)
+    for run in runs:
+        s, d = run["spark"], run["duckdb"]
+        wall = s["clean_seconds"] + s["curate_seconds"]
+        cells = [
+            run["parts"],
+            gib(run["raw_csv_bytes"]),
+            s["clean_seconds"],
+            s["curate_seconds"],
+            round(wall, 1),
+            s["cpu_seconds"],
+            gib(s["peak_rss_bytes"]),
+            gib(s["cleaned_bytes"]),
+            gib(s["curated_bytes"]),
+            d["seconds"],
+            d["cpu_seconds"],
+            gib(d["peak_rss_bytes"]),
+            f"{wall / d['seconds']:.1f}x",
+            f"{s['cpu_seconds'] / d['cpu_seconds']:.1f}x",
+            "yes" if s["curated_rows"] == d["curated_rows"] else "NO",
+        ]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+    best = min(runs, key=lambda r: r["spark"]["cpu_seconds"])
+    cpu = best["spark"]["cpu_seconds"]
+    print(
+        f"\nProjection to Glue G.1X ({G1X_VCPU} vCPU, 16 GB; one worker is the driver) from the least Spark "
+        f"CPU time measured ({cpu:.0f} s with {best['parts']} parts, JVM start included), assuming the work "
+        "stays CPU-bound and splits into at least as many parts as executor vCPUs; Glue's start-up excluded:"
+    )
+    for workers in (2, 5, 10, 20):
+        print(
+            f"  {workers:>2} workers ({G1X_VCPU * (workers - 1):>2} executor vCPU, parts >= that): "
+            f"~{projection(cpu, workers):.0f} s"
+        )
+    args.work.mkdir(parents=True, exist_ok=True)
+    (args.work / "scale.json").write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
