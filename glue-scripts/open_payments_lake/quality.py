@@ -104,35 +104,48 @@ def row_rules(dataset: Dataset) -> dict[str, Column]:
 
 
 def rule_counts(rows: DataFrame, dataset: Dataset) -> dict[int, dict[str, int]]:
-    """{program_year: {"rows": n, rule: violations}} for every rule (row, per-file and uniqueness rules)."""
+    """{program_year: {"rows": n, rule: violations}} for every rule (row, per-file and uniqueness rules).
+
+    One aggregation: the rows are not cached, so each Spark action recomputes the whole curate lineage. A
+    rollup over (year, file, publication date) gives the per-year counts and, at its finest level, the rows
+    per publication date of each file that the per-file rule needs.
+    """
     rules = row_rules(dataset)
-    aggregates = [F.count(F.lit(1)).alias("rows")]
-    aggregates += [F.sum(F.when(condition, 1).otherwise(0)).alias(name) for name, condition in rules.items()]
-    aggregates.append(
-        (F.count(F.lit(1)) - F.countDistinct(F.col(dataset.record_key))).alias("record_id_unique")
-    )
+    aggregates = [
+        F.count(F.lit(1)).alias("rows"),
+        *(F.sum(F.when(condition, 1).otherwise(0)).alias(name) for name, condition in rules.items()),
+        F.countDistinct(F.col(dataset.record_key)).alias("_distinct_keys"),
+        F.grouping_id().alias("_level"),
+    ]
+    grouped = rows.rollup("program_year", "source_object", "payment_publication_date").agg(*aggregates)
+    # grouping_id: 0 = (year, file, date), 3 = (year); the (year, file) and grand-total levels are not used.
     result: dict[int, dict[str, int]] = {}
-    for row in rows.groupBy("program_year").agg(*aggregates).collect():
+    per_date: list[tuple[int, str, int]] = []
+    for row in grouped.where(F.col("_level").isin(0, 3)).collect():
         counts = row.asDict()
-        year = counts.pop("program_year")
-        result[year] = {k: int(v or 0) for k, v in counts.items()}
-    for year, violations in publication_date_violations(rows).items():
+        year = counts["program_year"]
+        if counts["_level"] == 0:
+            per_date.append((year, counts["source_object"], counts["rows"]))
+            continue
+        result[year] = {"rows": counts["rows"], **{name: int(counts[name] or 0) for name in rules}}
+        result[year]["record_id_unique"] = counts["rows"] - counts["_distinct_keys"]
+    for year, violations in publication_date_violations(per_date).items():
         result.setdefault(year, {"rows": 0})["publication_date_constant_per_file"] = violations
     for counts in result.values():
         counts.setdefault("publication_date_constant_per_file", 0)
     return result
 
 
-def publication_date_violations(rows: DataFrame) -> dict[int, int]:
-    """Rows whose Payment_Publication_Date differs from the most common one of their source file."""
-    per_value = rows.groupBy("program_year", "source_object", "payment_publication_date").count()
-    per_file = per_value.groupBy("program_year", "source_object").agg(
-        (F.sum("count") - F.max("count")).alias("violations")
-    )
-    return {
-        r["program_year"]: int(r["violations"])
-        for r in per_file.groupBy("program_year").agg(F.sum("violations").alias("violations")).collect()
-    }
+def publication_date_violations(per_date: list[tuple[int, str, int]]) -> dict[int, int]:
+    """Per year, the rows whose Payment_Publication_Date differs from the most common one of their file,
+    from (year, file, rows with one publication date) counts."""
+    per_file: dict[tuple[int, str], list[int]] = {}
+    for year, source, count in per_date:
+        per_file.setdefault((year, source), []).append(count)
+    violations: dict[int, int] = {}
+    for (year, _), counts in per_file.items():
+        violations[year] = violations.get(year, 0) + sum(counts) - max(counts)
+    return violations
 
 
 def threshold_failures(dataset: str, counts: dict[int, dict[str, int]], max_ratio: float) -> list[str]:

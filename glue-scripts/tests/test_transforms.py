@@ -18,7 +18,7 @@ from open_payments_lake.curate_transforms import (
     resolve_duplicates,
     top_level_specialty,
 )
-from open_payments_lake.quality import publication_date_violations, row_rules
+from open_payments_lake.quality import row_rules, rule_counts
 from open_payments_lake.session import job_settings
 from open_payments_lake.spec import load_spec
 
@@ -266,7 +266,58 @@ def test_quality_rules_flag_each_violation(spark):
         "amount_positive": [0, 1, 1],
         "payment_date_in_program_year": [0, 1, 0],
     }
-    assert publication_date_violations(df) == {2023: 1}
+    # Rows 1 and 3 share a file with two publication dates; the null key counts as not unique.
+    assert rule_counts(df, general) == {
+        2023: {
+            "rows": 3,
+            "record_id_not_null": 1,
+            "program_year_matches_partition": 1,
+            "state_code_valid": 1,
+            "amount_positive": 2,
+            "payment_date_in_program_year": 1,
+            "record_id_unique": 1,
+            "publication_date_constant_per_file": 1,
+        }
+    }
+
+
+def test_rule_counts_per_year_equal_a_plain_python_count(spark):
+    """The single rollup pass against counting each rule row by row, over two years and several files."""
+    general = load_spec().dataset("general")
+    rows = []
+    for i in range(60):
+        year = 2022 + i % 2
+        file = f"raw/general/program_year={year if i % 7 else year - 1}/part-{i % 3}"
+        published = date(2025, 1, 30) if i % 5 else date(2025, 6, 30)
+        key = None if i % 11 == 0 else str(i % 25)
+        amount = Decimal(i % 4 - 1)
+        paid = date(year if i % 9 else year - 1, 3, 1)
+        rows.append((key, year, file, "CA" if i % 13 else "ZZ", amount, paid, published))
+    df = spark.createDataFrame(
+        rows,
+        "record_id string, program_year int, source_object string, recipient_state string, total_amount_of_"
+        "payment_usdollars decimal(18,2), date_of_payment date, payment_publication_date date",
+    )
+    expected: dict[int, dict[str, int]] = {}
+    for key, year, file, state, amount, paid, _published in rows:
+        counts = expected.setdefault(year, dict.fromkeys(["rows", *row_rules(general)], 0))
+        counts["rows"] += 1
+        counts["record_id_not_null"] += key is None
+        counts["program_year_matches_partition"] += f"program_year={year}/" not in file
+        counts["state_code_valid"] += state == "ZZ"
+        counts["amount_positive"] += amount <= 0
+        counts["payment_date_in_program_year"] += paid.year != year
+    for year, counts in expected.items():
+        keys = [r[0] for r in rows if r[1] == year]
+        counts["record_id_unique"] = len(keys) - len({k for k in keys if k is not None})
+        per_file: dict[str, list] = {}
+        for r in rows:
+            if r[1] == year:
+                per_file.setdefault(r[2], []).append(r[6])
+        counts["publication_date_constant_per_file"] = sum(
+            len(dates) - max(dates.count(d) for d in dates) for dates in per_file.values()
+        )
+    assert rule_counts(df, general) == expected
 
 
 def _persisted_rdds(spark) -> int:
