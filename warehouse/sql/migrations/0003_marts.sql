@@ -2,8 +2,9 @@
 -- dashboards. Each holds only what curated publishes (CMS publishes recipients' names, NPIs and addresses).
 -- Their rows come from warehouse/sql/extract/<table>.sql; the loader rebuilds each table with
 -- CREATE TABLE ... (LIKE marts.<table> INCLUDING ALL), so this file is the one definition of columns and
--- indexes. Index names follow PostgreSQL's default rule (<table>_<columns>_idx), the names LIKE gives the
--- copies, so a swapped-in table carries the same index names as the one created here.
+-- indexes. Index names are the ones PostgreSQL's default rule gives (<table>_<columns>_idx, shortened to 63
+-- characters as PostgreSQL shortens them), the names LIKE gives the copies, so a swapped-in table carries the
+-- same index names as the one created here (the tests re-run this file after a load and expect no change).
 
 CREATE TABLE IF NOT EXISTS marts.payments_by_manufacturer_year (
   program_year integer NOT NULL,
@@ -39,9 +40,9 @@ CREATE TABLE IF NOT EXISTS marts.payments_by_state_specialty_year (
   total_usd numeric(20, 2) NOT NULL,
   physicians bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS payments_by_state_specialty_year_program_year_recipient_sta_idx
+CREATE INDEX IF NOT EXISTS payments_by_state_specialty_ye_program_year_recipient_state_idx
   ON marts.payments_by_state_specialty_year (program_year, recipient_state);
-CREATE INDEX IF NOT EXISTS payments_by_state_specialty_year_specialty_top_level_progra_idx
+CREATE INDEX IF NOT EXISTS payments_by_state_specialty_y_specialty_top_level_program_y_idx
   ON marts.payments_by_state_specialty_year (specialty_top_level, program_year);
 
 CREATE TABLE IF NOT EXISTS marts.top_payers (
