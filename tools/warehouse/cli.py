@@ -4,13 +4,15 @@
     .venv/bin/python tools/warehouse/cli.py load --curated DIR|s3://bucket/curated/ [--s3-endpoint URL]
     .venv/bin/python tools/warehouse/cli.py load --athena-workgroup WG --database DB --unload-prefix s3://...
     .venv/bin/python tools/warehouse/cli.py local --curated DIR|s3://bucket/curated/ [--s3-endpoint URL]
+    .venv/bin/python tools/warehouse/cli.py local --sample          # make warehouse-demo
 
 `migrate` and `load` connect with WAREHOUSE_DSN (a libpq connection string), or with IAM database
 authentication when WAREHOUSE_IAM_HOST is set (WAREHOUSE_IAM_USER, WAREHOUSE_IAM_DATABASE, AWS_REGION; the
 token is the password, TLS is required). `load --curated` computes the marts locally (the local Athena engine
 over curated Parquet); `load --athena-workgroup` has Athena UNLOAD them to Parquet on S3 (the AWS path).
 `local` starts a throw-away PostgreSQL server, applies the migrations, loads the marts from curated, prints
-one dashboard's answer from the marts beside the same answer from curated, and stops the server.
+one dashboard's answer from the marts beside the same answer from curated, and stops the server; `--sample`
+first builds a small curated lake from generated CMS files with the Glue jobs on local Spark (a minute or so).
 
 Exit codes: 0 done; 1 a step failed (migration, extract, load or reconciliation; the marts are unchanged);
 2 bad usage.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +31,15 @@ from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO / "tools" / p) for p in ("warehouse", "local-athena")] + [str(REPO / "glue-scripts")]
 
-from dashboards import dashboards, sample_parameters
-from extract import ExtractError, extract_local, run_unloads
-from loader import LoadError, load
-from local_athena import WarehouseError, connect, local_warehouse
-from local_postgres import LocalPostgres, LocalPostgresError
-from migrations import MigrationError, apply
+from dashboards import dashboards, sample_parameters  # noqa: E402
+from extract import ExtractError, extract_local, run_unloads  # noqa: E402
+from loader import LoadError, load  # noqa: E402
+from local_athena import WarehouseError, connect, local_warehouse  # noqa: E402
+from local_postgres import LocalPostgres, LocalPostgresError  # noqa: E402
+from migrations import MigrationError, apply  # noqa: E402
 
 DEMO_DASHBOARD = "top_manufacturers"
 
@@ -96,6 +100,28 @@ def load_from_athena(conninfo: str, workgroup: str, database: str, prefix: str) 
     timed(f"load {report.load_id}: {report.payments} payments, ${report.total_usd} swapped in", started)
 
 
+def sample_curated(root: Path) -> str:
+    """A small curated zone under `root`: generated CMS files through the real clean and curate jobs."""
+    import sample_data
+    from open_payments_lake.clean_pipeline import run_clean
+    from open_payments_lake.curate_pipeline import run_curate
+    from open_payments_lake.local_zones import LocalZones
+    from open_payments_lake.session import local_session
+
+    started = time.monotonic()
+    layouts = ["general.modern-91", "removed-deleted-4"]
+    sample_data.generate(root, rows=500, seed=19, years=[2022, 2023], layout_ids=layouts, raw=True)
+    spark = local_session("warehouse-demo")
+    zones = LocalZones(root)
+    try:
+        run_clean(spark, zones.clean_options())
+        run_curate(spark, zones.curate_options())
+    finally:
+        spark.stop()
+    timed("sample curated lake built (generated files, Glue clean and curate on local Spark)", started)
+    return zones.curated
+
+
 def local(curated: str, s3_endpoint: str | None) -> None:
     started = time.monotonic()
     with LocalPostgres() as pg, curated_root(curated, s3_endpoint) as root:
@@ -125,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     local_cmd = commands.add_parser("local", help="a real PostgreSQL here: migrate, load, one dashboard")
     for sub in (load_cmd, local_cmd):
         sub.add_argument("--curated", help="curated root: a folder or s3://<bucket>/curated/")
+        if sub is local_cmd:
+            sub.add_argument("--sample", action="store_true", help="build a small sample curated lake first")
         sub.add_argument("--s3-endpoint", help="S3 endpoint URL for an s3:// curated root (e.g. local AWS)")
     load_cmd.add_argument("--athena-workgroup", help="AWS path: the lake's Athena workgroup")
     load_cmd.add_argument("--database", help="AWS path: the curated Glue database")
@@ -134,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             applied = apply(conninfo_from_environment())
             print(f"applied {', '.join(applied) if applied else 'nothing (up to date)'}")
+        elif args.command == "local" and args.sample:
+            with tempfile.TemporaryDirectory(prefix="warehouse-demo-") as tmp:
+                local(sample_curated(Path(tmp)), None)
         elif args.command == "local":
             if not args.curated:
-                raise UsageError("local needs --curated <folder or s3://bucket/curated/>")
+                raise UsageError("local needs --curated <folder or s3://bucket/curated/>, or --sample")
             local(args.curated, args.s3_endpoint)
         elif args.curated:
             load_from_curated(conninfo_from_environment(), args.curated, args.s3_endpoint)
