@@ -168,14 +168,18 @@ def recipient(who: int) -> dict[str, str | None]:
     }
 
 
+def skewed(rng: random.Random, n: int, spread: float) -> int:
+    """An id in [0, n): uniform with probability `spread` (most recipients appear), else heavy-tailed (a few
+    recipients and manufacturers take a large share, as in the real files)."""
+    return rng.randrange(n) if rng.random() < spread else int(rng.paretovariate(0.6)) % n
+
+
 def curated_year(rows: int, year: int, rng: random.Random, columns: list[tuple[str, str]]) -> pa.Table:
     """One program year of curated general payments: skewed like the real files (a few recipients and
     manufacturers take most payments), realistic keys, nulls in the columns no dashboard reads."""
-    people = [recipient(int(rng.paretovariate(0.6)) % (PHYSICIANS + HOSPITALS)) for _ in range(rows)]
+    people = [recipient(skewed(rng, PHYSICIANS + HOSPITALS, 0.7)) for _ in range(rows)]
     values: dict[str, list] = {name: [p.get(name) for p in people] for name in RECIPIENT_COLUMNS}
-    values["manufacturer_name_normalized"] = [
-        f"MAKER {int(rng.paretovariate(0.8)) % MANUFACTURERS}" for _ in range(rows)
-    ]
+    values["manufacturer_name_normalized"] = [f"MAKER {skewed(rng, MANUFACTURERS, 0.5)}" for _ in range(rows)]
     values["total_amount_of_payment_usdollars"] = [
         Decimal(int(rng.lognormvariate(4.5, 1.6)) + 1).scaleb(-2) for _ in range(rows)
     ]
