@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS marts.recipient_search (
 CREATE INDEX IF NOT EXISTS recipient_search_recipient_name_idx
   ON marts.recipient_search USING gin (recipient_name extensions.gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS recipient_search_recipient_id_idx ON marts.recipient_search (recipient_id);
+-- Biggest first: a common name fragment is answered by walking this index until 20 rows match.
+CREATE INDEX IF NOT EXISTS recipient_search_total_usd_idx ON marts.recipient_search (total_usd DESC);
 CREATE INDEX IF NOT EXISTS recipient_search_recipient_state_total_usd_idx
   ON marts.recipient_search (recipient_state, total_usd DESC);
 
