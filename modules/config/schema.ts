@@ -93,7 +93,7 @@ export const WAREHOUSE_DEFAULTS = {
   multiAz: false,
   deletionProtection: false,
   backupRetentionDays: 7,
-  logRetentionDays: 90,
+  logRetentionDays: 365,
   alarms: { cpuPercent: 80, freeStorageGb: 10, connections: 200 },
 };
 
