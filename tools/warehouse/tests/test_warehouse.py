@@ -12,11 +12,12 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import login
 
+import cli
 from dashboards import dashboards, sample_parameters
 from extract import extract_local
 from loader import PER_YEAR, LoadError, ReconciliationError, load
 from local_athena import connect
-from migrations import MIGRATIONS, apply
+from migrations import MIGRATIONS, MigrationError, apply
 
 MARTS = sorted(p.stem for p in (MIGRATIONS.parent / "extract").glob("*.sql") if p.stem != "curated_totals")
 
@@ -154,3 +155,26 @@ def test_dashboards_on_the_marts_answer_as_curated_does(postgres, loaded, curate
             answer = dashboard.on_marts(conn, values)
             assert answer, f"{dashboard.name} answers something for {values}"
             assert answer == dashboard.on_curated(con, values), dashboard.name
+
+
+def test_a_migration_changed_after_it_was_applied_is_refused(postgres):
+    with psycopg.connect(postgres.dsn(), autocommit=True) as conn:
+        (checksum,) = conn.execute(
+            "SELECT checksum FROM warehouse_meta.schema_migrations WHERE version = '0003'"
+        ).fetchone()
+        conn.execute("UPDATE warehouse_meta.schema_migrations SET checksum = 'edited' WHERE version = '0003'")
+        try:
+            with pytest.raises(MigrationError, match=r"0003_marts\.sql changed after it was applied"):
+                apply(postgres.dsn())
+        finally:
+            restore = "UPDATE warehouse_meta.schema_migrations SET checksum = %s WHERE version = '0003'"
+            conn.execute(restore, (checksum,))
+
+
+def test_cli_names_what_is_missing(monkeypatch, capsys):
+    monkeypatch.delenv("WAREHOUSE_DSN", raising=False)
+    monkeypatch.delenv("WAREHOUSE_IAM_HOST", raising=False)
+    assert cli.main(["migrate"]) == 2
+    assert "set WAREHOUSE_DSN" in capsys.readouterr().err
+    assert cli.main(["load"]) == 2
+    assert "load needs --curated" in capsys.readouterr().err
