@@ -199,6 +199,14 @@ function warehouseDatabaseFindings(env: EnvironmentStacks): string[] {
       ["Multi-AZ in prod", !prod || db.multi_az === true],
       ["deletion protection in prod", !prod || db.deletion_protection === true],
     ];
+    const rotated = Object.values(resources.aws_secretsmanager_secret_rotation ?? {}).some(
+      (r) =>
+        r.secret_id === `\${aws_db_instance.${name}.master_user_secret[0].secret_arn}` &&
+        Number(
+          (r.rotation_rules as { automatically_after_days?: number } | undefined)?.automatically_after_days,
+        ) > 0,
+    );
+    must.push(["the master password rotated on a schedule", rotated]);
     for (const [what, ok] of must) if (!ok) out.push(`aws_db_instance.${name}: ${what}`);
     const [, group] =
       Object.entries(resources.aws_db_parameter_group ?? {}).find(
@@ -863,7 +871,7 @@ export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "warehouse-database-hardened",
     claim:
-      "the warehouse database is private, KMS-encrypted (storage, master secret, Performance Insights), TLS-only, IAM-authenticated, audited (pgaudit, connections), monitored, backed up, and Multi-AZ with deletion protection in prod",
+      "the warehouse database is private, KMS-encrypted (storage, master secret, Performance Insights), its master password rotated, TLS-only, IAM-authenticated, audited (pgaudit, connections), monitored, backed up, and Multi-AZ with deletion protection in prod",
     async violations(env) {
       return warehouseDatabaseFindings(env);
     },

@@ -354,6 +354,14 @@ const MUTATIONS: readonly Mutation[] = [
     performance_insights_kms_key_id: undefined,
   }),
   database("enhanced monitoring is turned off", { monitoring_interval: 0 }),
+  {
+    weakening: "the master password is never rotated",
+    caughtBy: "warehouse-database-hardened",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      delete (lake.resource as Resources).aws_secretsmanager_secret_rotation;
+    },
+  },
   database("backups (and point-in-time recovery) are turned off", { backup_retention_period: 0 }),
   database("prod's warehouse runs in one zone", { multi_az: false }, prodWarehouse),
   database("prod's warehouse loses deletion protection", { deletion_protection: false }, prodWarehouse),

@@ -120,7 +120,7 @@ export function lake(config: LakeConfig): Counts {
  * endpoint per listed service behind their security group (one HTTPS ingress rule), the flow log, its log
  * group and delivery role; modules/warehouse's database and loader security groups, one 5432 ingress rule from
  * the loader and one per client CIDR and security group, the subnet and parameter groups, the two exported-log
- * groups, the monitoring role, the instance, three alarms and the loader's Glue network connection.
+ * groups, the monitoring role, the instance, the master password's rotation schedule, three alarms and the loader's Glue network connection.
  */
 function warehouse(config: LakeConfig): Counts {
   const w = config.warehouse;
@@ -142,6 +142,7 @@ function warehouse(config: LakeConfig): Counts {
     aws_db_subnet_group: 1,
     aws_db_parameter_group: 1,
     aws_db_instance: 1,
+    aws_secretsmanager_secret_rotation: 1,
     aws_cloudwatch_metric_alarm: 3,
     aws_glue_connection: 1,
   };

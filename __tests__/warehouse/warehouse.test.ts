@@ -68,6 +68,13 @@ describe.each([
       skip_final_snapshot: false,
       enabled_cloudwatch_logs_exports: ["postgresql", "upgrade"],
     });
+    expect(only(lake, "aws_secretsmanager_secret_rotation")).toMatchObject({
+      secret_id: `${refTo(lake, "aws_db_instance", "warehouse_instance", "master_user_secret")}`.replace(
+        ".master_user_secret}",
+        ".master_user_secret[0].secret_arn}",
+      ),
+      rotation_rules: { automatically_after_days: 7 },
+    });
     const parameters = Object.fromEntries(
       (only(lake, "aws_db_parameter_group").parameter as Array<{ name: string; value: string }>).map((p) => [
         p.name,
