@@ -69,10 +69,7 @@ describe.each([
       enabled_cloudwatch_logs_exports: ["postgresql", "upgrade"],
     });
     expect(only(lake, "aws_secretsmanager_secret_rotation")).toMatchObject({
-      secret_id: `${refTo(lake, "aws_db_instance", "warehouse_instance", "master_user_secret")}`.replace(
-        ".master_user_secret}",
-        ".master_user_secret[0].secret_arn}",
-      ),
+      secret_id: refTo(lake, "aws_db_instance", "warehouse_instance", "master_user_secret[0].secret_arn"),
       rotation_rules: { automatically_after_days: 7 },
     });
     const parameters = Object.fromEntries(
