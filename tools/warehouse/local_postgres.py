@@ -123,6 +123,15 @@ class LocalPostgres:
             )
 
     def start(self) -> LocalPostgres:
+        """initdb and start; on any failure nothing is left behind (no server, no folder)."""
+        try:
+            self._initdb_and_start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _initdb_and_start(self) -> None:
         password_file = self.root / "superuser-password"
         password_file.write_text(self.password, encoding="utf-8")
         if os.geteuid() == 0:
@@ -138,7 +147,6 @@ class LocalPostgres:
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-o", options, "start"
         )
-        return self
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
