@@ -5,7 +5,8 @@ SHELL := /bin/bash
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraform.tfrc
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test test-prereqs lint typecheck test-unit test-python test-terraform test-integration demo
+.PHONY: setup test test-prereqs lint typecheck test-unit test-python test-terraform test-integration demo \
+	warehouse-demo warehouse-bench
 
 setup:
 	@bash scripts/setup.sh
@@ -40,3 +41,8 @@ test: test-prereqs lint typecheck test-unit test-python test-terraform test-inte
 # options, e.g. make demo DEMO_ARGS="--then destroy".
 demo: setup
 	tsx tools/local-lake/cli.ts up $(DEMO_ARGS)
+
+# The serving warehouse (docs/warehouse.md) on a real local PostgreSQL: a small sample lake through the Glue jobs,
+# migrations, a reconciled load, one dashboard from the marts beside the same answer from curated.
+warehouse-demo: setup
+	python tools/warehouse/cli.py local --sample

@@ -7,9 +7,11 @@ import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
+import { flowLogGroupName, PrivateNetwork } from "../modules/network";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
+import { ENHANCED_MONITORING_LOG_GROUP, ServingWarehouse, warehouseAlarmNames } from "../modules/warehouse";
 import { lakeAwsProvider } from "./aws-provider";
 import { declareOutputs } from "./declare-outputs";
 import { LAKE_OUTPUTS } from "./outputs";
@@ -36,6 +38,9 @@ export class LakeStack extends TerraformStack {
   readonly query: LakeQuery;
   readonly alerts: GlueFailureAlerts;
   readonly ci: GithubCiRoles;
+  /** The serving warehouse's network and database, when `warehouse.enabled` (docs/warehouse.md). */
+  readonly warehouseNetwork?: PrivateNetwork;
+  readonly warehouse?: ServingWarehouse;
 
   constructor(scope: Construct, id: string, { config }: LakeStackProps) {
     super(scope, id);
@@ -65,7 +70,12 @@ export class LakeStack extends TerraformStack {
       rawCrawler: this.naming.resource("raw-crawler"),
       curatedCrawler: this.naming.resource("curated-crawler"),
       workgroup: this.naming.resource("analysts", NAME_LIMITS.athenaWorkgroup),
+      warehouse: this.naming.resource("warehouse"),
     };
+    const warehouseConfig = config.warehouse?.enabled ? config.warehouse : undefined;
+    const warehouseAlarmArns = warehouseConfig
+      ? warehouseAlarmNames(names.warehouse).map((name) => arns.cloudwatchAlarm(location, name))
+      : [];
 
     this.ingestionTable = new IngestionMetadataTable(this, "ingestion-metadata", {
       tableName: this.naming.resource("ingestion", NAME_LIMITS.dynamodbTable),
@@ -93,6 +103,9 @@ export class LakeStack extends TerraformStack {
       glueTempPrefix: GLUE_TEMP_PREFIX,
       ingestionPrincipalArns: config.access.ingestionPrincipalArns,
       analystPrincipalArns: config.access.analystPrincipalArns,
+      serviceRoleLogGroups: warehouseConfig
+        ? [flowLogGroupName(names.warehouse), ENHANCED_MONITORING_LOG_GROUP]
+        : undefined,
     });
     const { ingestionRole, crawlerRole, glueJobRole, analystRole } = this.access;
     this.keys.data.addUser({
@@ -158,6 +171,7 @@ export class LakeStack extends TerraformStack {
       jobNames: Object.values(this.etl.jobNames),
       crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName],
       email: config.alerts.email,
+      alarmArns: warehouseAlarmArns,
     });
     // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules
     // (the exact rule ARNs, and the account, so a rule of the same name elsewhere cannot use the key).
@@ -170,6 +184,46 @@ export class LakeStack extends TerraformStack {
         ArnEquals: { "aws:SourceArn": this.alerts.ruleArns },
       },
     });
+
+    if (warehouseConfig) {
+      this.warehouseNetwork = new PrivateNetwork(this, "warehouse-network", {
+        name: names.warehouse,
+        location,
+        cidr: warehouseConfig.vpcCidr,
+        zones: warehouseConfig.availabilityZones,
+        interfaceEndpoints: warehouseConfig.interfaceEndpoints,
+        logsKeyArn: this.keys.logs.keyArn,
+        logRetentionDays: warehouseConfig.logRetentionDays,
+        permissionsBoundaryArn: this.access.boundary.arn,
+      });
+      this.warehouse = new ServingWarehouse(this, "warehouse", {
+        name: names.warehouse,
+        location,
+        vpcId: this.warehouseNetwork.vpcId,
+        subnetIds: this.warehouseNetwork.subnetIds,
+        loaderAvailabilityZone: this.warehouseNetwork.availabilityZones[0] ?? "",
+        endpointSecurityGroupId: this.warehouseNetwork.endpointSecurityGroupId,
+        s3PrefixListId: this.warehouseNetwork.s3PrefixListId,
+        clientCidrs: warehouseConfig.clientCidrs,
+        clientSecurityGroupIds: warehouseConfig.clientSecurityGroupIds,
+        dataKeyArn: this.keys.data.keyArn,
+        logsKeyArn: this.keys.logs.keyArn,
+        alarmTopicArn: this.alerts.topicArn,
+        permissionsBoundaryArn: this.access.boundary.arn,
+        sizing: warehouseConfig,
+        preventDestroy: config.protectStatefulResources,
+      });
+      // CloudWatch encrypts what its alarms publish to the topic with the logs key: only these alarms.
+      this.keys.logs.addServiceGrant({
+        name: "CloudWatchAlarms",
+        service: "cloudwatch.amazonaws.com",
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": config.accountId },
+          ArnEquals: { "aws:SourceArn": warehouseAlarmArns },
+        },
+      });
+    }
 
     this.ci = new GithubCiRoles(this, "ci", {
       location,

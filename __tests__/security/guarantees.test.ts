@@ -1,7 +1,8 @@
 // The lake's security guarantees (guarantees.ts) hold for the committed dev and prod configurations. The local
 // environment runs on moto and differs where MOTO_GAPS says (no Deny statements in bucket policies).
 import { loadConfig } from "../../modules/config";
-import { synthStack } from "../helpers/synth";
+import { synthEnvironment, synthStack } from "../helpers/synth";
+import { withWarehouse } from "../helpers/warehouse-variant";
 import { type EnvironmentStacks, GUARANTEES } from "./guarantees";
 
 const environments: Array<[string, EnvironmentStacks]> = (["dev", "prod"] as const).map((e) => [
@@ -12,6 +13,16 @@ const environments: Array<[string, EnvironmentStacks]> = (["dev", "prod"] as con
     bootstrap: synthStack(e, "state-bootstrap"),
   },
 ]);
+
+// The warehouse is off in the committed configs: the same guarantees hold with it on.
+for (const e of ["dev", "prod"] as const) {
+  const config = withWarehouse(e);
+  const stacks = synthEnvironment(config);
+  environments.push([
+    `${e} with the warehouse`,
+    { config, lake: stacks.lake, bootstrap: stacks["state-bootstrap"] },
+  ]);
+}
 
 describe.each(environments)("%s", (_name, env) => {
   it.each(GUARANTEES.map((g) => [g.claim, g] as const))("%s", async (_claim, guarantee) => {

@@ -167,6 +167,104 @@ function conditionPinsAccount(s: PolicyStatementJson, account: string): boolean 
   return !arnsForeign && (sourceAccount || arnsPinned);
 }
 
+/** What an RDS instance of the serving warehouse must be (docs/warehouse.md), one finding per setting. */
+function warehouseDatabaseFindings(env: EnvironmentStacks): string[] {
+  const resources = env.lake.resource;
+  const out: string[] = [];
+  const prod = env.config.environment === "prod";
+  for (const [name, db] of Object.entries(resources.aws_db_instance ?? {})) {
+    const must: Array<[string, boolean]> = [
+      [
+        "storage encrypted with a customer key",
+        db.storage_encrypted === true && /aws_kms_key\./.test(String(db.kms_key_id)),
+      ],
+      ["not publicly accessible", db.publicly_accessible === false],
+      ["IAM database authentication", db.iam_database_authentication_enabled === true],
+      [
+        "master password managed by Secrets Manager",
+        db.manage_master_user_password === true && db.password === undefined,
+      ],
+      [
+        "master secret encrypted with a customer key",
+        /aws_kms_key\./.test(String(db.master_user_secret_kms_key_id)),
+      ],
+      [
+        "Performance Insights encrypted with a customer key",
+        db.performance_insights_enabled === true &&
+          /aws_kms_key\./.test(String(db.performance_insights_kms_key_id)),
+      ],
+      ["enhanced monitoring", Number(db.monitoring_interval) > 0 && db.monitoring_role_arn !== undefined],
+      ["backups (point-in-time recovery)", Number(db.backup_retention_period) >= 1],
+      ["a final snapshot", db.skip_final_snapshot === false],
+      ["Multi-AZ in prod", !prod || db.multi_az === true],
+      ["deletion protection in prod", !prod || db.deletion_protection === true],
+    ];
+    const rotated = Object.values(resources.aws_secretsmanager_secret_rotation ?? {}).some(
+      (r) =>
+        r.secret_id === `\${aws_db_instance.${name}.master_user_secret[0].secret_arn}` &&
+        Number(
+          (r.rotation_rules as { automatically_after_days?: number } | undefined)?.automatically_after_days,
+        ) > 0,
+    );
+    must.push(["the master password rotated on a schedule", rotated]);
+    for (const [what, ok] of must) if (!ok) out.push(`aws_db_instance.${name}: ${what}`);
+    const [, group] =
+      Object.entries(resources.aws_db_parameter_group ?? {}).find(
+        ([k]) => db.parameter_group_name === `\${aws_db_parameter_group.${k}.name}`,
+      ) ?? [];
+    const parameters = Object.fromEntries(
+      ((group?.parameter ?? []) as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]),
+    );
+    if (parameters["rds.force_ssl"] !== "1") out.push(`aws_db_instance.${name}: rds.force_ssl = 1`);
+    if (parameters.log_connections !== "1") out.push(`aws_db_instance.${name}: log_connections = 1`);
+    if (!String(parameters.shared_preload_libraries ?? "").includes("pgaudit") || !parameters["pgaudit.log"])
+      out.push(`aws_db_instance.${name}: pgaudit loaded and logging`);
+  }
+  return out;
+}
+
+/** What the warehouse network must be: flow logs to a KMS log group, no rule open to the internet. */
+function warehouseNetworkFindings(env: EnvironmentStacks): string[] {
+  const resources = env.lake.resource;
+  const out: string[] = [];
+  const groups = resources.aws_cloudwatch_log_group ?? {};
+  for (const vpc of Object.keys(resources.aws_vpc ?? {})) {
+    const logs = Object.values(resources.aws_flow_log ?? {}).filter(
+      (f) => f.vpc_id === `\${aws_vpc.${vpc}.id}`,
+    );
+    const encrypted = logs.some((f) => {
+      const group = Object.entries(groups).find(
+        ([k]) => f.log_destination === `\${aws_cloudwatch_log_group.${k}.arn}`,
+      );
+      return f.traffic_type === "ALL" && /aws_kms_key\./.test(String(group?.[1].kms_key_id));
+    });
+    if (!encrypted) out.push(`aws_vpc.${vpc}: flow logs of all traffic to a KMS-encrypted log group`);
+  }
+  for (const type of [
+    "aws_vpc_security_group_ingress_rule",
+    "aws_security_group",
+    "aws_default_security_group",
+  ]) {
+    for (const [name, rule] of Object.entries(resources[type] ?? {})) {
+      if (/0\.0\.0\.0\/0|::\/0/.test(JSON.stringify(rule.ingress ?? rule.cidr_ipv4 ?? rule.cidr_ipv6 ?? "")))
+        out.push(`${type}.${name}: admits the internet`);
+    }
+  }
+  for (const [name, sg] of Object.entries(resources.aws_default_security_group ?? {})) {
+    if ([sg.ingress, sg.egress].some((rules) => !Array.isArray(rules) || rules.length > 0))
+      out.push(`aws_default_security_group.${name}: must have no rules`);
+  }
+  const boundary = Object.keys(resources.aws_iam_policy ?? {}).find((k) => k.includes("boundary"));
+  for (const [name, role] of Object.entries(resources.aws_iam_role ?? {})) {
+    if (
+      String(role.name).includes("-warehouse-") &&
+      role.permissions_boundary !== `\${aws_iam_policy.${boundary}.arn}`
+    )
+      out.push(`aws_iam_role.${name}: the workload permissions boundary`);
+  }
+  return out;
+}
+
 export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "plan-role-read-only",
@@ -768,6 +866,22 @@ export const GUARANTEES: readonly Guarantee[] = [
         .all.map((p) => ({ p, size: JSON.stringify(p.document).replace(/\s/g, "").length }))
         .filter(({ p, size }) => size > (limits[p.kind] ?? 0))
         .map(({ p, size }) => `${p.stack} ${p.address}: ${size} characters, limit ${limits[p.kind]}`);
+    },
+  },
+  {
+    id: "warehouse-database-hardened",
+    claim:
+      "the warehouse database is private, KMS-encrypted (storage, master secret, Performance Insights), its master password rotated, TLS-only, IAM-authenticated, audited (pgaudit, connections), monitored, backed up, and Multi-AZ with deletion protection in prod",
+    async violations(env) {
+      return warehouseDatabaseFindings(env);
+    },
+  },
+  {
+    id: "warehouse-network-private",
+    claim:
+      "the warehouse network logs all traffic to a KMS log group, opens nothing to the internet, leaves the default security group empty, and its roles carry the workload boundary",
+    async violations(env) {
+      return warehouseNetworkFindings(env);
     },
   },
 ];

@@ -4,7 +4,8 @@
 // shows that the same checks pass on the unmutated stacks.
 import { loadConfig } from "../../modules/config";
 import type { PolicyDocument, PolicyStatementJson } from "../../scripts/policies";
-import { synthStack, type TfJson } from "../helpers/synth";
+import { synthEnvironment, synthStack, type TfJson } from "../helpers/synth";
+import { withWarehouse } from "../helpers/warehouse-variant";
 import { type EnvironmentStacks, GUARANTEES } from "./guarantees";
 
 const config = loadConfig("dev", { env: {} });
@@ -13,6 +14,15 @@ const pristine: EnvironmentStacks = {
   lake: synthStack("dev", "lake"),
   bootstrap: synthStack("dev", "state-bootstrap"),
 };
+
+/** The warehouse is off in the committed configs: its weakenings start from dev and prod with it on. */
+function warehouseStacks(environment: "dev" | "prod"): EnvironmentStacks {
+  const variant = withWarehouse(environment);
+  const stacks = synthEnvironment(variant);
+  return { config: variant, lake: stacks.lake, bootstrap: stacks["state-bootstrap"] };
+}
+const devWarehouse = warehouseStacks("dev");
+const prodWarehouse = warehouseStacks("prod");
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 const resourcesOf = (json: TfJson) => json.resource as Resources;
@@ -52,6 +62,36 @@ interface Mutation {
   /** The guarantee that must catch it. */
   readonly caughtBy: string;
   readonly apply: (env: EnvironmentStacks) => void;
+  /** The stacks weakened; dev's committed stacks when absent. */
+  readonly on?: EnvironmentStacks;
+}
+
+/** A weakening of the warehouse database's settings in dev (or `on`) with the warehouse on. */
+function database(
+  weakening: string,
+  change: Record<string, unknown>,
+  on: EnvironmentStacks = devWarehouse,
+): Mutation {
+  return {
+    weakening,
+    caughtBy: "warehouse-database-hardened",
+    on,
+    apply: ({ lake }) => Object.assign(resource(lake, "aws_db_instance", "warehouse_instance"), change),
+  };
+}
+
+/** A weakening of one warehouse database parameter. */
+function parameter(weakening: string, name: string, value: string | undefined): Mutation {
+  return {
+    weakening,
+    caughtBy: "warehouse-database-hardened",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      const group = resource(lake, "aws_db_parameter_group", "warehouse_parameters");
+      const kept = (group.parameter as Array<{ name: string; value: string }>).filter((p) => p.name !== name);
+      group.parameter = value === undefined ? kept : [...kept, { name, value }];
+    },
+  };
 }
 
 const MUTATIONS: readonly Mutation[] = [
@@ -301,6 +341,66 @@ const MUTATIONS: readonly Mutation[] = [
         ];
       }),
   },
+  database("the warehouse stores data unencrypted", { storage_encrypted: false }),
+  database("the warehouse database gets a public address", { publicly_accessible: true }),
+  database("the warehouse turns IAM database authentication off", {
+    iam_database_authentication_enabled: false,
+  }),
+  database("the warehouse master password goes into the configuration", {
+    manage_master_user_password: false,
+    password: "in-the-state-file",
+  }),
+  database("Performance Insights falls back to the AWS-managed key", {
+    performance_insights_kms_key_id: undefined,
+  }),
+  database("enhanced monitoring is turned off", { monitoring_interval: 0 }),
+  {
+    weakening: "the master password is never rotated",
+    caughtBy: "warehouse-database-hardened",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      delete (lake.resource as Resources).aws_secretsmanager_secret_rotation;
+    },
+  },
+  database("backups (and point-in-time recovery) are turned off", { backup_retention_period: 0 }),
+  database("prod's warehouse runs in one zone", { multi_az: false }, prodWarehouse),
+  database("prod's warehouse loses deletion protection", { deletion_protection: false }, prodWarehouse),
+  parameter("the warehouse accepts connections without TLS", "rds.force_ssl", "0"),
+  parameter("the warehouse stops logging connections", "log_connections", undefined),
+  parameter("pgaudit is no longer loaded", "shared_preload_libraries", "pg_stat_statements"),
+  {
+    weakening: "a BI client rule admits the whole internet to PostgreSQL",
+    caughtBy: "warehouse-network-private",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      resource(lake, "aws_vpc_security_group_ingress_rule", "warehouse_from-client-cidr-0").cidr_ipv4 =
+        "0.0.0.0/0";
+    },
+  },
+  {
+    weakening: "the flow log group is not encrypted with the logs key",
+    caughtBy: "warehouse-network-private",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      delete resource(lake, "aws_cloudwatch_log_group", "warehouse-network_flow-logs").kms_key_id;
+    },
+  },
+  {
+    weakening: "the default security group keeps AWS's allow-all rules",
+    caughtBy: "warehouse-network-private",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      delete resource(lake, "aws_default_security_group", "warehouse-network").ingress;
+    },
+  },
+  {
+    weakening: "the enhanced monitoring role loses the permissions boundary",
+    caughtBy: "warehouse-network-private",
+    on: devWarehouse,
+    apply: ({ lake }) => {
+      delete resource(lake, "aws_iam_role", "warehouse_monitoring-role").permissions_boundary;
+    },
+  },
 ];
 
 describe("every weakening is caught", () => {
@@ -311,7 +411,7 @@ describe("every weakening is caught", () => {
   });
 
   it.each(MUTATIONS.map((m) => [m.weakening, m] as const))("%s", async (_weakening, mutation) => {
-    const mutated = structuredClone(pristine);
+    const mutated = structuredClone(mutation.on ?? pristine);
     mutation.apply(mutated);
     const guarantee = GUARANTEES.find((g) => g.id === mutation.caughtBy);
     expect(guarantee).toBeDefined();

@@ -13,6 +13,7 @@ const STATEFUL_TYPES = [
   "aws_dynamodb_table",
   "aws_glue_catalog_database",
   "aws_glue_catalog_table",
+  "aws_db_instance",
 ] as const;
 
 const SNAPSHOT = join(__dirname, "stateful-addresses.json");

@@ -103,9 +103,49 @@ function dataPlane(): Counts {
  * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
  * results bucket, all logging to the access-logs bucket; and the data plane above.
  */
-function lake(_config: LakeConfig): Counts {
+export function lake(config: LakeConfig): Counts {
   const loggedBuckets = openPayments.zones.length + 1;
-  return sum(times(2, lakeKey), lakeBucket(false), times(loggedBuckets, lakeBucket(true)), dataPlane());
+  return sum(
+    times(2, lakeKey),
+    lakeBucket(false),
+    times(loggedBuckets, lakeBucket(true)),
+    dataPlane(),
+    warehouse(config),
+  );
+}
+
+/**
+ * The serving warehouse when `warehouse.enabled`: modules/network's VPC, stripped default security group, one
+ * route table, a subnet and route-table association per zone, the S3 gateway endpoint and one interface
+ * endpoint per listed service behind their security group (one HTTPS ingress rule), the flow log, its log
+ * group and delivery role; modules/warehouse's database and loader security groups, one 5432 ingress rule from
+ * the loader and one per client CIDR and security group, the subnet and parameter groups, the two exported-log
+ * groups, the monitoring role, the instance, the master password's rotation schedule, three alarms and the loader's Glue network connection.
+ */
+function warehouse(config: LakeConfig): Counts {
+  const w = config.warehouse;
+  if (!w?.enabled) return {};
+  const zones = w.availabilityZones.length;
+  return {
+    aws_vpc: 1,
+    aws_default_security_group: 1,
+    aws_route_table: 1,
+    aws_subnet: zones,
+    aws_route_table_association: zones,
+    aws_vpc_endpoint: 1 + w.interfaceEndpoints.length,
+    aws_security_group: 3,
+    aws_vpc_security_group_ingress_rule: 2 + w.clientCidrs.length + w.clientSecurityGroupIds.length,
+    aws_flow_log: 1,
+    aws_cloudwatch_log_group: 3,
+    aws_iam_role: 2,
+    aws_iam_role_policy: 2,
+    aws_db_subnet_group: 1,
+    aws_db_parameter_group: 1,
+    aws_db_instance: 1,
+    aws_secretsmanager_secret_rotation: 1,
+    aws_cloudwatch_metric_alarm: 3,
+    aws_glue_connection: 1,
+  };
 }
 
 let configs: Record<EnvironmentName, LakeConfig> | undefined;

@@ -42,4 +42,8 @@ export const arns = {
     `${base(location, "athena")}:datacatalog/${name}`,
   snsTopic: (location: AwsLocation, name: string): string => `${base(location, "sns")}:${name}`,
   eventRule: (location: AwsLocation, name: string): string => `${base(location, "events")}:rule/${name}`,
+  cloudwatchAlarm: (location: AwsLocation, name: string): string =>
+    `${base(location, "cloudwatch")}:alarm:${name}`,
+  /** An RDS resource: `db:<id>`, `subgrp:<name>`, `pg:<name>`, `snapshot:<id>`, `secret` ARNs differ. */
+  rds: (location: AwsLocation, resource: string): string => `${base(location, "rds")}:${resource}`,
 };

@@ -50,6 +50,8 @@ export interface LakeAccessProps {
   /** Named IAM roles allowed to assume the ingestion writer and the analyst role (never an account root). */
   readonly ingestionPrincipalArns: string[];
   readonly analystPrincipalArns: string[];
+  /** Log groups (names) AWS services write through workload roles (VPC flow logs, RDS enhanced monitoring). */
+  readonly serviceRoleLogGroups?: string[];
 }
 
 // Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
@@ -233,6 +235,25 @@ export class LakeAccess extends Construct {
       glueLogs("GlueLogs", "/aws-glue/*"),
       publishGlueMetrics,
       denyRawDeletes,
+      ...(props.serviceRoleLogGroups?.length
+        ? [
+            allow({
+              sid: "ServiceRoleLogs",
+              actions: [
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+                "logs:GetLogEvents",
+              ],
+              resources: props.serviceRoleLogGroups.flatMap((name) => [
+                arns.logGroup(location, name),
+                arns.logGroup(location, `${name}:*`),
+              ]),
+            }),
+          ]
+        : []),
     ];
     this.boundaryPolicyJson = policyJson(boundaryStatements);
     this.boundaryName = `${props.namePrefix}-workload-boundary`;

@@ -17,6 +17,8 @@ export interface GlueFailureAlertsProps {
   readonly crawlerNames: string[];
   /** Subscribed to the topic (the recipient confirms the subscription by e-mail). */
   readonly email?: string;
+  /** CloudWatch alarms (ARNs) that may publish to the topic, e.g. the warehouse's. */
+  readonly alarmArns?: string[];
 }
 
 // Terminal states of a run that did not succeed (Glue Job State Change / Glue Crawler State Change events).
@@ -87,6 +89,20 @@ export class GlueFailureAlerts extends Construct {
             StringEquals: { "aws:SourceAccount": props.account },
           },
         }),
+        ...(props.alarmArns?.length
+          ? [
+              allow({
+                sid: "CloudWatchAlarmsPublish",
+                principal: { Service: "cloudwatch.amazonaws.com" },
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: {
+                  ArnEquals: { "aws:SourceArn": props.alarmArns },
+                  StringEquals: { "aws:SourceAccount": props.account },
+                },
+              }),
+            ]
+          : []),
         deny({
           sid: "DenyInsecureTransport",
           principal: "*",

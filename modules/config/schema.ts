@@ -74,6 +74,107 @@ const roleArns = (who: string) =>
     .min(1, { error: "must list at least one IAM role ARN" })
     .describe(`IAM role ARNs that may assume ${who}.`);
 
+const cidrBlock = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, {
+  error: "must be an IPv4 CIDR such as 10.20.0.0/16",
+});
+
+/** The serving warehouse (docs/warehouse.md): off unless an environment turns it on. */
+export const WAREHOUSE_DEFAULTS = {
+  enabled: false,
+  vpcCidr: "10.40.0.0/20",
+  availabilityZones: ["a", "b"],
+  interfaceEndpoints: ["athena", "glue", "logs", "sts"],
+  clientCidrs: [],
+  clientSecurityGroupIds: [],
+  engineVersion: "18",
+  instanceClass: "db.t4g.medium",
+  allocatedStorageGb: 50,
+  maxAllocatedStorageGb: 200,
+  multiAz: false,
+  deletionProtection: false,
+  backupRetentionDays: 7,
+  logRetentionDays: 365,
+  alarms: { cpuPercent: 80, freeStorageGb: 10, connections: 200 },
+};
+
+const warehouseSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .describe("Creates the warehouse VPC and RDS PostgreSQL in this environment's lake stack."),
+    vpcCidr: cidrBlock.describe(
+      "The warehouse VPC's CIDR (default 10.40.0.0/20); private subnet i is cidrsubnet(vpcCidr, 4, i).",
+    ),
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]$/, { error: "must be an availability-zone letter such as a" }))
+      .min(2, { error: "must list at least 2 availability zones (RDS subnet groups need 2)" })
+      .describe("Zone letters (appended to the region) of the private subnets, one subnet each."),
+    interfaceEndpoints: z
+      .array(z.enum(["athena", "glue", "logs", "sts", "secretsmanager", "kms", "monitoring"]))
+      .describe(
+        "Interface VPC endpoints for the loader (the VPC has no NAT); S3 always has a gateway endpoint.",
+      ),
+    clientCidrs: z
+      .array(cidrBlock)
+      .refine((list) => !list.some((c) => c.endsWith("/0")), {
+        error: "must not admit the whole internet (/0)",
+      })
+      .describe("IP allow-list of BI clients admitted to PostgreSQL (5432), e.g. a BI host's /32."),
+    clientSecurityGroupIds: z
+      .array(
+        z.string().regex(/^sg-[0-9a-f]{8,17}$/, {
+          error: "must be a security group id such as sg-0123456789abcdef0",
+        }),
+      )
+      .describe("Security groups of BI clients admitted to PostgreSQL (5432)."),
+    engineVersion: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, { error: "must be a PostgreSQL version such as 18 or 18.1" })
+      .describe("RDS PostgreSQL engine version (major only: RDS picks the current minor and upgrades it)."),
+    instanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: "must be an RDS class such as db.t4g.medium" })
+      .describe("RDS instance class."),
+    allocatedStorageGb: z
+      .number()
+      .int()
+      .min(20, { error: "must be at least 20 GB (gp3)" })
+      .describe("Initial gp3 storage."),
+    maxAllocatedStorageGb: z
+      .number()
+      .int()
+      .min(20, { error: "must be at least 20 GB" })
+      .describe("Storage autoscaling ceiling (>= allocatedStorageGb)."),
+    multiAz: z.boolean().describe("A standby in a second zone (must be true in prod)."),
+    deletionProtection: z.boolean().describe("RDS deletion protection (must be true in prod)."),
+    backupRetentionDays: z
+      .number()
+      .int()
+      .min(1, { error: "must be between 1 and 35 (RDS limits; 0 would turn backups and PITR off)" })
+      .max(35, { error: "must be between 1 and 35 (RDS limits; 0 would turn backups and PITR off)" })
+      .describe("Automated backups kept, which is also the point-in-time-recovery window."),
+    logRetentionDays: z
+      .number()
+      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+        error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(", ")}`,
+      })
+      .describe("Retention of the PostgreSQL, upgrade and VPC flow log groups."),
+    alarms: z
+      .strictObject({
+        cpuPercent: z.number().min(1).max(100).describe("CPU alarm threshold (average over 5 minutes)."),
+        freeStorageGb: z.number().min(1).describe("Free storage alarm threshold."),
+        connections: z.number().int().min(1).describe("Connections alarm threshold."),
+      })
+      .describe("CloudWatch alarms to the alerts topic."),
+  })
+  .refine((w) => w.maxAllocatedStorageGb >= w.allocatedStorageGb, {
+    error: "maxAllocatedStorageGb must be at least allocatedStorageGb",
+    path: ["maxAllocatedStorageGb"],
+  })
+  .describe(
+    'Serving warehouse: RDS PostgreSQL marts for BI in a private VPC (docs/warehouse.md). Every field has a default; {"enabled": true} is enough.',
+  );
+
 export const lakeConfigSchema = z
   .strictObject({
     environment: z
@@ -253,6 +354,10 @@ export const lakeConfigSchema = z
           ),
       })
       .describe("Continuous deployment."),
+    warehouse: z
+      .preprocess((w) => ({ ...WAREHOUSE_DEFAULTS, ...(w as object | undefined) }), warehouseSchema)
+      .optional()
+      .describe("Serving warehouse (off by default)."),
     localEndpoint: z
       .url({ error: "must be a URL such as http://127.0.0.1:5000" })
       .optional()
@@ -311,6 +416,13 @@ export const lakeConfigSchema = z
         path: ["keys", "deletionWindowDays"],
         message: "must be 30 in prod (the longest wait before a scheduled key deletion takes effect)",
       });
+    }
+    if (c.environment === "prod" && c.warehouse?.enabled) {
+      for (const field of ["multiAz", "deletionProtection"] as const) {
+        if (!c.warehouse[field]) {
+          ctx.addIssue({ code: "custom", path: ["warehouse", field], message: "must be true in prod" });
+        }
+      }
     }
     if (isSupportedRegion(c.region)) {
       const problem = bucketNameProblem(new Naming(c).stateBucket);

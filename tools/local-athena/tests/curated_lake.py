@@ -1,4 +1,5 @@
-"""One curated lake for all SQL tests: generated CMS files run through the real Glue jobs on local Spark.
+"""One curated lake for all SQL and warehouse tests: generated CMS files run through the real Glue jobs on
+local Spark (a pytest plugin, loaded by the root conftest.py, so every test folder shares the one session).
 
 The expected curated rows come from the Glue tests' independent oracle (Python csv + decimal, no Spark code):
 glue-scripts/tests/oracle.py.
