@@ -7,6 +7,7 @@ import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
+import { LakeDataQuality } from "../modules/quality";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
@@ -33,6 +34,7 @@ export class LakeStack extends TerraformStack {
   readonly access: LakeAccess;
   readonly catalog: LakeCatalog;
   readonly etl: LakeEtl;
+  readonly quality: LakeDataQuality;
   readonly query: LakeQuery;
   readonly alerts: GlueFailureAlerts;
   readonly ci: GithubCiRoles;
@@ -126,6 +128,7 @@ export class LakeStack extends TerraformStack {
       curatedBucketName: curated.bucketName,
       crawlerRoleArn: crawlerRole.roleArn,
       securityConfigurationName: securityConfiguration.name,
+      curatedFormat: config.etl.curatedFormat,
     });
     this.etl = new LakeEtl(this, "etl", {
       namePrefix: this.naming.prefix,
@@ -141,6 +144,18 @@ export class LakeStack extends TerraformStack {
       sizing: config.etl,
       rawCrawlerName: this.catalog.rawCrawlerName,
       curatedCrawlerName: this.catalog.curatedCrawlerName,
+      curated: {
+        format: config.etl.curatedFormat,
+        maxRuleViolationRatio: config.etl.maxRuleViolationRatio,
+        databaseName: this.catalog.curatedDatabaseName,
+        bucketName: curated.bucketName,
+      },
+    });
+    this.quality = new LakeDataQuality(this, "quality", {
+      namePrefix: this.naming.prefix,
+      curatedDatabaseName: this.catalog.curatedDatabaseName,
+      tableNames: Object.values(this.catalog.curatedTableNames),
+      maxViolationRatio: config.etl.maxRuleViolationRatio,
     });
     this.query = new LakeQuery(this, "query", {
       workgroupName: names.workgroup,
@@ -156,7 +171,9 @@ export class LakeStack extends TerraformStack {
       topicKeyArn: this.keys.logs.keyArn,
       account: config.accountId,
       jobNames: Object.values(this.etl.jobNames),
-      crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName],
+      crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName].filter(
+        (name): name is string => name !== undefined,
+      ),
       email: config.alerts.email,
     });
     // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules

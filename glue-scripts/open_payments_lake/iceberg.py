@@ -6,13 +6,16 @@ The same SQL runs in Glue (the Glue Data Catalog as Iceberg catalog, set up by t
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 
 from .clean_transforms import PROVENANCE
+
+log = logging.getLogger(__name__)
 
 # Sort order within each program year: the analyst queries group and filter by manufacturer (min/max pruning,
 # compression), the record id makes the order total.
@@ -183,3 +186,42 @@ def maintain(
 
 def snapshot_count(spark: SparkSession, table: str) -> int:
     return spark.sql(f"SELECT count(*) AS n FROM {table}.snapshots").collect()[0]["n"]
+
+
+MAINTAIN_ARGUMENTS = ("iceberg_namespace", "expire_after_days", "retain_last")
+
+
+@dataclass(frozen=True)
+class MaintainOptions:
+    iceberg_namespace: str
+    expire_after_days: int
+    retain_last: int
+
+    @classmethod
+    def from_arguments(cls, options: dict[str, str]) -> MaintainOptions:
+        Namespace.parse(options["iceberg_namespace"])
+        numbers = {}
+        for name in ("expire_after_days", "retain_last"):
+            text = options[name]
+            if not text.isdigit() or int(text) < 1:
+                raise ValueError(f"--{name} must be a whole number >= 1, got {text!r}")
+            numbers[name] = int(text)
+        return cls(options["iceberg_namespace"], **numbers)
+
+
+def maintain_namespace(
+    spark: SparkSession, options: MaintainOptions, tables: list[str]
+) -> list[MaintenanceResult]:
+    """maintain() every existing table of the namespace (a table the curate job has not created yet is
+    skipped); snapshots older than --expire_after_days go, tagged publications stay."""
+    namespace = Namespace.parse(options.iceberg_namespace)
+    cutoff = datetime.now(UTC) - timedelta(days=options.expire_after_days)
+    results = []
+    for name in tables:
+        table = namespace.table(name)
+        if not spark.catalog.tableExists(table):
+            log.info("%s: not created yet, nothing to maintain", table)
+            continue
+        results.append(maintain(spark, table, cutoff, options.retain_last))
+        log.info("%s", results[-1])
+    return results

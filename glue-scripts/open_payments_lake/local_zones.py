@@ -16,7 +16,7 @@ CLEAN_REPORTS = "cleaned/reports/clean"
 TEMP = "glue-temp/clean"
 CURATED = "curated/curated"
 CURATE_REPORTS = "curated/reports/curate"
-ICEBERG_WAREHOUSE = "curated/iceberg"
+ICEBERG_WAREHOUSE = "curated/curated/iceberg"
 
 
 @dataclass(frozen=True)
@@ -71,5 +71,5 @@ class LocalZones:
 
     @property
     def iceberg_warehouse(self) -> str:
-        """The local Hadoop catalog's warehouse: the curated bucket's iceberg/ prefix in miniature."""
+        """The local Hadoop catalog's warehouse: the curated bucket's curated/iceberg/ prefix in miniature."""
         return self.path(ICEBERG_WAREHOUSE)

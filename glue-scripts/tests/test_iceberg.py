@@ -140,3 +140,15 @@ def test_bad_format_namespace_and_stamp_are_refused_with_the_argument_named(spar
         CurateOptions("c", "d", "r", 0.1, iceberg_namespace="lake")
     with pytest.raises(ValueError, match="not a CMS publication stamp"):
         iceberg.tag_publication(spark, TABLE, "P1'; DROP")
+
+
+def test_maintenance_job_arguments_are_checked_and_missing_tables_skipped(spark, tmp_path):
+    iceberg.use_hadoop_catalog(spark, "maintained", str(tmp_path))
+    with pytest.raises(ValueError, match="--expire_after_days must be a whole number >= 1"):
+        iceberg.MaintainOptions.from_arguments(
+            {"iceberg_namespace": NAMESPACE, "expire_after_days": "0", "retain_last": "1"}
+        )
+    options = iceberg.MaintainOptions.from_arguments(
+        {"iceberg_namespace": "maintained.curated", "expire_after_days": "30", "retain_last": "5"}
+    )
+    assert iceberg.maintain_namespace(spark, options, ["not_created_yet"]) == []

@@ -193,8 +193,24 @@ export const lakeConfigSchema = z
           .describe(
             `Retention of the Glue jobs' CloudWatch log groups: one of ${LOG_RETENTION_DAYS.join(", ")}.`,
           ),
+        curatedFormat: z
+          .enum(["parquet", "iceberg"], { error: "must be parquet or iceberg" })
+          .default("parquet")
+          .describe(
+            "How the curate job writes the curated tables: parquet (files per program year) or iceberg (Iceberg " +
+              "tables in the curated database, each publication a MERGE and a tag; docs/lakehouse.md).",
+          ),
+        maxRuleViolationRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.01)
+          .describe(
+            "Data-quality threshold (0-1): the curate job fails when a rule's violations / rows exceeds it, and " +
+              "the Glue Data Quality rulesets on the curated tables use the same value.",
+          ),
       })
-      .describe("Glue 5.0 job sizing."),
+      .describe("Glue 5.0 jobs: sizing, curated format and data-quality threshold."),
     athena: z
       .strictObject({
         bytesScannedCutoffPerQuery: z

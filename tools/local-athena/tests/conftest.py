@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
 
 import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
+from open_payments_lake import iceberg  # noqa: E402
 from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
 from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
 from open_payments_lake.local_zones import LocalZones  # noqa: E402
@@ -54,7 +55,8 @@ def expected_curated(files: list[FileExpectation], dataset: str) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def curated_lake(tmp_path_factory) -> dict:
-    """{"warehouse": curated root, "database", "rows": {dataset: expected curated rows}}."""
+    """{"warehouse": curated root, "iceberg": the same rows as curated Iceberg tables (their folder),
+    "database", "rows": {dataset: expected curated rows}}."""
     from pyspark.sql import SparkSession
 
     from open_payments_lake.session import local_session
@@ -64,14 +66,17 @@ def curated_lake(tmp_path_factory) -> dict:
     sample_data.generate(root, rows=60, seed=41, years=[2022, 2023], layout_ids=MODERN, raw=True)
 
     created = SparkSession.getActiveSession() is None
-    spark = local_session("open-payments-lake-tests")
+    spark = local_session("open-payments-lake-tests", driver_memory="1536m", iceberg=True)
     # Thresholds wide open: the generated files are dirty on purpose.
     zones = LocalZones(root)
     run_clean(spark, zones.clean_options())
     run_curate(spark, zones.curate_options())
+    iceberg.use_hadoop_catalog(spark, "sql_lake", zones.iceberg_warehouse)
+    run_curate(spark, zones.curate_options(curated_format="iceberg", iceberg_namespace="sql_lake.curated"))
     warehouse = Path(zones.curated)
     if created:
         spark.stop()
     files = authoritative_expectations(root)
     rows = {d.name: expected_curated(files, d.name) for d in load_spec().curated_datasets}
-    return {"warehouse": warehouse, "database": DATABASE, "rows": rows}
+    iceberg_tables = Path(zones.iceberg_warehouse) / "curated"
+    return {"warehouse": warehouse, "iceberg": iceberg_tables, "database": DATABASE, "rows": rows}
