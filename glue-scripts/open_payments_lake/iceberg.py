@@ -78,10 +78,13 @@ def ensure_table(spark: SparkSession, table: str, schema_of: DataFrame) -> bool:
         return False
     catalog_database = table.rsplit(".", 1)[0]
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog_database}")
-    writer = schema_of.limit(0).writeTo(table).using("iceberg").partitionedBy(schema_of[PARTITION_COLUMN])
-    for key, value in TABLE_PROPERTIES.items():
-        writer = writer.tableProperty(key, value)
-    writer.create()
+    # DDL, not a write of no rows: no empty first snapshot, so each snapshot is one publication.
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema_of.schema.fields)
+    properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
+    spark.sql(
+        f"CREATE TABLE {table} ({columns}) USING iceberg PARTITIONED BY ({PARTITION_COLUMN}) "
+        f"TBLPROPERTIES ({properties})"
+    )
     spark.sql(f"ALTER TABLE {table} WRITE ORDERED BY {', '.join(SORT_COLUMNS)}")
     return True
 

@@ -74,7 +74,10 @@ def test_the_rules_file_is_generated_from_the_jobs_rules():
     spec = load_spec()
     assert set(document["tables"]) == {d.curated_table for d in spec.curated_datasets}
     for dataset in spec.curated_datasets:
-        counted = set(quality.row_rules(dataset)) | {"record_id_unique", "publication_date_constant_per_file"}
+        counted = set(quality.row_rule_predicates(dataset)) | {
+            "record_id_unique",
+            "publication_date_constant_per_file",
+        }
         assert set(document["tables"][dataset.curated_table]) == counted, dataset.name
 
 
