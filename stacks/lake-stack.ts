@@ -34,7 +34,8 @@ export class LakeStack extends TerraformStack {
   readonly access: LakeAccess;
   readonly catalog: LakeCatalog;
   readonly etl: LakeEtl;
-  readonly quality: LakeDataQuality;
+  /** Undefined where config etl.qualityRulesets is false. */
+  readonly quality: LakeDataQuality | undefined;
   readonly query: LakeQuery;
   readonly alerts: GlueFailureAlerts;
   readonly ci: GithubCiRoles;
@@ -151,12 +152,14 @@ export class LakeStack extends TerraformStack {
         bucketName: curated.bucketName,
       },
     });
-    this.quality = new LakeDataQuality(this, "quality", {
-      namePrefix: this.naming.prefix,
-      curatedDatabaseName: this.catalog.curatedDatabaseName,
-      tableNames: Object.values(this.catalog.curatedTableNames),
-      maxViolationRatio: config.etl.maxRuleViolationRatio,
-    });
+    this.quality = config.etl.qualityRulesets
+      ? new LakeDataQuality(this, "quality", {
+          namePrefix: this.naming.prefix,
+          curatedDatabaseName: this.catalog.curatedDatabaseName,
+          tableNames: Object.values(this.catalog.curatedTableNames),
+          maxViolationRatio: config.etl.maxRuleViolationRatio,
+        })
+      : undefined;
     this.query = new LakeQuery(this, "query", {
       workgroupName: names.workgroup,
       resultsBucketName: this.storage.athenaResults.bucketName,

@@ -99,13 +99,25 @@ function dataPlane(): Counts {
   };
 }
 
+/** modules/quality: one Glue Data Quality ruleset per curated table, unless etl.qualityRulesets is off. */
+function qualityRulesets(config: LakeConfig): Counts {
+  const curatedTables = Object.values(openPayments.datasets).filter((d) => d.curatedTable !== null).length;
+  return { aws_glue_data_quality_ruleset: config.etl.qualityRulesets ? curatedTables : 0 };
+}
+
 /**
  * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
  * results bucket, all logging to the access-logs bucket; and the data plane above.
  */
-function lake(_config: LakeConfig): Counts {
+function lake(config: LakeConfig): Counts {
   const loggedBuckets = openPayments.zones.length + 1;
-  return sum(times(2, lakeKey), lakeBucket(false), times(loggedBuckets, lakeBucket(true)), dataPlane());
+  return sum(
+    times(2, lakeKey),
+    lakeBucket(false),
+    times(loggedBuckets, lakeBucket(true)),
+    dataPlane(),
+    qualityRulesets(config),
+  );
 }
 
 let configs: Record<EnvironmentName, LakeConfig> | undefined;

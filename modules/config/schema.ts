@@ -209,6 +209,13 @@ export const lakeConfigSchema = z
             "Data-quality threshold (0-1): the curate job fails when a rule's violations / rows exceeds it, and " +
               "the Glue Data Quality rulesets on the curated tables use the same value.",
           ),
+        qualityRulesets: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Deploy the Glue Data Quality rulesets on the curated tables (false only where Glue Data Quality " +
+              "is not available, e.g. the local moto server).",
+          ),
       })
       .describe("Glue 5.0 jobs: sizing, curated format and data-quality threshold."),
     athena: z
