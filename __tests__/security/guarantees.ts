@@ -3,6 +3,7 @@
 // configs; mutations.test.ts runs them on weakened copies and requires each weakening to be caught.
 import { CI_WORKFLOW_PATH, ROLE_PURPOSES } from "../../modules/access";
 import { type LakeConfig, Naming } from "../../modules/config";
+import { loadQualityRules, renderDqdl } from "../../modules/quality";
 import {
   fakeKeyId,
   type PolicyDocument,
@@ -768,6 +769,37 @@ export const GUARANTEES: readonly Guarantee[] = [
         .all.map((p) => ({ p, size: JSON.stringify(p.document).replace(/\s/g, "").length }))
         .filter(({ p, size }) => size > (limits[p.kind] ?? 0))
         .map(({ p, size }) => `${p.stack} ${p.address}: ${size} characters, limit ${limits[p.kind]}`);
+    },
+  },
+  {
+    id: "quality-rulesets-match-job",
+    claim:
+      "every curated table has a Glue Data Quality ruleset holding each of the curate job's rules at the job's threshold",
+    async violations(env) {
+      // Off only by config, where Glue Data Quality does not exist (the local moto server).
+      if (!env.config.etl.qualityRulesets) return [];
+      const rules = loadQualityRules();
+      const resources = env.lake.resource as Record<string, Record<string, Record<string, unknown>>>;
+      const job = Object.values(resources.aws_glue_job ?? {}).find((j) => String(j.name).endsWith("-curate"));
+      const threshold = (job?.default_arguments as Record<string, string> | undefined)?.[
+        "--max_rule_violation_ratio"
+      ];
+      if (!threshold) return ["the curate job has no --max_rule_violation_ratio"];
+      const rulesets = Object.values(resources.aws_glue_data_quality_ruleset ?? {});
+      const out: string[] = [];
+      for (const [table, metrics] of Object.entries(rules)) {
+        const ruleset = rulesets.find(
+          (r) => (r.target_table as { table_name: string } | undefined)?.table_name === table,
+        );
+        if (!ruleset) {
+          out.push(`${table}: no ruleset`);
+          continue;
+        }
+        const expected = renderDqdl(metrics, Number(threshold));
+        if (ruleset.ruleset !== expected)
+          out.push(`${table}: ruleset differs from the job's rules at ${threshold}`);
+      }
+      return out;
     },
   },
 ];

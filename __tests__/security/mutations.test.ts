@@ -301,6 +301,25 @@ const MUTATIONS: readonly Mutation[] = [
         ];
       }),
   },
+  {
+    weakening: "a data-quality ruleset tolerates more violations than the curate job",
+    caughtBy: "quality-rulesets-match-job",
+    apply: ({ lake }) => {
+      const ruleset = resource(lake, "aws_glue_data_quality_ruleset", "general_payments");
+      ruleset.ruleset = String(ruleset.ruleset).replaceAll(/<= [0-9.]+/g, "<= 0.5");
+    },
+  },
+  {
+    weakening: "a data-quality ruleset drops one of the job's rules",
+    caughtBy: "quality-rulesets-match-job",
+    apply: ({ lake }) => {
+      const ruleset = resource(lake, "aws_glue_data_quality_ruleset", "ownership_interests");
+      ruleset.ruleset = String(ruleset.ruleset).replace(
+        /\n {2}CustomSql "[^"]*record_id[^"]*" <= [0-9.]+,/,
+        "",
+      );
+    },
+  },
 ];
 
 describe("every weakening is caught", () => {
