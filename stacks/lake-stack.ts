@@ -5,6 +5,7 @@ import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
 import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
 import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
+import { LAKE_FORMATION_SERVICE_ROLE, LakeFormationGovernance } from "../modules/governance";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
 import { LakeDataQuality } from "../modules/quality";
@@ -168,6 +169,22 @@ export class LakeStack extends TerraformStack {
       bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
       curatedDatabaseName: this.catalog.curatedDatabaseName,
     });
+    if (config.lakeFormation) {
+      // Lake Formation reads the SSE-KMS curated objects through its service-linked role.
+      this.keys.data.addUser({
+        name: "LakeFormation",
+        principalArn: arns.role(location, LAKE_FORMATION_SERVICE_ROLE),
+        viaServices: [via("s3")],
+      });
+      new LakeFormationGovernance(this, "lake-formation", {
+        admins: config.lakeFormation.admins,
+        curatedDatabaseName: this.catalog.curatedDatabaseName,
+        curatedBucketArn: curated.bucketArn,
+        analystRoleArn: analystRole.roleArn,
+        jobRoleArn: glueJobRole.roleArn,
+        crawlerRoleArn: crawlerRole.roleArn,
+      });
+    }
     const alertsTopicName = this.naming.resource("alerts", NAME_LIMITS.snsTopic);
     this.alerts = new GlueFailureAlerts(this, "alerts", {
       topicName: alertsTopicName,

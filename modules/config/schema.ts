@@ -276,6 +276,22 @@ export const lakeConfigSchema = z
           ),
       })
       .describe("Continuous deployment."),
+    lakeFormation: z
+      .strictObject({
+        admins: z
+          .array(
+            z.string().regex(/^arn:aws(-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+              error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/DataLakeAdmin",
+            }),
+          )
+          .min(1, { error: "must list at least one IAM role ARN" })
+          .describe("Lake Formation data-lake administrators (they manage grants; named roles only)."),
+      })
+      .optional()
+      .describe(
+        "Lake Formation over the curated zone (docs/lakehouse.md): LF-tags, tag-based grants, hybrid access " +
+          "with the analyst role opted in, so it cannot read recipient-identity columns. Absent: IAM only.",
+      ),
     localEndpoint: z
       .url({ error: "must be a URL such as http://127.0.0.1:5000" })
       .optional()
