@@ -10,8 +10,9 @@ rewriting the year, snapshots after a year of publications (a script that prints
 2. A re-publication of the year (a --change-share of the records with corrected amounts, as many removed,
    as many new), applied twice from the same cached rows: as the Iceberg MERGE the curate job runs, and as the
    Parquet job does it (the year rewritten). Wall-clock of each.
-3. --publications small re-publications, each a MERGE + tag; snapshots without maintenance vs with
-   maintain() after each (compaction, expiry of untagged snapshots older than now, retain_last 1).
+3. --publications small re-publications (2,000 records), each a MERGE + tag; snapshots, tags and table bytes
+   without maintenance vs with maintain() after each (compaction, expiry of untagged snapshots older than now,
+   retain_last 1). Tagged publications are kept by design, so expiry removes only the untagged snapshots.
 """
 
 from __future__ import annotations
@@ -136,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
             iceberg.apply_publication(spark, name, rows, "record_id", {YEAR}, {stamp})
             if maintained:
                 iceberg.maintain(spark, name, datetime.now(UTC), retain_last=1)
-        counts["with_maintenance" if maintained else "without_maintenance"] = iceberg.snapshot_count(
-            spark, name
-        )
+        key = "with_maintenance" if maintained else "without_maintenance"
+        counts[key] = {
+            "snapshots": iceberg.snapshot_count(spark, name),
+            "tags": spark.sql(f"SELECT count(*) FROM {name}.refs WHERE type = 'TAG'").collect()[0][0],
+            "table_bytes": folder_bytes(iceberg_dir / name.rsplit(".", 1)[1]),
+        }
     figures["snapshots_after_publications"] = {"publications": args.publications, **counts}
     spark.stop()
     print(json.dumps(figures, indent=2))
