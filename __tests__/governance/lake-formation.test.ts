@@ -1,6 +1,7 @@
 import { curatedTables } from "../../modules/catalog";
 import { recipientIdentityColumns } from "../../modules/governance";
 import { configWith, resourcesOfType, synthEnvironment, type TfJson } from "../helpers/synth";
+import { GUARANTEES } from "../security/guarantees";
 
 const ADMIN = "arn:aws:iam::111111111111:role/DataLakeAdmin";
 
@@ -105,6 +106,14 @@ describe("Lake Formation (config lakeFormation)", () => {
     expect(optIn.principal.map((p) => p.data_lake_principal_identifier)).toEqual([
       expect.stringContaining(analyst),
     ]);
+  });
+
+  it("satisfies the security guarantee the mutation table weakens (analyst-no-recipient-identity)", async () => {
+    const config = configWith("dev", { lakeFormation: { admins: [ADMIN] } });
+    const guarantee = GUARANTEES.find((g) => g.id === "analyst-no-recipient-identity");
+    const bootstrap = synthEnvironment(config)["state-bootstrap"];
+    expect(await guarantee?.violations({ config, lake, bootstrap })).toEqual([]);
+    expect(resourcesOfType(lake, "aws_lakeformation_permissions").length).toBeGreaterThan(0);
   });
 
   it("is absent unless configured", () => {

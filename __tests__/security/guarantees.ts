@@ -802,4 +802,27 @@ export const GUARANTEES: readonly Guarantee[] = [
       return out;
     },
   },
+  {
+    id: "analyst-no-recipient-identity",
+    claim:
+      "no Lake Formation grant lets the analyst role select recipient-identity columns: its SELECT grants are by tag and require sensitivity=public",
+    async violations(env) {
+      const resources = env.lake.resource as Record<string, Record<string, Record<string, unknown>>>;
+      const out: string[] = [];
+      for (const [name, grant] of Object.entries(resources.aws_lakeformation_permissions ?? {})) {
+        if (!String(grant.principal).includes("aws_iam_role.access_analyst")) continue;
+        const permissions = list(grant.permissions);
+        if (!permissions.some((p) => p === "SELECT" || p === "ALL")) continue;
+        const policy = grant.lf_tag_policy as
+          | { expression: Array<{ key: string; values: string[] }> }
+          | undefined;
+        const sensitivity = policy?.expression.find((e) => e.key === "sensitivity");
+        if (!policy) out.push(`${name}: analyst SELECT not by LF-tag (names a table or columns directly)`);
+        else if (!sensitivity || sensitivity.values.some((v) => v !== "public")) {
+          out.push(`${name}: analyst SELECT admits sensitivity ${sensitivity?.values.join(",") ?? "(any)"}`);
+        }
+      }
+      return out;
+    },
+  },
 ];

@@ -45,6 +45,13 @@ function statement(doc: PolicyDocument, sid: string): PolicyStatementJson {
   return s;
 }
 
+/** A Terraform reference to the analyst role's ARN, as a grant in the JSON would hold it. */
+function analystRoleArnRef(json: TfJson): string {
+  const name = Object.keys(resourcesOf(json).aws_iam_role ?? {}).find((n) => n.startsWith("access_analyst"));
+  if (!name) throw new Error("no analyst role in the lake stack");
+  return ["$", `{aws_iam_role.${name}.arn}`].join("");
+}
+
 const actions = (s: PolicyStatementJson) => [s.Action ?? []].flat() as string[];
 
 interface Mutation {
@@ -318,6 +325,42 @@ const MUTATIONS: readonly Mutation[] = [
         /\n {2}CustomSql "[^"]*record_id[^"]*" <= [0-9.]+,/,
         "",
       );
+    },
+  },
+  {
+    weakening: "the analyst is granted SELECT on recipient-identity columns by tag",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: ({ lake }) => {
+      const resources = resourcesOf(lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        analyst_identity: {
+          principal: analystRoleArnRef(lake),
+          permissions: ["SELECT"],
+          lf_tag_policy: {
+            resource_type: "TABLE",
+            expression: [
+              { key: "zone", values: ["curated"] },
+              { key: "sensitivity", values: ["public", "recipient-identity"] },
+            ],
+          },
+        },
+      };
+    },
+  },
+  {
+    weakening: "the analyst is granted SELECT on a whole table, bypassing the column tags",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: ({ lake }) => {
+      const resources = resourcesOf(lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        analyst_table: {
+          principal: analystRoleArnRef(lake),
+          permissions: ["SELECT"],
+          table: { database_name: "opl_dev_curated", name: "general_payments" },
+        },
+      };
     },
   },
 ];
