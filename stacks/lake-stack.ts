@@ -183,6 +183,7 @@ export class LakeStack extends TerraformStack {
         analystRoleArn: analystRole.roleArn,
         jobRoleArn: glueJobRole.roleArn,
         crawlerRoleArn: crawlerRole.roleArn,
+        recipientIdentityReaderArns: config.lakeFormation.recipientIdentityReaders,
       });
     }
     const alertsTopicName = this.naming.resource("alerts", NAME_LIMITS.snsTopic);

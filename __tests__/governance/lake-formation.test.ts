@@ -4,6 +4,7 @@ import { configWith, resourcesOfType, synthEnvironment, type TfJson } from "../h
 import { GUARANTEES } from "../security/guarantees";
 
 const ADMIN = "arn:aws:iam::111111111111:role/DataLakeAdmin";
+const COMPLIANCE = "arn:aws:iam::111111111111:role/Compliance";
 
 type TagRef = { key: string; value: string };
 type Tagging = {
@@ -44,7 +45,9 @@ function canRead(lake: TfJson, principalFragment: string, table: string, column:
 }
 
 describe("Lake Formation (config lakeFormation)", () => {
-  const { lake } = synthEnvironment(configWith("dev", { lakeFormation: { admins: [ADMIN] } }));
+  const { lake } = synthEnvironment(
+    configWith("dev", { lakeFormation: { admins: [ADMIN], recipientIdentityReaders: [COMPLIANCE] } }),
+  );
   const analyst = "aws_iam_role.access_analyst";
   const job = "aws_iam_role.access_glue-job";
   const crawler = "aws_iam_role.access_crawler";
@@ -65,6 +68,8 @@ describe("Lake Formation (config lakeFormation)", () => {
     ["job", job, "general_payments", "covered_recipient_last_name", true],
     ["job", job, "ownership_interests", "total_amount_invested_usdollars", true],
     ["crawler", crawler, "research_payments", "principal_investigator_1_npi", true],
+    ["compliance (granted)", COMPLIANCE, "general_payments", "covered_recipient_last_name", true],
+    ["compliance (granted)", COMPLIANCE, "ownership_interests", "physician_npi", true],
     [
       "ingestion",
       "aws_iam_role.access_ingestion",
@@ -109,7 +114,9 @@ describe("Lake Formation (config lakeFormation)", () => {
   });
 
   it("satisfies the security guarantee the mutation table weakens (analyst-no-recipient-identity)", async () => {
-    const config = configWith("dev", { lakeFormation: { admins: [ADMIN] } });
+    const config = configWith("dev", {
+      lakeFormation: { admins: [ADMIN], recipientIdentityReaders: [COMPLIANCE] },
+    });
     const guarantee = GUARANTEES.find((g) => g.id === "analyst-no-recipient-identity");
     const bootstrap = synthEnvironment(config)["state-bootstrap"];
     expect(await guarantee?.violations({ config, lake, bootstrap })).toEqual([]);

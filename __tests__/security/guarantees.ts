@@ -810,7 +810,10 @@ export const GUARANTEES: readonly Guarantee[] = [
       const resources = env.lake.resource as Record<string, Record<string, Record<string, unknown>>>;
       const out: string[] = [];
       for (const [name, grant] of Object.entries(resources.aws_lakeformation_permissions ?? {})) {
-        if (!String(grant.principal).includes("aws_iam_role.access_analyst")) continue;
+        // The analyst role by reference, or by its ARN written out (e.g. listed as an identity reader).
+        const analystArn = `:role/${new Naming(env.config).role(ROLE_PURPOSES.analyst)}`;
+        const principal = String(grant.principal);
+        if (!principal.includes("aws_iam_role.access_analyst") && !principal.endsWith(analystArn)) continue;
         const permissions = list(grant.permissions);
         if (!permissions.some((p) => p === "SELECT" || p === "ALL")) continue;
         const policy = grant.lf_tag_policy as

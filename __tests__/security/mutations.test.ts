@@ -2,7 +2,8 @@
 // and the guarantee named next to it must then report a violation. The checks are the real ones
 // (guarantees.ts), run on the mutated copy; nothing here re-asserts the mutation itself. guarantees.test.ts
 // shows that the same checks pass on the unmutated stacks.
-import { loadConfig } from "../../modules/config";
+import { ROLE_PURPOSES } from "../../modules/access";
+import { loadConfig, Naming } from "../../modules/config";
 import type { PolicyDocument, PolicyStatementJson } from "../../scripts/policies";
 import { synthStack, type TfJson } from "../helpers/synth";
 import { type EnvironmentStacks, GUARANTEES } from "./guarantees";
@@ -359,6 +360,27 @@ const MUTATIONS: readonly Mutation[] = [
           principal: analystRoleArnRef(lake),
           permissions: ["SELECT"],
           table: { database_name: "opl_dev_curated", name: "general_payments" },
+        },
+      };
+    },
+  },
+  {
+    weakening: "the analyst role is listed among the recipient-identity readers",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: (env) => {
+      const resources = resourcesOf(env.lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        "lake-formation_identity-reader-0-tables": {
+          principal: `arn:aws:iam::${config.accountId}:role/${new Naming(config).role(ROLE_PURPOSES.analyst)}`,
+          permissions: ["SELECT", "DESCRIBE"],
+          lf_tag_policy: {
+            resource_type: "TABLE",
+            expression: [
+              { key: "zone", values: ["curated"] },
+              { key: "sensitivity", values: ["public", "recipient-identity"] },
+            ],
+          },
         },
       };
     },

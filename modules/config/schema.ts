@@ -286,6 +286,16 @@ export const lakeConfigSchema = z
           )
           .min(1, { error: "must list at least one IAM role ARN" })
           .describe("Lake Formation data-lake administrators (they manage grants; named roles only)."),
+        recipientIdentityReaders: z
+          .array(
+            z.string().regex(/^arn:aws(-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+              error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/Compliance",
+            }),
+          )
+          .default([])
+          .describe(
+            "Roles granted SELECT on the recipient-identity columns too (e.g. compliance); never the analyst role.",
+          ),
       })
       .optional()
       .describe(

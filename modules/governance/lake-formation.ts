@@ -41,6 +41,8 @@ export interface LakeFormationProps {
   readonly analystRoleArn: string;
   readonly jobRoleArn: string;
   readonly crawlerRoleArn: string;
+  /** Roles that may also select the recipient-identity columns (granted explicitly, by tag). */
+  readonly recipientIdentityReaderArns?: readonly string[];
 }
 
 /**
@@ -138,6 +140,13 @@ export class LakeFormationGovernance extends Construct {
         sensitivity: [...LF_TAGS.sensitivity],
       });
     }
+    (props.recipientIdentityReaderArns ?? []).forEach((arn, index) => {
+      grant(`identity-reader-${index}-database`, arn, "DATABASE", ["DESCRIBE"], { zone: ["curated"] });
+      grant(`identity-reader-${index}-tables`, arn, "TABLE", ["SELECT", "DESCRIBE"], {
+        zone: ["curated"],
+        sensitivity: [...LF_TAGS.sensitivity],
+      });
+    });
     // Hybrid access: only opted-in principals are held to Lake Formation permissions on these resources.
     new LakeformationOptIn(this, "analyst-opt-in", {
       principal: [{ dataLakePrincipalIdentifier: props.analystRoleArn }],
