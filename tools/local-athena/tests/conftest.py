@@ -6,7 +6,10 @@ glue-scripts/tests/oracle.py.
 
 from __future__ import annotations
 
+import io
+import json
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -16,8 +19,8 @@ sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
 
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
 
+import migrate_to_iceberg  # noqa: E402  (glue-scripts/migrate_to_iceberg.py, the documented command)
 import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
-from open_payments_lake import iceberg  # noqa: E402
 from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
 from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
 from open_payments_lake.local_zones import LocalZones  # noqa: E402
@@ -73,8 +76,19 @@ def curated_lake(tmp_path_factory) -> dict:
     run_curate(spark, zones.curate_options())
     # The same curated zone converted to Iceberg by the migration (docs/lakehouse.md): the SQL must answer
     # alike before and after.
-    iceberg.use_hadoop_catalog(spark, "sql_lake", zones.iceberg_warehouse)
-    migrated = iceberg.migrate_parquet(spark, zones.curated, "sql_lake.curated", load_spec().curated_datasets)
+    command = migrate_to_iceberg.parse(
+        [
+            "--curated-path",
+            zones.curated,
+            "--warehouse",
+            zones.iceberg_warehouse,
+            "--namespace",
+            "sql_lake.curated",
+        ]
+    )
+    with redirect_stdout(io.StringIO()) as printed:
+        assert migrate_to_iceberg.run(spark, command) == 0
+    migrated = [json.loads(line) for line in printed.getvalue().splitlines()]
     warehouse = Path(zones.curated)
     if created:
         spark.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from analytics_oracle import EXPECTED, matches
 
+import migrate_to_iceberg
 from local_athena import QueryError, run_query
 from open_payments_lake.spec import load_spec
 
@@ -60,6 +61,7 @@ def test_the_migration_kept_every_record_and_tagged_the_publication(curated_lake
     for dataset in load_spec().curated_datasets:
         table = migrated[f"sql_lake.curated.{dataset.curated_table}"]
         assert sum(n for n, _ in table["years"].values()) == len(curated_lake["rows"][dataset.name])
+        assert set(table["years"]) == {"2022", "2023"}
         assert table["tags"] == [STAMP]
 
 
@@ -87,3 +89,9 @@ def test_time_travel_by_publication_tag(curated_lake):
         )
     with pytest.raises(QueryError, match="only with --table-format iceberg"):
         run_query(str(curated_lake["warehouse"]), curated_lake["database"], sql, as_of=STAMP)
+
+
+def test_the_migration_command_refuses_an_unknown_dataset_before_touching_anything(capsys):
+    command = migrate_to_iceberg.parse(["--curated-path", "c", "--warehouse", "w", "--datasets", "payments"])
+    assert migrate_to_iceberg.run(None, command) == 2
+    assert "--datasets: unknown ['payments']" in capsys.readouterr().err
