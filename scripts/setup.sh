@@ -27,3 +27,6 @@ make_venv .venv-checkov requirements-checkov.lock
 
 step "terraform CLI configuration"
 scripts/terraform-cli-config.sh
+
+step "JVM libraries .build/jars (jars.lock)"
+scripts/fetch-jars.sh

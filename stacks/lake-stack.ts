@@ -5,9 +5,11 @@ import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
 import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
 import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
+import { LAKE_FORMATION_SERVICE_ROLE, LakeFormationGovernance } from "../modules/governance";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
 import { flowLogGroupName, PrivateNetwork } from "../modules/network";
+import { LakeDataQuality } from "../modules/quality";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
@@ -35,6 +37,8 @@ export class LakeStack extends TerraformStack {
   readonly access: LakeAccess;
   readonly catalog: LakeCatalog;
   readonly etl: LakeEtl;
+  /** Undefined where config etl.qualityRulesets is false. */
+  readonly quality: LakeDataQuality | undefined;
   readonly query: LakeQuery;
   readonly alerts: GlueFailureAlerts;
   readonly ci: GithubCiRoles;
@@ -139,6 +143,7 @@ export class LakeStack extends TerraformStack {
       curatedBucketName: curated.bucketName,
       crawlerRoleArn: crawlerRole.roleArn,
       securityConfigurationName: securityConfiguration.name,
+      curatedFormat: config.etl.curatedFormat,
     });
     this.etl = new LakeEtl(this, "etl", {
       namePrefix: this.naming.prefix,
@@ -154,7 +159,21 @@ export class LakeStack extends TerraformStack {
       sizing: config.etl,
       rawCrawlerName: this.catalog.rawCrawlerName,
       curatedCrawlerName: this.catalog.curatedCrawlerName,
+      curated: {
+        format: config.etl.curatedFormat,
+        maxRuleViolationRatio: config.etl.maxRuleViolationRatio,
+        databaseName: this.catalog.curatedDatabaseName,
+        bucketName: curated.bucketName,
+      },
     });
+    this.quality = config.etl.qualityRulesets
+      ? new LakeDataQuality(this, "quality", {
+          namePrefix: this.naming.prefix,
+          curatedDatabaseName: this.catalog.curatedDatabaseName,
+          tableNames: Object.values(this.catalog.curatedTableNames),
+          maxViolationRatio: config.etl.maxRuleViolationRatio,
+        })
+      : undefined;
     this.query = new LakeQuery(this, "query", {
       workgroupName: names.workgroup,
       resultsBucketName: this.storage.athenaResults.bucketName,
@@ -163,13 +182,32 @@ export class LakeStack extends TerraformStack {
       bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
       curatedDatabaseName: this.catalog.curatedDatabaseName,
     });
+    if (config.lakeFormation) {
+      // Lake Formation reads the SSE-KMS curated objects through its service-linked role.
+      this.keys.data.addUser({
+        name: "LakeFormation",
+        principalArn: arns.role(location, LAKE_FORMATION_SERVICE_ROLE),
+        viaServices: [via("s3")],
+      });
+      new LakeFormationGovernance(this, "lake-formation", {
+        admins: config.lakeFormation.admins,
+        curatedDatabaseName: this.catalog.curatedDatabaseName,
+        curatedBucketArn: curated.bucketArn,
+        analystRoleArn: analystRole.roleArn,
+        jobRoleArn: glueJobRole.roleArn,
+        crawlerRoleArn: crawlerRole.roleArn,
+        recipientIdentityReaderArns: config.lakeFormation.recipientIdentityReaders,
+      });
+    }
     const alertsTopicName = this.naming.resource("alerts", NAME_LIMITS.snsTopic);
     this.alerts = new GlueFailureAlerts(this, "alerts", {
       topicName: alertsTopicName,
       topicKeyArn: this.keys.logs.keyArn,
       account: config.accountId,
       jobNames: Object.values(this.etl.jobNames),
-      crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName],
+      crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName].filter(
+        (name): name is string => name !== undefined,
+      ),
       email: config.alerts.email,
       alarmArns: warehouseAlarmArns,
     });

@@ -3,6 +3,7 @@
 // configs; mutations.test.ts runs them on weakened copies and requires each weakening to be caught.
 import { CI_WORKFLOW_PATH, ROLE_PURPOSES } from "../../modules/access";
 import { type LakeConfig, Naming } from "../../modules/config";
+import { loadQualityRules, renderDqdl } from "../../modules/quality";
 import {
   fakeKeyId,
   type PolicyDocument,
@@ -882,6 +883,63 @@ export const GUARANTEES: readonly Guarantee[] = [
       "the warehouse network logs all traffic to a KMS log group, opens nothing to the internet, leaves the default security group empty, and its roles carry the workload boundary",
     async violations(env) {
       return warehouseNetworkFindings(env);
+    },
+  },
+  {
+    id: "quality-rulesets-match-job",
+    claim:
+      "every curated table has a Glue Data Quality ruleset holding each of the curate job's rules at the job's threshold",
+    async violations(env) {
+      // Off only by config, where Glue Data Quality does not exist (the local moto server).
+      if (!env.config.etl.qualityRulesets) return [];
+      const rules = loadQualityRules();
+      const resources = env.lake.resource as Record<string, Record<string, Record<string, unknown>>>;
+      const job = Object.values(resources.aws_glue_job ?? {}).find((j) => String(j.name).endsWith("-curate"));
+      const threshold = (job?.default_arguments as Record<string, string> | undefined)?.[
+        "--max_rule_violation_ratio"
+      ];
+      if (!threshold) return ["the curate job has no --max_rule_violation_ratio"];
+      const rulesets = Object.values(resources.aws_glue_data_quality_ruleset ?? {});
+      const out: string[] = [];
+      for (const [table, metrics] of Object.entries(rules)) {
+        const ruleset = rulesets.find(
+          (r) => (r.target_table as { table_name: string } | undefined)?.table_name === table,
+        );
+        if (!ruleset) {
+          out.push(`${table}: no ruleset`);
+          continue;
+        }
+        const expected = renderDqdl(metrics, Number(threshold));
+        if (ruleset.ruleset !== expected)
+          out.push(`${table}: ruleset differs from the job's rules at ${threshold}`);
+      }
+      return out;
+    },
+  },
+  {
+    id: "analyst-no-recipient-identity",
+    claim:
+      "no Lake Formation grant lets the analyst role select recipient-identity columns: its SELECT grants are by tag and require sensitivity=public",
+    async violations(env) {
+      const resources = env.lake.resource as Record<string, Record<string, Record<string, unknown>>>;
+      const out: string[] = [];
+      for (const [name, grant] of Object.entries(resources.aws_lakeformation_permissions ?? {})) {
+        // The analyst role by reference, or by its ARN written out (e.g. listed as an identity reader).
+        const analystArn = `:role/${new Naming(env.config).role(ROLE_PURPOSES.analyst)}`;
+        const principal = String(grant.principal);
+        if (!principal.includes("aws_iam_role.access_analyst") && !principal.endsWith(analystArn)) continue;
+        const permissions = list(grant.permissions);
+        if (!permissions.some((p) => p === "SELECT" || p === "ALL")) continue;
+        const policy = grant.lf_tag_policy as
+          | { expression: Array<{ key: string; values: string[] }> }
+          | undefined;
+        const sensitivity = policy?.expression.find((e) => e.key === "sensitivity");
+        if (!policy) out.push(`${name}: analyst SELECT not by LF-tag (names a table or columns directly)`);
+        else if (!sensitivity || sensitivity.values.some((v) => v !== "public")) {
+          out.push(`${name}: analyst SELECT admits sensitivity ${sensitivity?.values.join(",") ?? "(any)"}`);
+        }
+      }
+      return out;
     },
   },
 ];

@@ -2,7 +2,8 @@
 // and the guarantee named next to it must then report a violation. The checks are the real ones
 // (guarantees.ts), run on the mutated copy; nothing here re-asserts the mutation itself. guarantees.test.ts
 // shows that the same checks pass on the unmutated stacks.
-import { loadConfig } from "../../modules/config";
+import { ROLE_PURPOSES } from "../../modules/access";
+import { loadConfig, Naming } from "../../modules/config";
 import type { PolicyDocument, PolicyStatementJson } from "../../scripts/policies";
 import { synthEnvironment, synthStack, type TfJson } from "../helpers/synth";
 import { withWarehouse } from "../helpers/warehouse-variant";
@@ -53,6 +54,13 @@ function statement(doc: PolicyDocument, sid: string): PolicyStatementJson {
   const s = doc.Statement.find((st) => st.Sid === sid);
   if (!s) throw new Error(`no statement ${sid} in ${doc.Statement.map((st) => st.Sid).join(", ")}`);
   return s;
+}
+
+/** A Terraform reference to the analyst role's ARN, as a grant in the JSON would hold it. */
+function analystRoleArnRef(json: TfJson): string {
+  const name = Object.keys(resourcesOf(json).aws_iam_role ?? {}).find((n) => n.startsWith("access_analyst"));
+  if (!name) throw new Error("no analyst role in the lake stack");
+  return ["$", `{aws_iam_role.${name}.arn}`].join("");
 }
 
 const actions = (s: PolicyStatementJson) => [s.Action ?? []].flat() as string[];
@@ -399,6 +407,82 @@ const MUTATIONS: readonly Mutation[] = [
     on: devWarehouse,
     apply: ({ lake }) => {
       delete resource(lake, "aws_iam_role", "warehouse_monitoring-role").permissions_boundary;
+    },
+  },
+  {
+    weakening: "a data-quality ruleset tolerates more violations than the curate job",
+    caughtBy: "quality-rulesets-match-job",
+    apply: ({ lake }) => {
+      const ruleset = resource(lake, "aws_glue_data_quality_ruleset", "general_payments");
+      ruleset.ruleset = String(ruleset.ruleset).replaceAll(/<= [0-9.]+/g, "<= 0.5");
+    },
+  },
+  {
+    weakening: "a data-quality ruleset drops one of the job's rules",
+    caughtBy: "quality-rulesets-match-job",
+    apply: ({ lake }) => {
+      const ruleset = resource(lake, "aws_glue_data_quality_ruleset", "ownership_interests");
+      ruleset.ruleset = String(ruleset.ruleset).replace(
+        /\n {2}CustomSql "[^"]*record_id[^"]*" <= [0-9.]+,/,
+        "",
+      );
+    },
+  },
+  {
+    weakening: "the analyst is granted SELECT on recipient-identity columns by tag",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: ({ lake }) => {
+      const resources = resourcesOf(lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        analyst_identity: {
+          principal: analystRoleArnRef(lake),
+          permissions: ["SELECT"],
+          lf_tag_policy: {
+            resource_type: "TABLE",
+            expression: [
+              { key: "zone", values: ["curated"] },
+              { key: "sensitivity", values: ["public", "recipient-identity"] },
+            ],
+          },
+        },
+      };
+    },
+  },
+  {
+    weakening: "the analyst is granted SELECT on a whole table, bypassing the column tags",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: ({ lake }) => {
+      const resources = resourcesOf(lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        analyst_table: {
+          principal: analystRoleArnRef(lake),
+          permissions: ["SELECT"],
+          table: { database_name: "opl_dev_curated", name: "general_payments" },
+        },
+      };
+    },
+  },
+  {
+    weakening: "the analyst role is listed among the recipient-identity readers",
+    caughtBy: "analyst-no-recipient-identity",
+    apply: (env) => {
+      const resources = resourcesOf(env.lake);
+      resources.aws_lakeformation_permissions = {
+        ...resources.aws_lakeformation_permissions,
+        "lake-formation_identity-reader-0-tables": {
+          principal: `arn:aws:iam::${config.accountId}:role/${new Naming(config).role(ROLE_PURPOSES.analyst)}`,
+          permissions: ["SELECT", "DESCRIBE"],
+          lf_tag_policy: {
+            resource_type: "TABLE",
+            expression: [
+              { key: "zone", values: ["curated"] },
+              { key: "sensitivity", values: ["public", "recipient-identity"] },
+            ],
+          },
+        },
+      };
     },
   },
 ];

@@ -99,6 +99,12 @@ function dataPlane(): Counts {
   };
 }
 
+/** modules/quality: one Glue Data Quality ruleset per curated table, unless etl.qualityRulesets is off. */
+function qualityRulesets(config: LakeConfig): Counts {
+  const curatedTables = Object.values(openPayments.datasets).filter((d) => d.curatedTable !== null).length;
+  return { aws_glue_data_quality_ruleset: config.etl.qualityRulesets ? curatedTables : 0 };
+}
+
 /**
  * lake-<env>: the data and logs keys; one bucket per zone of datasets/open-payments.json plus the Athena
  * results bucket, all logging to the access-logs bucket; and the data plane above.
@@ -110,6 +116,7 @@ export function lake(config: LakeConfig): Counts {
     lakeBucket(false),
     times(loggedBuckets, lakeBucket(true)),
     dataPlane(),
+    qualityRulesets(config),
     warehouse(config),
   );
 }

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import quality, storage
+from . import iceberg, quality, storage
 from .arguments import ratio, selection
 from .curate_transforms import (
     curated_columns,
@@ -33,8 +33,11 @@ ARGUMENTS = (
     "max_rule_violation_ratio",
     "datasets",
     "program_years",
+    "curated_format",
+    "iceberg_namespace",
 )
 REMOVED_DATASET = "removed_deleted"
+CURATED_FORMATS = ("parquet", "iceberg")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class CurateOptions:
     max_rule_violation_ratio: float
     datasets: set[str] | None = None
     program_years: set[int] | None = None
+    # parquet: files under curated_path/<dataset>/program_year=<YYYY>/; iceberg: one Iceberg table per dataset
+    # in iceberg_namespace (<spark catalog>.<database>), each publication applied as a MERGE and tagged.
+    curated_format: str = "parquet"
+    iceberg_namespace: str = "lake.curated"
+
+    def __post_init__(self) -> None:
+        if self.curated_format not in CURATED_FORMATS:
+            raise ValueError(
+                f"--curated_format must be one of {', '.join(CURATED_FORMATS)}, got {self.curated_format!r}"
+            )
+        iceberg.Namespace.parse(self.iceberg_namespace)
 
     @classmethod
     def from_arguments(cls, options: dict[str, str], spec: Spec) -> CurateOptions:
@@ -60,6 +74,8 @@ class CurateOptions:
             max_rule_violation_ratio=ratio(options, "max_rule_violation_ratio"),
             datasets=selection(options, "datasets", [d.name for d in spec.curated_datasets]),
             program_years={int(y) for y in years} if years is not None else None,
+            curated_format=options["curated_format"].strip().lower(),
+            iceberg_namespace=options["iceberg_namespace"].strip(),
         )
 
 
@@ -125,7 +141,8 @@ def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dic
             if cleaned is None:
                 log.info("%s: no cleaned data", dataset.name)
                 continue
-            stamps = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()} | removed_stamps
+            publications = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
+            stamps = publications | removed_stamps
             ranks = publication_ranks(spark, stamps)
             # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
             # cheaper than building Spark's in-memory cache of ~100-column rows (docs/benchmarks.md).
@@ -155,15 +172,20 @@ def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dic
             report["totals"] = _totals(entries)
             log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
             failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
-            outputs.append((dataset, curated, set(cleaned_counts), set(rules)))
+            outputs.append((dataset, curated, set(cleaned_counts), set(rules), publications))
 
         report["failures"] = failures
         if failures:
             raise ThresholdExceeded("curate job failed; curated zone left unchanged:\n" + "\n".join(failures))
-        for dataset, curated, years, years_with_rows in outputs:
-            ordered = curated.sortWithinPartitions(
-                "program_year", "manufacturer_name_normalized", "record_id"
-            )
+        for dataset, curated, years, years_with_rows, publications in outputs:
+            if options.curated_format == "iceberg":
+                table = iceberg.Namespace.parse(options.iceberg_namespace).table(dataset.curated_table)
+                snapshot = iceberg.apply_publication(
+                    spark, table, curated, dataset.record_key, years, publications
+                )
+                report.setdefault("iceberg_snapshots", {})[table] = snapshot
+                continue
+            ordered = curated.sortWithinPartitions("program_year", *iceberg.SORT_COLUMNS)
             replace_partitions(
                 spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
             )

@@ -16,6 +16,7 @@ CLEAN_REPORTS = "cleaned/reports/clean"
 TEMP = "glue-temp/clean"
 CURATED = "curated/curated"
 CURATE_REPORTS = "curated/reports/curate"
+ICEBERG_WAREHOUSE = "curated/curated/iceberg"
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,23 @@ class LocalZones:
         )
 
     def curate_options(
-        self, max_rule_violation_ratio: float = 1.0, datasets: set[str] | None = None
+        self,
+        max_rule_violation_ratio: float = 1.0,
+        datasets: set[str] | None = None,
+        curated_format: str = "parquet",
+        iceberg_namespace: str = "lake.curated",
     ) -> CurateOptions:
         return CurateOptions(
-            self.cleaned, self.curated, self.path(CURATE_REPORTS), max_rule_violation_ratio, datasets
+            self.cleaned,
+            self.curated,
+            self.path(CURATE_REPORTS),
+            max_rule_violation_ratio,
+            datasets,
+            curated_format=curated_format,
+            iceberg_namespace=iceberg_namespace,
         )
+
+    @property
+    def iceberg_warehouse(self) -> str:
+        """The local Hadoop catalog's warehouse: the curated bucket's curated/iceberg/ prefix in miniature."""
+        return self.path(ICEBERG_WAREHOUSE)

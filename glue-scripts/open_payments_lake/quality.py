@@ -1,10 +1,18 @@
 """Data-quality rules over curated rows: per program year, the number of rows violating each rule.
 
-Rules come from the CMS README's checks. Violations are counted (rows stay); --max_rule_violation_ratio fails
-the job when violations / rows exceeds it for any rule, dataset and year.
+Rules come from the CMS README's checks. Violations are counted (rows stay); --max_rule_violation_ratio
+fails the job when violations / rows exceeds it for any rule, dataset and year. The same rules, as Spark SQL,
+are the Glue Data Quality rulesets on the curated tables: `python -m open_payments_lake.quality --write`
+renders them to glue-scripts/quality-rules.json (`--check`: exit 1 when it differs), which modules/quality
+turns into DQDL.
 """
 
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -79,28 +87,58 @@ STATE_CODES = [
 ]
 
 
-def row_rules(dataset: Dataset) -> dict[str, Column]:
-    """Rules decidable row by row: name -> condition that is true when the row violates the rule."""
-    key = F.col(dataset.record_key)
+def row_rule_predicates(dataset: Dataset) -> dict[str, str]:
+    """Rules decidable row by row: name -> Spark SQL condition that is true when the row violates the rule.
+
+    SQL text, not Column objects, so the same conditions are the Glue Data Quality rulesets' (DQDL CustomSql,
+    Spark SQL too): `python -m open_payments_lake.quality --write` renders them (see dqdl_metrics).
+    """
+    key = f"`{dataset.record_key}`"
+    states = ", ".join(f"'{code}'" for code in STATE_CODES)
     rules = {
-        "record_id_not_null": key.isNull(),
-        "program_year_matches_partition": F.col("program_year")
-        != F.regexp_extract(F.col("source_object"), r"program_year=([0-9]{4})", 1).cast("int"),
-        "state_code_valid": F.col("recipient_state").isNotNull()
-        & ~F.col("recipient_state").isin(*STATE_CODES),
+        "record_id_not_null": f"{key} IS NULL",
+        "program_year_matches_partition": (
+            "program_year <> CAST(regexp_extract(source_object, 'program_year=([0-9]{4})', 1) AS INT)"
+        ),
+        "state_code_valid": f"recipient_state IS NOT NULL AND recipient_state NOT IN ({states})",
     }
     if dataset.amount_column:
-        amount = F.col(dataset.amount_column)
+        amount = f"`{dataset.amount_column}`"
         if dataset.payment_date_column:
-            rules["amount_positive"] = amount.isNull() | (amount <= 0)
+            rules["amount_positive"] = f"{amount} IS NULL OR {amount} <= 0"
         else:
             # Ownership: an interest may be held without money invested (0.00 is common), never negative.
-            rules["amount_not_negative"] = amount.isNull() | (amount < 0)
+            rules["amount_not_negative"] = f"{amount} IS NULL OR {amount} < 0"
     if dataset.payment_date_column:
-        rules["payment_date_in_program_year"] = F.year(F.col(dataset.payment_date_column)) != F.col(
-            "program_year"
-        )
+        rules["payment_date_in_program_year"] = f"year(`{dataset.payment_date_column}`) <> program_year"
     return rules
+
+
+def row_rules(dataset: Dataset) -> dict[str, Column]:
+    """row_rule_predicates as Spark columns."""
+    return {name: F.expr(condition) for name, condition in row_rule_predicates(dataset).items()}
+
+
+def dqdl_metrics(dataset: Dataset, table: str = "primary") -> dict[str, str]:
+    """Every rule the job counts, as one Spark SQL query giving violations / rows over `table` (Glue Data
+    Quality's CustomSql names the evaluated table `primary`). The job counts per program year; a ruleset
+    evaluates the whole table, with the same threshold."""
+    ratio = "CAST({violations} AS DOUBLE) / COUNT(*)"
+    metrics = {
+        name: f"SELECT {ratio.format(violations=f'SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)')} FROM {table}"
+        for name, cond in row_rule_predicates(dataset).items()
+    }
+    key = f"`{dataset.record_key}`"
+    metrics["record_id_unique"] = (
+        f"SELECT {ratio.format(violations=f'(COUNT(*) - COUNT(DISTINCT program_year, {key}))')} FROM {table}"
+    )
+    metrics["publication_date_constant_per_file"] = (
+        f"SELECT CAST(COALESCE(SUM(n - top), 0) AS DOUBLE) / (SELECT COUNT(*) FROM {table}) FROM "
+        "(SELECT source_object, SUM(c) AS n, MAX(c) AS top FROM "
+        f"(SELECT source_object, payment_publication_date, COUNT(*) AS c FROM {table} "
+        "GROUP BY source_object, payment_publication_date) GROUP BY source_object)"
+    )
+    return dict(sorted(metrics.items()))
 
 
 def rule_counts(rows: DataFrame, dataset: Dataset) -> dict[int, dict[str, int]]:
@@ -159,3 +197,38 @@ def threshold_failures(dataset: str, counts: dict[int, dict[str, int]], max_rati
                     f"({violations / rows:.2%}) > --max_rule_violation_ratio {max_ratio}"
                 )
     return failures
+
+
+RULES_FILE = Path(__file__).resolve().parents[1] / "quality-rules.json"
+
+
+def rules_document() -> dict:
+    """{curated table: {rule: metric SQL}} for every curated dataset: what modules/quality deploys."""
+    from .spec import load_spec
+
+    return {
+        "$comment": "Generated by `python -m open_payments_lake.quality --write` (quality.py); do not edit.",
+        "tables": {d.curated_table: dqdl_metrics(d) for d in load_spec().curated_datasets},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render the data-quality rules for Glue Data Quality")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help=f"write {RULES_FILE.name}")
+    mode.add_argument("--check", action="store_true", help=f"exit 1 when {RULES_FILE.name} is not current")
+    args = parser.parse_args(argv)
+    text = json.dumps(rules_document(), indent=2) + "\n"
+    if args.write:
+        RULES_FILE.write_text(text, encoding="utf-8")
+        return 0
+    if not RULES_FILE.is_file() or RULES_FILE.read_text(encoding="utf-8") != text:
+        print(
+            f"{RULES_FILE} is not current: run python -m open_payments_lake.quality --write", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

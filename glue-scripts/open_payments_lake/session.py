@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -33,6 +34,27 @@ JOB_CONF = {
 CLEAN_CONF = {"spark.sql.codegen.maxFields": "64"}
 
 
+# Iceberg's SQL (MERGE INTO, tags, CALL procedures); Glue adds it itself with --datalake-formats iceberg.
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def local_jars(repo: Path = _REPO) -> list[str]:
+    """The jars pinned in jars.lock, as scripts/fetch-jars.sh places them under .build/jars/."""
+    jars = []
+    for line in (repo / "jars.lock").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        _, artifact, version = line.split()[0].split(":")
+        jar = repo / ".build" / "jars" / f"{artifact}-{version}.jar"
+        if not jar.is_file():
+            raise FileNotFoundError(
+                f"{jar} is missing: run `make setup` (scripts/fetch-jars.sh fetches jars.lock)"
+            )
+        jars.append(str(jar))
+    return jars
+
+
 def build_session(app_name: str) -> SparkSession:
     spark = SparkSession.builder.appName(app_name).getOrCreate()
     configure(spark)
@@ -40,12 +62,17 @@ def build_session(app_name: str) -> SparkSession:
 
 
 def local_session(
-    app_name: str, cores: int = 2, driver_memory: str = "1g", small_data: bool = True
+    app_name: str,
+    cores: int = 2,
+    driver_memory: str = "1g",
+    small_data: bool = True,
+    iceberg: bool = False,
 ) -> SparkSession:
     """A Spark on this machine for tests, fixtures and benchmarks (Glue and spark-submit build their own).
 
     `small_data` sizes shuffles and parallelism to the cores (test data); without it Spark keeps its defaults,
-    as the jobs have in Glue.
+    as the jobs have in Glue. `iceberg` loads the pinned Iceberg runtime and its SQL extensions (catalogs are
+    runtime settings: iceberg.use_hadoop_catalog).
     """
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
@@ -54,6 +81,14 @@ def local_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", driver_memory)
     )
+    if iceberg:
+        builder = (
+            builder.config("spark.jars", ",".join(local_jars()))
+            .config("spark.sql.extensions", ICEBERG_EXTENSIONS)
+            # Iceberg's vectorized Parquet reader (Arrow buffers from its shaded Netty allocator) crashed this
+            # machine's JVM with SIGSEGV in MERGE and compaction reads of 20k+ rows; the row reader does not.
+            .config("spark.sql.iceberg.vectorization.enabled", "false")
+        )
     if small_data:
         builder = builder.config("spark.sql.shuffle.partitions", str(cores)).config(
             "spark.default.parallelism", str(cores)

@@ -21,6 +21,12 @@ export interface LakeCatalogProps {
   readonly crawlerRoleArn: string;
   /** Name of the Glue security configuration every crawler runs with. */
   readonly securityConfigurationName: string;
+  /**
+   * parquet (default): the curated tables are defined here and a crawler registers their partitions.
+   * iceberg: the curate job creates and commits the Iceberg tables in the curated database itself, so neither
+   * the table definitions nor the curated crawler exist.
+   */
+  readonly curatedFormat?: "parquet" | "iceberg";
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,254}$/;
@@ -47,7 +53,8 @@ export class LakeCatalog extends Construct {
   readonly rawDatabaseName: string;
   readonly curatedDatabaseName: string;
   readonly rawCrawlerName: string;
-  readonly curatedCrawlerName: string;
+  /** Undefined for Iceberg curated tables (no crawler). */
+  readonly curatedCrawlerName: string | undefined;
   /** Curated table name by dataset. */
   readonly curatedTableNames: Readonly<Record<string, string>>;
 
@@ -78,7 +85,8 @@ export class LakeCatalog extends Construct {
       locationUri: `s3://${props.curatedBucketName}/curated/`,
     });
 
-    const tables = curatedTables().map(
+    const iceberg = props.curatedFormat === "iceberg";
+    const tables = (iceberg ? [] : curatedTables()).map(
       (spec) =>
         new GlueCatalogTable(this, `curated-${spec.dataset}`, {
           databaseName: curatedDatabase.name,
@@ -117,24 +125,26 @@ export class LakeCatalog extends Construct {
       }),
     });
 
-    const curatedCrawler = new GlueCrawler(this, "curated-crawler", {
-      name: props.curatedCrawlerName,
-      description: "Registers the program_year partitions the curate job writes",
-      role: props.crawlerRoleArn,
-      databaseName: curatedDatabase.name,
-      securityConfiguration: props.securityConfigurationName,
-      catalogTarget: [{ databaseName: curatedDatabase.name, tables: tables.map((t) => t.name) }],
-      ...crawlPolicyBlocks(props.curatedCrawlerName, CURATED_CRAWL_POLICY, "catalog"),
-      configuration: JSON.stringify({
-        Version: 1.0,
-        CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
-      }),
-    });
+    const curatedCrawler = iceberg
+      ? undefined
+      : new GlueCrawler(this, "curated-crawler", {
+          name: props.curatedCrawlerName,
+          description: "Registers the program_year partitions the curate job writes",
+          role: props.crawlerRoleArn,
+          databaseName: curatedDatabase.name,
+          securityConfiguration: props.securityConfigurationName,
+          catalogTarget: [{ databaseName: curatedDatabase.name, tables: tables.map((t) => t.name) }],
+          ...crawlPolicyBlocks(props.curatedCrawlerName, CURATED_CRAWL_POLICY, "catalog"),
+          configuration: JSON.stringify({
+            Version: 1.0,
+            CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
+          }),
+        });
 
     this.rawDatabaseName = rawDatabase.name;
     this.curatedDatabaseName = curatedDatabase.name;
     this.rawCrawlerName = rawCrawler.name;
-    this.curatedCrawlerName = curatedCrawler.name;
+    this.curatedCrawlerName = curatedCrawler?.name;
     this.curatedTableNames = Object.fromEntries(curatedTables().map((t) => [t.dataset, t.tableName]));
   }
 }

@@ -294,8 +294,31 @@ export const lakeConfigSchema = z
           .describe(
             `Retention of the Glue jobs' CloudWatch log groups: one of ${LOG_RETENTION_DAYS.join(", ")}.`,
           ),
+        curatedFormat: z
+          .enum(["parquet", "iceberg"], { error: "must be parquet or iceberg" })
+          .default("parquet")
+          .describe(
+            "How the curate job writes the curated tables: parquet (files per program year) or iceberg (Iceberg " +
+              "tables in the curated database, each publication a MERGE and a tag; docs/lakehouse.md).",
+          ),
+        maxRuleViolationRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.01)
+          .describe(
+            "Data-quality threshold (0-1): the curate job fails when a rule's violations / rows exceeds it, and " +
+              "the Glue Data Quality rulesets on the curated tables use the same value.",
+          ),
+        qualityRulesets: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Deploy the Glue Data Quality rulesets on the curated tables (false only where Glue Data Quality " +
+              "is not available, e.g. the local moto server).",
+          ),
       })
-      .describe("Glue 5.0 job sizing."),
+      .describe("Glue 5.0 jobs: sizing, curated format and data-quality threshold."),
     athena: z
       .strictObject({
         bytesScannedCutoffPerQuery: z
@@ -358,6 +381,32 @@ export const lakeConfigSchema = z
       .preprocess((w) => ({ ...WAREHOUSE_DEFAULTS, ...(w as object | undefined) }), warehouseSchema)
       .optional()
       .describe("Serving warehouse (off by default)."),
+    lakeFormation: z
+      .strictObject({
+        admins: z
+          .array(
+            z.string().regex(/^arn:aws(-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+              error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/DataLakeAdmin",
+            }),
+          )
+          .min(1, { error: "must list at least one IAM role ARN" })
+          .describe("Lake Formation data-lake administrators (they manage grants; named roles only)."),
+        recipientIdentityReaders: z
+          .array(
+            z.string().regex(/^arn:aws(-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+              error: "must be an IAM role ARN such as arn:aws:iam::111111111111:role/Compliance",
+            }),
+          )
+          .default([])
+          .describe(
+            "Roles granted SELECT on the recipient-identity columns too (e.g. compliance); never the analyst role.",
+          ),
+      })
+      .optional()
+      .describe(
+        "Lake Formation over the curated zone (docs/lakehouse.md): LF-tags, tag-based grants, hybrid access " +
+          "with the analyst role opted in, so it cannot read recipient-identity columns. Absent: IAM only.",
+      ),
     localEndpoint: z
       .url({ error: "must be a URL such as http://127.0.0.1:5000" })
       .optional()

@@ -8,7 +8,7 @@ import { GlueWorkflow } from "@cdktf/provider-aws/lib/glue-workflow";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "../core";
-import { type ArgumentPlaceholder, loadGlueJobs, resolveArguments } from "./jobs-manifest";
+import { type ArgumentPlaceholder, type GlueJobSpec, loadGlueJobs, resolveArguments } from "./jobs-manifest";
 import { buildPythonPackage, PACKAGE_NAME } from "./python-package";
 
 const repoRoot = resolve(__dirname, "..", "..");
@@ -40,12 +40,66 @@ export interface LakeEtlProps {
   /** CMK for the jobs' CloudWatch log group. */
   readonly logsKeyArn: string;
   readonly sizing: GlueJobSizing;
-  /** The workflow runs: raw crawler → each job in manifest order → curated crawler. */
+  /** The workflow runs: raw crawler → each job in manifest order → curated crawler (Parquet only). */
   readonly rawCrawlerName: string;
-  readonly curatedCrawlerName: string;
+  readonly curatedCrawlerName?: string;
+  /** Default: Parquet, the manifest's threshold. */
+  readonly curated?: CuratedOutput;
   /** Defaults: the repository's `glue-scripts/` and `datasets/open-payments.json`. */
   readonly scriptsDir?: string;
   readonly datasetsFile?: string;
+}
+
+/**
+ * Where the curated Iceberg tables live in the curated bucket: under the curated/ prefix, which the job role may
+ * write and the analyst and crawler roles may read (the Glue catalog points at their metadata).
+ */
+export const ICEBERG_PREFIX = "curated/iceberg";
+/** Iceberg's runtime and SQL extensions in Glue 5.0 (with --datalake-formats iceberg: Iceberg 1.7.1). */
+const ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions";
+
+/** How the curate job writes the curated tables (config `etl`). */
+export interface CuratedOutput {
+  readonly format: "parquet" | "iceberg";
+  /** The curate job fails when a rule's violations / rows exceeds it. */
+  readonly maxRuleViolationRatio: number;
+  /** Glue database of the curated tables: the Iceberg tables' namespace. */
+  readonly databaseName: string;
+  readonly bucketName: string;
+  /** Iceberg only: days after which snapshots are expired by the maintenance job (tagged ones are kept). */
+  readonly expireSnapshotsAfterDays?: number;
+}
+
+/**
+ * Job arguments that make a curate-style job (one that takes --curated_format) write Iceberg through the Glue
+ * Data Catalog: the Spark catalog named in the manifest's --iceberg_namespace, backed by the Glue catalog,
+ * files under s3://<curated>/iceberg/ written with SSE-KMS under the data key.
+ */
+export function icebergArguments(
+  manifestNamespace: string,
+  curated: CuratedOutput,
+  dataKeyArn: string,
+): Record<string, string> {
+  const catalog = manifestNamespace.split(".")[0];
+  if (!/^[a-z_][a-z0-9_]*$/.test(catalog)) {
+    throw new Error(`--iceberg_namespace "${manifestNamespace}" must start with a Spark catalog name`);
+  }
+  const prefix = `spark.sql.catalog.${catalog}`;
+  const conf = [
+    `spark.sql.extensions=${ICEBERG_EXTENSIONS}`,
+    `${prefix}=org.apache.iceberg.spark.SparkCatalog`,
+    `${prefix}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog`,
+    `${prefix}.io-impl=org.apache.iceberg.aws.s3.S3FileIO`,
+    `${prefix}.warehouse=s3://${curated.bucketName}/${ICEBERG_PREFIX}/`,
+    `${prefix}.s3.sse.type=kms`,
+    `${prefix}.s3.sse.key=${dataKeyArn}`,
+  ];
+  return {
+    "--datalake-formats": "iceberg",
+    // Glue takes several Spark settings as one --conf value joined by " --conf ".
+    "--conf": conf.join(" --conf "),
+    "--iceberg_namespace": `${catalog}.${curated.databaseName}`,
+  };
 }
 
 type WorkflowStep = { readonly id: string; readonly kind: "crawler" | "job"; readonly name: string };
@@ -64,7 +118,31 @@ export class LakeEtl extends Construct {
     super(scope, id);
     const scriptsDir = props.scriptsDir ?? join(repoRoot, "glue-scripts");
     const datasetsFile = props.datasetsFile ?? join(repoRoot, "datasets", "open-payments.json");
-    const jobs = loadGlueJobs(scriptsDir);
+    const manifestJobs = loadGlueJobs(scriptsDir);
+    const curated = props.curated;
+    if (curated?.format === "iceberg" && props.curatedCrawlerName) {
+      throw new Error("curatedCrawlerName: Iceberg tables register their own snapshots; no curated crawler");
+    }
+    if (curated?.format === "parquet" && !props.curatedCrawlerName) {
+      throw new Error("curatedCrawlerName is required for Parquet curated tables (it registers partitions)");
+    }
+    // Iceberg adds the maintenance job after the jobs of the manifest: compaction and snapshot expiry.
+    const jobs: GlueJobSpec[] =
+      curated?.format === "iceberg"
+        ? [
+            ...manifestJobs,
+            {
+              id: "maintain",
+              script: "maintain_job.py",
+              description: "Curated Iceberg tables: compaction, snapshot expiry (tagged publications kept)",
+              arguments: {
+                "--iceberg_namespace": curatedNamespace(manifestJobs),
+                "--expire_after_days": String(curated.expireSnapshotsAfterDays ?? 7),
+                "--retain_last": "5",
+              },
+            },
+          ]
+        : manifestJobs;
     const artifactsBucket = props.buckets.cleaned_bucket;
 
     // Literal S3 URIs (not object attributes) so the synthesized job shows the content-hash key it runs;
@@ -129,6 +207,10 @@ export class LakeEtl extends Construct {
         command: { name: "glueetl", scriptLocation: script.uri, pythonVersion: "3" },
         defaultArguments: {
           ...resolveArguments(job.arguments, props.buckets),
+          ...curatedArguments(job, curated, props.dataKeyArn),
+          ...(job.id === "maintain" && curated
+            ? icebergArguments(job.arguments["--iceberg_namespace"], curated, props.dataKeyArn)
+            : {}),
           "--extra-py-files": pythonPackageUpload.uri,
           "--TempDir": `s3://${artifactsBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
           "--job-language": "python",
@@ -157,7 +239,9 @@ export class LakeEtl extends Construct {
     const steps: WorkflowStep[] = [
       { id: "crawl-raw", kind: "crawler", name: props.rawCrawlerName },
       ...deployed.map((job, i) => ({ id: jobs[i].id, kind: "job" as const, name: job.name })),
-      { id: "crawl-curated", kind: "crawler", name: props.curatedCrawlerName },
+      ...(props.curatedCrawlerName
+        ? [{ id: "crawl-curated", kind: "crawler" as const, name: props.curatedCrawlerName }]
+        : []),
     ];
     const action = (step: WorkflowStep) =>
       step.kind === "job" ? { jobName: step.name } : { crawlerName: step.name };
@@ -194,4 +278,31 @@ export class LakeEtl extends Construct {
     this.workflowName = workflow.name;
     this.logGroupName = logGroup.name;
   }
+}
+
+/** The manifest's Iceberg namespace (`<spark catalog>.<database>`): the curate job's --iceberg_namespace. */
+function curatedNamespace(jobs: readonly GlueJobSpec[]): string {
+  const namespace = jobs.find((job) => job.arguments["--iceberg_namespace"])?.arguments[
+    "--iceberg_namespace"
+  ];
+  if (!namespace) throw new Error("glue-scripts/jobs.json: no job has --iceberg_namespace");
+  return namespace;
+}
+
+/** The config's curated format and threshold for the jobs that take them (arguments in the manifest). */
+function curatedArguments(
+  job: GlueJobSpec,
+  curated: CuratedOutput | undefined,
+  dataKeyArn: string,
+): Record<string, string> {
+  const args: Record<string, string> = {};
+  if (!curated || !("--curated_format" in job.arguments)) return args;
+  args["--curated_format"] = curated.format;
+  if ("--max_rule_violation_ratio" in job.arguments) {
+    args["--max_rule_violation_ratio"] = String(curated.maxRuleViolationRatio);
+  }
+  if (curated.format === "iceberg") {
+    Object.assign(args, icebergArguments(job.arguments["--iceberg_namespace"], curated, dataKeyArn));
+  }
+  return args;
 }

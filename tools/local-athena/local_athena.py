@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/local-athena/local_athena.py --warehouse <dir | s3://bucket/curated/>
         [--s3-endpoint URL] --database <curated database> (--sql TEXT | --file PATH.sql)
+        [--table-format parquet|iceberg [--as-of <publication stamp>]]
 
 Prints one JSON object `{"columns": [{"name", "type"}], "rows": [[...]], "bytesScanned": N}` (decimals, dates
 and timestamps as strings, as Athena returns them). Exit 0 on success, 2 on a SQL or engine error (the
@@ -11,6 +12,12 @@ Each curated table (`<database>.<curatedTable>` of datasets/open-payments.json) 
 `<warehouse>/<dataset>/program_year=*/*.parquet` with hive partitioning (a table without files is empty, as in
 the Glue catalog); `sql/views/*.sql` are created first, in file-name order. The query runs with the curated
 database as the default schema, like Athena's QueryExecutionContext.Database.
+
+With `--table-format iceberg` the warehouse is the folder of the curated Iceberg tables (the Hadoop
+catalog's `<warehouse>/<database>/`, one folder per table, as `curate --curated_format iceberg` writes them):
+pyiceberg reads each table's metadata and plans the data files of its current snapshot, or of the snapshot
+tagged with the publication stamp `--as-of` names (Athena: `FOR VERSION AS OF`), and DuckDB reads exactly
+those files. The tables are copy-on-write, so they have no delete files (a table with some is refused).
 
 `bytesScanned` is DuckDB's profiler figure `io.total_bytes_read`: the bytes DuckDB read from the Parquet files
 for the query (footers and the column chunks of the row groups it did not prune). It is a real columnar read
@@ -31,7 +38,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import duckdb
 import sqlglot
@@ -136,15 +143,73 @@ def table_source(root: Path, dataset: Dataset) -> str:
     return f"SELECT {columns} WHERE false"
 
 
-def connect(root: Path, database: str) -> duckdb.DuckDBPyConnection:
+def empty_source(dataset: Dataset) -> str:
+    columns = ", ".join(
+        f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {quote(name)}" for name, kind in curated_schema(dataset)
+    )
+    return f"SELECT {columns} WHERE false"
+
+
+def iceberg_source(root: Path, dataset: Dataset, as_of: str | None) -> str:
+    """The SELECT behind a curated Iceberg table: the data files its snapshot (current, or tagged `as_of`)
+    lists. Paths in the metadata are absolute; they are taken relative to the table's recorded location, so a
+    copied or moved warehouse reads its own files."""
+    from pyiceberg.table import StaticTable  # only needed for Iceberg warehouses
+
+    folder = root / dataset.curated_table
+    hint = folder / "metadata" / "version-hint.text"
+    if not hint.is_file():
+        if as_of:
+            raise QueryError(f"{dataset.curated_table}: no Iceberg table under {folder}, so no tag {as_of}")
+        return empty_source(dataset)
+    version = hint.read_text(encoding="utf-8").strip()
+    table = StaticTable.from_metadata(str(folder / "metadata" / f"v{version}.metadata.json"))
+    ref = as_of or "main"
+    if ref not in table.metadata.refs:
+        if as_of:
+            tags = sorted(r for r in table.metadata.refs if r != "main")
+            raise QueryError(f"{dataset.curated_table}: no publication tagged {as_of}; tagged: {tags}")
+        return empty_source(dataset)
+    location = _local_path(table.metadata.location)
+    files = []
+    for task in table.scan(snapshot_id=table.metadata.refs[ref].snapshot_id).plan_files():
+        if task.delete_files:
+            raise WarehouseError(f"{dataset.curated_table}: delete files found; the tables are copy-on-write")
+        files.append(str(folder / _local_path(task.file.file_path).relative_to(location)))
+    if not files:
+        return empty_source(dataset)
+    listed = ", ".join(sql_string(f) for f in sorted(files))
+    # Typed as the Parquet tables are (the curated schema), whatever physical types the files chose.
+    columns = ", ".join(
+        f"CAST({quote(name)} AS {_DUCKDB_TYPES[kind]}) AS {quote(name)}"
+        for name, kind in curated_schema(dataset)
+    )
+    return f"SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false, union_by_name = true)"
+
+
+def _local_path(uri: str) -> Path:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path) if parsed.scheme in ("file", "") else f"/{parsed.netloc}{parsed.path}")
+
+
+def connect(
+    root: Path, database: str, table_format: str = "parquet", as_of: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the curated tables and sql/views in schema `database`, the default schema."""
+    if table_format not in ("parquet", "iceberg"):
+        raise QueryError(f"--table-format must be parquet or iceberg, got {table_format!r}")
+    if as_of and table_format != "iceberg":
+        raise QueryError("--as-of reads a tagged publication: only with --table-format iceberg")
     con = duckdb.connect(":memory:")
     # Trino divides integers as integers; DuckDB's default `/` would return a double.
     con.execute("SET integer_division = true")
     con.execute(f"CREATE SCHEMA {quote(database)}")
     con.execute(f"USE {quote(database)}")
     for dataset in load_spec().curated_datasets:
-        con.execute(f"CREATE VIEW {quote(dataset.curated_table)} AS {table_source(root, dataset)}")
+        source = (
+            iceberg_source(root, dataset, as_of) if table_format == "iceberg" else table_source(root, dataset)
+        )
+        con.execute(f"CREATE VIEW {quote(dataset.curated_table)} AS {source}")
     for view in sorted(VIEWS_DIR.glob("*.sql")):
         try:
             con.execute(transpile(view.read_text(encoding="utf-8")))
@@ -170,11 +235,20 @@ def athena_value(value: Any) -> Any:
     return value
 
 
-def run_query(warehouse: str, database: str, sql: str, s3_endpoint: str | None = None) -> dict[str, Any]:
+def run_query(
+    warehouse: str,
+    database: str,
+    sql: str,
+    s3_endpoint: str | None = None,
+    table_format: str = "parquet",
+    as_of: str | None = None,
+) -> dict[str, Any]:
     """Run one Athena statement; returns `{"columns", "rows", "bytesScanned"}` (the CLI's output)."""
     statement = transpile(sql)
+    if table_format == "iceberg" and warehouse.startswith("s3://"):
+        raise WarehouseError("--table-format iceberg reads a local warehouse folder, not s3://")
     with local_warehouse(warehouse, s3_endpoint) as root:
-        con = connect(root, database)
+        con = connect(root, database, table_format, as_of)
         try:
             con.execute("PRAGMA enable_profiling = 'no_output'")
             result = con.execute(statement)
@@ -202,10 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     query = parser.add_mutually_exclusive_group(required=True)
     query.add_argument("--sql", help="the Athena SQL text")
     query.add_argument("--file", type=Path, help="a .sql file with the Athena SQL")
+    parser.add_argument(
+        "--table-format",
+        choices=("parquet", "iceberg"),
+        default="parquet",
+        help="iceberg: --warehouse is the curated Iceberg tables' folder (<catalog warehouse>/<database>/)",
+    )
+    parser.add_argument("--as-of", help="Iceberg only: read every table as tagged by this publication stamp")
     args = parser.parse_args(argv)
     sql = args.sql if args.sql is not None else args.file.read_text(encoding="utf-8")
     try:
-        result = run_query(args.warehouse, args.database, sql, args.s3_endpoint)
+        result = run_query(
+            args.warehouse, args.database, sql, args.s3_endpoint, args.table_format, args.as_of
+        )
     except QueryError as e:
         print(str(e), file=sys.stderr)
         return 2

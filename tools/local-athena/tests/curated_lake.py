@@ -7,7 +7,10 @@ glue-scripts/tests/oracle.py.
 
 from __future__ import annotations
 
+import io
+import json
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ sys.path.insert(0, str(REPO / "glue-scripts" / "tests"))
 
 from oracle import FileExpectation, curated_rows, expect_file, stamp_order  # noqa: E402
 
+import migrate_to_iceberg  # noqa: E402  (glue-scripts/migrate_to_iceberg.py, the documented command)
 import sample_data  # noqa: E402  (glue-scripts is on pytest's pythonpath)
 from open_payments_lake.clean_pipeline import run_clean  # noqa: E402
 from open_payments_lake.curate_pipeline import run_curate  # noqa: E402
@@ -55,7 +59,8 @@ def expected_curated(files: list[FileExpectation], dataset: str) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def curated_lake(tmp_path_factory) -> dict:
-    """{"warehouse": curated root, "database", "rows": {dataset: expected curated rows}}."""
+    """{"warehouse": curated root, "iceberg": the same rows migrated to Iceberg tables (their folder),
+    "migrated": the migration's per-table report, "database", "rows": {dataset: expected curated rows}}."""
     from pyspark.sql import SparkSession
 
     from open_payments_lake.session import local_session
@@ -65,14 +70,36 @@ def curated_lake(tmp_path_factory) -> dict:
     sample_data.generate(root, rows=60, seed=41, years=[2022, 2023], layout_ids=MODERN, raw=True)
 
     created = SparkSession.getActiveSession() is None
-    spark = local_session("open-payments-lake-tests")
+    spark = local_session("open-payments-lake-tests", driver_memory="1536m", iceberg=True)
     # Thresholds wide open: the generated files are dirty on purpose.
     zones = LocalZones(root)
     run_clean(spark, zones.clean_options())
     run_curate(spark, zones.curate_options())
+    # The same curated zone converted to Iceberg by the migration (docs/lakehouse.md): the SQL must answer
+    # alike before and after.
+    command = migrate_to_iceberg.parse(
+        [
+            "--curated-path",
+            zones.curated,
+            "--warehouse",
+            zones.iceberg_warehouse,
+            "--namespace",
+            "sql_lake.curated",
+        ]
+    )
+    with redirect_stdout(io.StringIO()) as printed:
+        assert migrate_to_iceberg.run(spark, command) == 0
+    migrated = [json.loads(line) for line in printed.getvalue().splitlines()]
     warehouse = Path(zones.curated)
     if created:
         spark.stop()
     files = authoritative_expectations(root)
     rows = {d.name: expected_curated(files, d.name) for d in load_spec().curated_datasets}
-    return {"warehouse": warehouse, "database": DATABASE, "rows": rows}
+    iceberg_tables = Path(zones.iceberg_warehouse) / "curated"
+    return {
+        "warehouse": warehouse,
+        "iceberg": iceberg_tables,
+        "migrated": migrated,
+        "database": DATABASE,
+        "rows": rows,
+    }

@@ -1,0 +1,154 @@
+"""The curate job writing Iceberg on local Spark (pinned Iceberg runtime, Hadoop catalog): two publications of
+the same program year, the second with changed amounts, new records, records dropped from the file and
+records listed by a removed/deleted file, each applied as a MERGE and tagged; the current table and the
+time-travel read of each tag reconcile with the oracle to the cent, before and after maintenance."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from oracle import curated_rows, expect_file
+from shared_data import OPEN_PAYMENTS
+from test_jobs import place_raw
+
+from open_payments_lake import iceberg
+from open_payments_lake.clean_pipeline import run_clean
+from open_payments_lake.curate_pipeline import CurateOptions, run_curate
+from open_payments_lake.local_zones import LocalZones
+from open_payments_lake.spec import load_spec
+
+REAL = OPEN_PAYMENTS / "real" / "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv"
+YEAR = 2022
+JANUARY, JUNE = "P01302025", "P06302025"
+NAMESPACE = "lake.curated"
+TABLE = f"{NAMESPACE}.ownership_interests"
+AMOUNT = "total_amount_invested_usdollars"
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def stem(dataset_token: str, stamp: str) -> str:
+    return f"OP_{dataset_token}_PGYR{YEAR}_{stamp}"
+
+
+@pytest.fixture(scope="module")
+def publications(spark, tmp_path_factory):
+    """Runs clean + curate (Iceberg) after each publication lands in raw; returns the oracle of each."""
+    root = tmp_path_factory.mktemp("iceberg-lake")
+    files = tmp_path_factory.mktemp("iceberg-files")
+    with REAL.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        real = [next(reader) for _ in range(30)]
+    amount, record = header.index("Total_Amount_Invested_USDollars"), header.index("Record_ID")
+    january = real[:24]
+    # June re-publishes the year: 3 records dropped, 3 amounts corrected, 6 new records, and a
+    # removed/deleted file listing 2 records (and one record id no file holds).
+    june = [list(r) for r in january[3:]]
+    for row in june[:3]:
+        row[amount] = str(Decimal(row[amount] or "0") + Decimal("1234.56"))
+    june += real[24:]
+    removed_ids = [june[5][record], june[6][record], "999999999"]
+    removed = [["DELETED", str(YEAR), "Ownership Payment", rid] for rid in removed_ids]
+
+    spec = load_spec()
+    zones = LocalZones(root)
+    iceberg.use_hadoop_catalog(spark, "lake", zones.iceberg_warehouse)
+    options = zones.curate_options(curated_format="iceberg", iceberg_namespace=NAMESPACE)
+    oracle, reports = {}, {}
+    for stamp, rows, listed in ((JANUARY, january, []), (JUNE, june, removed)):
+        detail = write_csv(files / f"{stem('DTL_OWNRSHP', stamp)}.csv", header, rows)
+        place_raw(root, detail, "ownership", YEAR, stamp, detail.stem)
+        expected_removed = []
+        if listed:
+            removed_header = list(spec.layout("removed-deleted-4").header)
+            removed_file = write_csv(files / f"{stem('REMOVED_DELETED', stamp)}.csv", removed_header, listed)
+            place_raw(root, removed_file, "removed_deleted", YEAR, stamp, removed_file.stem)
+            expected_removed = [(rid, stamp) for rid in removed_ids]
+        run_clean(spark, zones.clean_options(1.0, {"ownership", "removed_deleted"}))
+        reports[stamp] = run_curate(spark, options)
+        expected = expect_file(spec, detail, "ownership", YEAR, stamp)
+        oracle[stamp] = {k[1]: v for k, v in curated_rows([expected], {YEAR: expected_removed}).items()}
+    return {"oracle": oracle, "reports": reports, "removed_ids": removed_ids}
+
+
+def amounts(df) -> dict[str, Decimal]:
+    return {r["record_id"]: r[AMOUNT] for r in df.select("record_id", AMOUNT).collect()}
+
+
+def test_the_test_data_has_every_kind_of_change(publications):
+    january, june = publications["oracle"][JANUARY], publications["oracle"][JUNE]
+    assert set(january) - set(june), "records dropped or removed"
+    assert set(june) - set(january), "new records"
+    assert [k for k in set(january) & set(june) if january[k][AMOUNT] != june[k][AMOUNT]], "changed amounts"
+    removed = set(publications["removed_ids"])
+    assert removed & set(january) and not removed & set(june)
+
+
+def test_current_table_is_the_latest_publication_to_the_cent(spark, publications):
+    expected = {k: v[AMOUNT] for k, v in publications["oracle"][JUNE].items()}
+    current = spark.table(TABLE)
+    assert amounts(current) == expected
+    total = current.agg({AMOUNT: "sum"}).collect()[0][0]
+    assert total == sum(expected.values(), Decimal("0"))
+    assert {r[0] for r in current.select("program_year").distinct().collect()} == {YEAR}
+
+
+@pytest.mark.parametrize("stamp", [JANUARY, JUNE])
+def test_time_travel_by_publication_tag_to_the_cent(spark, publications, stamp):
+    expected = {k: v[AMOUNT] for k, v in publications["oracle"][stamp].items()}
+    assert amounts(iceberg.read_tag(spark, TABLE, stamp)) == expected
+
+
+def test_each_publication_is_one_merge_snapshot_with_its_tag(spark, publications):
+    snapshots = spark.sql(
+        f"SELECT snapshot_id, operation FROM {TABLE}.snapshots ORDER BY committed_at"
+    ).collect()
+    tags = {r["name"]: r["snapshot_id"] for r in spark.sql(f"SELECT * FROM {TABLE}.refs").collect()}
+    assert tags[JANUARY] != tags[JUNE]
+    assert tags["main"] == tags[JUNE] == publications["reports"][JUNE]["iceberg_snapshots"][TABLE]
+    assert [(s["snapshot_id"], s["operation"]) for s in snapshots] == [
+        (tags[JANUARY], "append"),
+        (tags[JUNE], "overwrite"),
+    ]
+
+
+def test_maintenance_compacts_and_expires_but_keeps_tagged_publications(spark, publications):
+    result = iceberg.maintain(spark, TABLE, expire_older_than=datetime.now(UTC), retain_last=1)
+    tagged = {r["snapshot_id"] for r in spark.sql(f"SELECT * FROM {TABLE}.refs").collect()}
+    assert result.snapshots_left == len(tagged)
+    for stamp in (JANUARY, JUNE):
+        expected = {k: v[AMOUNT] for k, v in publications["oracle"][stamp].items()}
+        assert amounts(iceberg.read_tag(spark, TABLE, stamp)) == expected
+
+
+def test_bad_format_namespace_and_stamp_are_refused_with_the_argument_named(spark, tmp_path):
+    zones = LocalZones(tmp_path)
+    with pytest.raises(ValueError, match="--curated_format must be one of parquet, iceberg"):
+        zones.curate_options(curated_format="delta")
+    with pytest.raises(ValueError, match="--iceberg_namespace must be"):
+        CurateOptions("c", "d", "r", 0.1, iceberg_namespace="lake")
+    with pytest.raises(ValueError, match="not a CMS publication stamp"):
+        iceberg.tag_publication(spark, TABLE, "P1'; DROP")
+
+
+def test_maintenance_job_arguments_are_checked_and_missing_tables_skipped(spark, tmp_path):
+    iceberg.use_hadoop_catalog(spark, "maintained", str(tmp_path))
+    with pytest.raises(ValueError, match="--expire_after_days must be a whole number >= 1"):
+        iceberg.MaintainOptions.from_arguments(
+            {"iceberg_namespace": NAMESPACE, "expire_after_days": "0", "retain_last": "1"}
+        )
+    options = iceberg.MaintainOptions.from_arguments(
+        {"iceberg_namespace": "maintained.curated", "expire_after_days": "30", "retain_last": "5"}
+    )
+    assert iceberg.maintain_namespace(spark, options, ["not_created_yet"]) == []
