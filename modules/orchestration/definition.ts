@@ -77,6 +77,7 @@ function recordFailure(step: string): AslState {
     Type: "Pass",
     Parameters: {
       step,
+      errorName: `${step}Failed`,
       "error.$": "$.error.Error",
       "cause.$": "$.error.Cause",
       "execution.$": "$$.Execution.Id",
@@ -134,7 +135,12 @@ function crawl(
         {
           And: [
             { Variable: "$.crawl.crawler.LastCrawl.Status", IsPresent: true },
-            { Not: { Variable: "$.crawl.crawler.LastCrawl.Status", StringEquals: "SUCCEEDED" } },
+            {
+              Or: [
+                { Variable: "$.crawl.crawler.LastCrawl.Status", StringEquals: "FAILED" },
+                { Variable: "$.crawl.crawler.LastCrawl.Status", StringEquals: "CANCELLED" },
+              ],
+            },
           ],
           Next: `${step}Unsuccessful`,
         },
@@ -185,12 +191,23 @@ function glueJob(step: string, jobName: string, next: string): Record<string, As
 
 /** The per-file branch of the Map: small files in Lambda, large ones in CodeBuild, both running the ingest CLI. */
 function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States: Record<string, AslState> } {
+  // The Pass before it writes the message: Fail's CausePath takes a reference path (intrinsics there are not
+  // understood by every interpreter, the local one included).
   const failInBranch = (step: string): AslState => ({
     Type: "Fail",
     Error: "IngestFailed",
-    // The handler's message names the file; the cause carries it out of the Map to the failure notice.
-    CausePath: "States.Format('{} failed for {}: {}', $.step, $.file.url, $.error.Cause)",
+    CausePath: "$.message",
     Comment: `a failed ${step} fails the Map; the ingest invariants keep the file's folder unsealed`,
+  });
+  const describeFailure = (step: string): AslState => ({
+    Type: "Pass",
+    Parameters: {
+      "file.$": "$.file",
+      step,
+      "error.$": "$.error",
+      "message.$": `States.Format('${step} failed for {}: {}', $.file.url, $.error.Cause)`,
+    },
+    Next: `${step}Fail`,
   });
   return {
     StartAt: STEP.route,
@@ -210,11 +227,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: `${STEP.ingestLambda}Failed` }],
         End: true,
       },
-      [`${STEP.ingestLambda}Failed`]: {
-        Type: "Pass",
-        Parameters: { "file.$": "$.file", step: STEP.ingestLambda, "error.$": "$.error" },
-        Next: `${STEP.ingestLambda}Fail`,
-      },
+      [`${STEP.ingestLambda}Failed`]: describeFailure(STEP.ingestLambda),
       [`${STEP.ingestLambda}Fail`]: failInBranch(STEP.ingestLambda),
       [STEP.ingestLarge]: {
         Type: "Task",
@@ -230,11 +243,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: `${STEP.ingestLarge}Failed` }],
         End: true,
       },
-      [`${STEP.ingestLarge}Failed`]: {
-        Type: "Pass",
-        Parameters: { "file.$": "$.file", step: STEP.ingestLarge, "error.$": "$.error" },
-        Next: `${STEP.ingestLarge}Fail`,
-      },
+      [`${STEP.ingestLarge}Failed`]: describeFailure(STEP.ingestLarge),
       [`${STEP.ingestLarge}Fail`]: failInBranch(STEP.ingestLarge),
     },
   };
@@ -341,7 +350,9 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
         Parameters: {
           TopicArn: props.topicArn,
           "Subject.$": "States.Format('Open Payments Lake refresh FAILED at {}', $.failure.step)",
-          "Message.$": "States.JsonToString($.failure)",
+          // Plain text for the people subscribed by e-mail; the cause is often itself JSON (a Glue job run).
+          "Message.$":
+            "States.Format('Refresh step {} failed ({}). Execution: {}. Cause: {}', $.failure.step, $.failure.error, $.failure.execution, $.failure.cause)",
           MessageAttributes: { outcome: { DataType: "String", StringValue: "failed" } },
         },
         ResultPath: null,
@@ -349,7 +360,7 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
       },
       [STEP.failed]: {
         Type: "Fail",
-        ErrorPath: "States.Format('{}Failed', $.failure.step)",
+        ErrorPath: "$.failure.errorName",
         CausePath: "$.failure.cause",
       },
       [STEP.done]: { Type: "Succeed" },

@@ -34,6 +34,7 @@ function choiceLabel(rule: { [key: string]: Json }): string {
   const test = (r: { [key: string]: Json }): string => {
     if (isObject(r.Not)) return `not ${test(r.Not)}`;
     if (Array.isArray(r.And)) return r.And.filter(isObject).map(test).join(" and ");
+    if (Array.isArray(r.Or)) return `(${r.Or.filter(isObject).map(test).join(" or ")})`;
     const variable = String(r.Variable ?? "")
       .split(".")
       .pop();
@@ -42,7 +43,8 @@ function choiceLabel(rule: { [key: string]: Json }): string {
       ? `${variable} present`
       : `${variable} ${op.replace(/^(String|Numeric)/, "")} ${value}`;
   };
-  return test(rule).replace(/["|]/g, "");
+  // Mermaid reads quotes, pipes and brackets in an edge label as syntax.
+  return test(rule).replace(/["|()[\]{}]/g, "");
 }
 
 function shape(id: string, name: string, state: AslState): string {

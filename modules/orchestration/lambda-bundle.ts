@@ -128,3 +128,11 @@ export function buildBundle(name: BundleName): LambdaBundle {
   built.set(name, bundle);
   return bundle;
 }
+
+/**
+ * What the CodeBuild project for large files runs (its buildspec) and the local run runs alike: the ingest CLI
+ * bundle on one source, against the lake named by the build's environment.
+ */
+export const INGEST_BUILD_COMMAND =
+  'node index.js ingest --json --bucket "$RAW_BUCKET" --table "$INGESTION_TABLE" --region "$AWS_REGION" ' +
+  '${LAKE_LOCAL_AWS_ENDPOINT:+--endpoint "$LAKE_LOCAL_AWS_ENDPOINT"} "$INGEST_SOURCE"';

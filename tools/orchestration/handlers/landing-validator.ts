@@ -1,5 +1,4 @@
-import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { awsClients } from "../../ingest/aws";
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BadInputError } from "../../ingest/errors";
 import { baseName, parseCmsFileName } from "../../ingest/file-names";
 import { peekLayout } from "../../ingest/ingest-file";
@@ -91,13 +90,11 @@ const eventKey = (key: string) => decodeURIComponent(key.replace(/\+/g, " "));
  */
 export async function handler(event: SqsEvent): Promise<BatchResponse> {
   const endpoint = optionalSetting("endpoint");
-  const { s3, ddb } = awsClients({
-    rawBucket: setting("rawBucket"),
-    table: "unused",
+  // The bucket comes with each event; only S3 is used.
+  const s3 = new S3Client({
     region: setting("region"),
-    ...(endpoint ? { endpoint } : {}),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
   });
-  ddb.destroy();
   const batchItemFailures: { itemIdentifier: string }[] = [];
   try {
     for (const message of event.Records) {
