@@ -17,6 +17,10 @@ export interface GlueFailureAlertsProps {
   readonly crawlerNames: string[];
   /** Subscribed to the topic (the recipient confirms the subscription by e-mail). */
   readonly email?: string;
+  /** CloudWatch alarms (an ARN pattern of this account's alarms) that may publish to the topic. */
+  readonly alarmArnPattern?: string;
+  /** Whether AWS Budgets (this account's budgets) may publish to the topic. */
+  readonly budgetsPublish?: boolean;
 }
 
 // Terminal states of a run that did not succeed (Glue Job State Change / Glue Crawler State Change events).
@@ -87,6 +91,31 @@ export class GlueFailureAlerts extends Construct {
             StringEquals: { "aws:SourceAccount": props.account },
           },
         }),
+        ...(props.alarmArnPattern
+          ? [
+              allow({
+                sid: "LakeAlarmsPublish",
+                principal: { Service: "cloudwatch.amazonaws.com" },
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: {
+                  ArnLike: { "aws:SourceArn": props.alarmArnPattern },
+                  StringEquals: { "aws:SourceAccount": props.account },
+                },
+              }),
+            ]
+          : []),
+        ...(props.budgetsPublish
+          ? [
+              allow({
+                sid: "BudgetsPublish",
+                principal: { Service: "budgets.amazonaws.com" },
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: { StringEquals: { "aws:SourceAccount": props.account } },
+              }),
+            ]
+          : []),
         deny({
           sid: "DenyInsecureTransport",
           principal: "*",

@@ -1,2 +1,5 @@
 export * from "./definition";
 export * from "./diagram";
+export * from "./lambda-bundle";
+export * from "./orchestration";
+export * from "./refresh-function";
