@@ -131,8 +131,8 @@ export function buildBundle(name: BundleName): LambdaBundle {
 
 /**
  * What the CodeBuild project for large files runs (its buildspec) and the local run runs alike: the ingest CLI
- * bundle on one source, against the lake named by the build's environment.
+ * bundle on one source, against the lake named by the build's environment (a local run's moto endpoint comes in
+ * LAKE_LOCAL_AWS_ENDPOINT, which the CLI reads itself). No `${...}`: terraform would read it as interpolation.
  */
 export const INGEST_BUILD_COMMAND =
-  'node index.js ingest --json --bucket "$RAW_BUCKET" --table "$INGESTION_TABLE" --region "$AWS_REGION" ' +
-  '${LAKE_LOCAL_AWS_ENDPOINT:+--endpoint "$LAKE_LOCAL_AWS_ENDPOINT"} "$INGEST_SOURCE"';
+  'node index.js ingest --json --bucket "$RAW_BUCKET" --table "$INGESTION_TABLE" --region "$AWS_REGION" "$INGEST_SOURCE"';
