@@ -281,6 +281,8 @@ export class LakeStack extends TerraformStack {
         cleaned: bucket(cleaned),
         curated: bucket(curated),
         athenaResults: bucket(this.storage.athenaResults),
+        // The operations bucket (Glue code, scratch, reports): deletes allowed, not write-once like raw.
+        landing: bucket(cleaned),
       },
       ingestionTable: { name: this.ingestionTable.tableName, arn: this.ingestionTable.tableArn },
       jobs: { clean: this.etl.jobNames.clean, curate: this.etl.jobNames.curate },

@@ -142,7 +142,7 @@ async function createLake(): Promise<void> {
   );
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
-      Bucket: names.raw,
+      Bucket: names.cleaned,
       NotificationConfiguration: {
         QueueConfigurations: [
           {
@@ -178,8 +178,10 @@ async function published(): Promise<{ Subject: string; Message: string }[]> {
   }
 }
 
+/** Keys under a prefix: raw/ in the raw bucket, landing/, incoming/ and rejected/ in the landing (cleaned) bucket. */
 async function keys(prefix: string): Promise<string[]> {
-  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: names.raw, Prefix: prefix }));
+  const bucket = prefix.startsWith("raw/") ? names.raw : names.cleaned;
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return Contents.map((o) => String(o.Key)).sort();
 }
 
@@ -210,6 +212,7 @@ const definition = () =>
 
 const settings = () => ({
   rawBucket: names.raw,
+  landingBucket: names.cleaned,
   ingestionTable: names.table,
   cmsApi: `${cms.url}/api/1`,
   // The General file goes the large-file way (the CodeBuild bundle), the Ownership file through Lambda.
@@ -338,14 +341,14 @@ describe("the refresh state machine, run locally against moto", () => {
   it("a bad file dropped into landing/ lands in rejected/ with its reason; a good one moves to incoming/; the DLQ stays empty", async () => {
     await s3.send(
       new PutObjectCommand({
-        Bucket: names.raw,
+        Bucket: names.cleaned,
         Key: "landing/OP_DTL_RSRCH_PGYR2023_P01302025_01212025.csv",
         Body: csvFor("general.modern-91", 3),
       }),
     );
     await s3.send(
       new PutObjectCommand({
-        Bucket: names.raw,
+        Bucket: names.cleaned,
         Key: "landing/OP_DTL_OWNRSHP_PGYR2021_P01302025_01212025.csv",
         Body: csvFor("ownership.modern-30", 5),
       }),
@@ -359,7 +362,7 @@ describe("the refresh state machine, run locally against moto", () => {
     ]);
     const reason = await s3.send(
       new GetObjectCommand({
-        Bucket: names.raw,
+        Bucket: names.cleaned,
         Key: "rejected/OP_DTL_RSRCH_PGYR2023_P01302025_01212025.csv.reason.json",
       }),
     );

@@ -66,6 +66,12 @@ describe("the refresh state machine definition", () => {
     }
   });
 
+  it("names the service integrations in the configured partition (aws-us-gov)", () => {
+    const gov = JSON.stringify(refreshDefinition({ ...props, partition: "aws-us-gov" }));
+    expect(gov).not.toMatch(/arn:aws:states/);
+    expect(gov.match(/arn:aws-us-gov:states:::/g)?.length).toBeGreaterThanOrEqual(8);
+  });
+
   it("refuses a Map concurrency outside 1-40 with the value named", () => {
     expect(() => refreshDefinition({ ...props, mapConcurrency: 0 })).toThrow(/mapConcurrency 0/);
     expect(() => refreshDefinition({ ...props, mapConcurrency: 41 })).toThrow(/1-40/);

@@ -26,6 +26,8 @@ export interface RefreshDefinitionProps {
   readonly crawlerPollSeconds: number;
   /** The whole execution is stopped after this many seconds. */
   readonly timeoutSeconds: number;
+  /** The partition of the service integrations' ARNs (`aws`, `aws-us-gov`); default aws. */
+  readonly partition?: string;
 }
 
 /** State names: the local run binds its handlers by these, the docs and alarms name them. */
@@ -92,6 +94,7 @@ function recordFailure(step: string): AslState {
  * state, and judge the last crawl once it is READY again.
  */
 function crawl(
+  partition: string,
   step: string,
   crawlerName: string,
   pollSeconds: number,
@@ -103,7 +106,7 @@ function crawl(
   return {
     [step]: {
       Type: "Task",
-      Resource: "arn:aws:states:::aws-sdk:glue:startCrawler",
+      Resource: `arn:${partition}:states:::aws-sdk:glue:startCrawler`,
       Parameters: { Name: crawlerName },
       ResultPath: null,
       Retry: [
@@ -120,7 +123,7 @@ function crawl(
     [wait]: { Type: "Wait", Seconds: pollSeconds, Next: poll },
     [poll]: {
       Type: "Task",
-      Resource: "arn:aws:states:::aws-sdk:glue:getCrawler",
+      Resource: `arn:${partition}:states:::aws-sdk:glue:getCrawler`,
       Parameters: { Name: crawlerName },
       ResultSelector: { "crawler.$": "$.Crawler" },
       ResultPath: "$.crawl",
@@ -162,11 +165,11 @@ function crawl(
 }
 
 /** A Glue job run, waited for (.sync): a failed, stopped or timed-out run fails the step. */
-function glueJob(step: string, jobName: string, next: string): Record<string, AslState> {
+function glueJob(partition: string, step: string, jobName: string, next: string): Record<string, AslState> {
   return {
     [step]: {
       Type: "Task",
-      Resource: "arn:aws:states:::glue:startJobRun.sync",
+      Resource: `arn:${partition}:states:::glue:startJobRun.sync`,
       Parameters: { JobName: jobName },
       ResultSelector: {
         "jobRunId.$": "$.Id",
@@ -191,6 +194,7 @@ function glueJob(step: string, jobName: string, next: string): Record<string, As
 
 /** The per-file branch of the Map: small files in Lambda, large ones in CodeBuild, both running the ingest CLI. */
 function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States: Record<string, AslState> } {
+  const partition = props.partition ?? "aws";
   // The Pass before it writes the message: Fail's CausePath takes a reference path (intrinsics there are not
   // understood by every interpreter, the local one included).
   const failInBranch = (step: string): AslState => ({
@@ -219,7 +223,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
       },
       [STEP.ingestLambda]: {
         Type: "Task",
-        Resource: "arn:aws:states:::lambda:invoke",
+        Resource: `arn:${partition}:states:::lambda:invoke`,
         Parameters: { FunctionName: props.functions.ingest, "Payload.$": "$.file" },
         ResultSelector: { "outcome.$": "$.Payload" },
         ResultPath: "$.ingest",
@@ -231,7 +235,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
       [`${STEP.ingestLambda}Fail`]: failInBranch(STEP.ingestLambda),
       [STEP.ingestLarge]: {
         Type: "Task",
-        Resource: "arn:aws:states:::codebuild:startBuild.sync",
+        Resource: `arn:${partition}:states:::codebuild:startBuild.sync`,
         Parameters: {
           ProjectName: props.largeIngestProject,
           EnvironmentVariablesOverride: [
@@ -255,6 +259,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
  * an SNS notice, then fails the execution (an alarm watches ExecutionsFailed).
  */
 export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition {
+  const partition = props.partition ?? "aws";
   if (!Number.isInteger(props.mapConcurrency) || props.mapConcurrency < 1 || props.mapConcurrency > 40) {
     throw new Error(`refreshDefinition: mapConcurrency ${props.mapConcurrency} must be a whole number 1-40`);
   }
@@ -263,7 +268,7 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
   }
   const summary = (status: string, next: string): AslState => ({
     Type: "Task",
-    Resource: "arn:aws:states:::sns:publish",
+    Resource: `arn:${partition}:states:::sns:publish`,
     Parameters: {
       TopicArn: props.topicArn,
       Subject: `Open Payments Lake refresh: ${status}`,
@@ -280,7 +285,7 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
     States: {
       [STEP.discover]: {
         Type: "Task",
-        Resource: "arn:aws:states:::lambda:invoke",
+        Resource: `arn:${partition}:states:::lambda:invoke`,
         Parameters: { FunctionName: props.functions.discover, "Payload.$": "$" },
         ResultSelector: {
           "files.$": "$.Payload.files",
@@ -316,13 +321,13 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
         Next: STEP.crawlRaw,
       },
       [failedName(STEP.ingestEach)]: recordFailure(STEP.ingestEach),
-      ...crawl(STEP.crawlRaw, props.crawlers.raw, props.crawlerPollSeconds, STEP.clean),
-      ...glueJob(STEP.clean, props.jobs.clean, STEP.curate),
-      ...glueJob(STEP.curate, props.jobs.curate, STEP.crawlCurated),
-      ...crawl(STEP.crawlCurated, props.crawlers.curated, props.crawlerPollSeconds, STEP.smoke),
+      ...crawl(partition, STEP.crawlRaw, props.crawlers.raw, props.crawlerPollSeconds, STEP.clean),
+      ...glueJob(partition, STEP.clean, props.jobs.clean, STEP.curate),
+      ...glueJob(partition, STEP.curate, props.jobs.curate, STEP.crawlCurated),
+      ...crawl(partition, STEP.crawlCurated, props.crawlers.curated, props.crawlerPollSeconds, STEP.smoke),
       [STEP.smoke]: {
         Type: "Task",
-        Resource: "arn:aws:states:::lambda:invoke",
+        Resource: `arn:${partition}:states:::lambda:invoke`,
         Parameters: { FunctionName: props.functions.smoke, Payload: {} },
         ResultSelector: { "checks.$": "$.Payload" },
         ResultPath: "$.smoke",
@@ -346,7 +351,7 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
       [STEP.publishSummary]: summary("succeeded", STEP.done),
       [STEP.notifyFailure]: {
         Type: "Task",
-        Resource: "arn:aws:states:::sns:publish",
+        Resource: `arn:${partition}:states:::sns:publish`,
         Parameters: {
           TopicArn: props.topicArn,
           "Subject.$": "States.Format('Open Payments Lake refresh FAILED at {}', $.failure.step)",

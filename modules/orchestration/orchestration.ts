@@ -68,6 +68,11 @@ export interface LakeOrchestrationProps {
     readonly cleaned: Bucket;
     readonly curated: Bucket;
     readonly athenaResults: Bucket;
+    /**
+     * Where people drop files (landing/), accepted ones wait (incoming/) and rejected ones stay (rejected/): never
+     * the raw bucket, whose write-once policy refuses the validator's moves (deletes, copies over a key).
+     */
+    readonly landing: Bucket;
   };
   readonly ingestionTable: { readonly name: string; readonly arn: string };
   readonly jobs: { readonly clean: string; readonly curate: string };
@@ -149,7 +154,7 @@ export class LakeOrchestration extends Construct {
           actions: ["sqs:SendMessage"],
           resources: [landing.arn],
           conditions: {
-            ArnEquals: { "aws:SourceArn": buckets.raw.arn },
+            ArnEquals: { "aws:SourceArn": buckets.landing.arn },
             StringEquals: { "aws:SourceAccount": location.account },
           },
         }),
@@ -163,7 +168,7 @@ export class LakeOrchestration extends Construct {
       ]),
     });
     new S3BucketNotification(this, "landing-notification", {
-      bucket: buckets.raw.name,
+      bucket: buckets.landing.name,
       queue: [{ queueArn: landing.arn, events: ["s3:ObjectCreated:*"], filterPrefix: "landing/" }],
       dependsOn: [landing],
     });
@@ -190,6 +195,7 @@ export class LakeOrchestration extends Construct {
       deadLetterQueueArn: deadLetters.arn,
       environment: {
         ...lakeEnv,
+        LANDING_BUCKET: buckets.landing.name,
         LAMBDA_MAX_BYTES: String(settings.lambdaMaxBytes),
         ...(settings.programYears ? { PROGRAM_YEARS: settings.programYears.join(",") } : {}),
       },
@@ -197,13 +203,13 @@ export class LakeOrchestration extends Construct {
         allow({
           sid: "ListIncoming",
           actions: ["s3:ListBucket"],
-          resources: [buckets.raw.arn],
+          resources: [buckets.landing.arn],
           conditions: { StringLike: { "s3:prefix": ["incoming/*", "incoming/"] } },
         }),
         allow({
           sid: "ReadIncoming",
           actions: ["s3:GetObject"],
-          resources: [`${buckets.raw.arn}/incoming/*`],
+          resources: [`${buckets.landing.arn}/incoming/*`],
         }),
         allow({
           sid: "ReadIngestions",
@@ -267,12 +273,12 @@ export class LakeOrchestration extends Construct {
         allow({
           sid: "JudgeAndMoveLanded",
           actions: ["s3:GetObject", "s3:DeleteObject"],
-          resources: [`${buckets.raw.arn}/landing/*`],
+          resources: [`${buckets.landing.arn}/landing/*`],
         }),
         allow({
           sid: "FileLanded",
           actions: ["s3:PutObject"],
-          resources: [`${buckets.raw.arn}/incoming/*`, `${buckets.raw.arn}/rejected/*`],
+          resources: [`${buckets.landing.arn}/incoming/*`, `${buckets.landing.arn}/rejected/*`],
         }),
         dataKeyUse("LakeDataThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], props.dataKeyArn, [
           via("s3"),
@@ -369,6 +375,7 @@ export class LakeOrchestration extends Construct {
       mapConcurrency: settings.mapConcurrency,
       crawlerPollSeconds: 60,
       timeoutSeconds: settings.timeoutHours * 3600,
+      partition: location.partition,
     });
     const sfnLogs = new CloudwatchLogGroup(this, "state-machine-logs", {
       // The /aws/vendedlogs/ prefix keeps the log group's resource policy small (AWS's advice for Step Functions).
@@ -730,16 +737,17 @@ function ingestPermissions(props: LakeOrchestrationProps): PolicyStatement[] {
   const via = (service: string) => `${service}.${props.location.region}.amazonaws.com`;
   return [
     allow({ sid: "PutRawObjects", actions: S3_OBJECT_WRITE, resources: [`${raw.arn}/raw/*`] }),
+    allow({ sid: "VerifyRaw", actions: [...S3_OBJECT_READ], resources: [`${raw.arn}/raw/*`] }),
     allow({
-      sid: "VerifyRawAndReadIncoming",
-      actions: [...S3_OBJECT_READ],
-      resources: [`${raw.arn}/raw/*`, `${raw.arn}/incoming/*`],
+      sid: "ReadIncoming",
+      actions: ["s3:GetObject"],
+      resources: [`${props.buckets.landing.arn}/incoming/*`],
     }),
     allow({
       sid: "ListRawPrefix",
       actions: ["s3:ListBucket"],
       resources: [raw.arn],
-      conditions: { StringLike: { "s3:prefix": ["raw/*", "incoming/*"] } },
+      conditions: { StringLike: { "s3:prefix": ["raw/*"] } },
     }),
     allow({
       sid: "RecordIngestions",
@@ -896,19 +904,21 @@ function boundaryStatements(props: LakeOrchestrationProps, stateMachineArn: stri
     allow({
       sid: "LakeObjects",
       actions: [...S3_OBJECT_READ, ...S3_OBJECT_WRITE],
-      resources: [buckets.raw, buckets.cleaned, buckets.curated, buckets.athenaResults].map(
+      resources: [buckets.raw, buckets.cleaned, buckets.curated, buckets.athenaResults, buckets.landing].map(
         (b) => `${b.arn}/*`,
       ),
     }),
     allow({
       sid: "MoveLandedFiles",
       actions: ["s3:DeleteObject"],
-      resources: [`${buckets.raw.arn}/landing/*`],
+      resources: [`${buckets.landing.arn}/landing/*`],
     }),
     allow({
       sid: "ListLakeBuckets",
       actions: ["s3:ListBucket", "s3:GetBucketLocation"],
-      resources: [buckets.raw, buckets.cleaned, buckets.curated, buckets.athenaResults].map((b) => b.arn),
+      resources: [buckets.raw, buckets.cleaned, buckets.curated, buckets.athenaResults, buckets.landing].map(
+        (b) => b.arn,
+      ),
     }),
     allow({
       sid: "IngestionTable",

@@ -93,7 +93,9 @@ export async function handler(event: DiscoverInput = {}): Promise<DiscoverOutput
       : (await Promise.all(years.map((y) => discover(y, optionalSetting("cmsApi") ?? defaultApi))))
           .flat()
           .map((f) => f.downloadURL);
-    const candidates = [...new Set([...fromCms, ...(await incomingObjects(s3, rawBucket))])];
+    const landingBucket = optionalSetting("landingBucket");
+    const incoming = landingBucket ? await incomingObjects(s3, landingBucket) : [];
+    const candidates = [...new Set([...fromCms, ...incoming])];
     const judged = await mapLimit(candidates, 8, async (url) => judge(url, { s3, ledger, maxLambdaBytes }));
     const files = judged.flatMap((j) => ("file" in j ? [j.file] : []));
     const skipped = judged.flatMap((j) => ("skip" in j ? [j.skip] : []));

@@ -4,6 +4,8 @@
  */
 export const HANDLER_ENV = {
   rawBucket: "RAW_BUCKET",
+  /** Where people drop files (landing/) and accepted ones wait (incoming/): not the write-once raw bucket. */
+  landingBucket: "LANDING_BUCKET",
   ingestionTable: "INGESTION_TABLE",
   region: "AWS_REGION",
   /** Local runs only: moto's endpoint (the tools read the same variable). */
