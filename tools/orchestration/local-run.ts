@@ -260,9 +260,15 @@ export async function runRefreshLocally(options: LocalRunOptions): Promise<Local
   const steps: StepTiming[] = [];
   const collect = (async () => {
     for await (const event of execution.eventLogs) {
-      const e = event as { type: string; timestamp: number; state?: { name: string }; index?: number };
+      const e = event as {
+        type: string;
+        timestamp: number;
+        state?: { name: string; input?: unknown };
+        index?: number;
+      };
       if (!e.state) continue;
-      const key = `${e.state.name}#${e.index ?? ""}`;
+      // Map iterations run the same states side by side: their inputs (the file) tell them apart.
+      const key = `${e.state.name}#${e.index ?? ""}#${JSON.stringify(e.state.input)}`;
       if (e.type === "StateEntered") entered.set(key, e.timestamp);
       else if (e.type === "StateExited" || e.type === "StateFailed") {
         const from = entered.get(key);
