@@ -3,9 +3,11 @@
 // SNS and CodeBuild integrations go to moto's server (the project's tools/local-aws), and the landing validator is
 // fed by moto's own S3 → SQS notification with the dead-letter queue's redrive. Glue runs no script on moto: a job
 // run ends SUCCEEDED, or with a recorded FAILED state for the failure test (docs/orchestration.md says so).
+import { CloudWatchClient, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { STEP } from "../../modules/orchestration/definition";
+import { QUARANTINE_METRIC } from "../../modules/orchestration/metrics";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../../tools/local-aws/moto-server";
 import { handler as validateLanding } from "../../tools/orchestration/handlers/landing-validator";
 import {
@@ -103,7 +105,36 @@ afterAll(async () => {
 });
 
 describe("the refresh state machine, run locally against moto", () => {
-  it("happy path: discovers both files, ingests them (Lambda and the CodeBuild bundle), runs Glue and smoke, publishes the summary", async () => {
+  it("happy path: discovers both files, ingests them (Lambda and the CodeBuild bundle), runs Glue and smoke, publishes the summary and the quarantine ratio", async () => {
+    // The clean job's report as the Glue job writes it (glue-scripts/README.md): 6 of 160 rows quarantined.
+    await lake.s3.send(
+      new PutObjectCommand({
+        Bucket: names.cleaned,
+        Key: "reports/clean/latest.json",
+        Body: JSON.stringify({
+          status: "passed",
+          failures: [],
+          files: [
+            {
+              source_object: "g",
+              dataset: "general",
+              program_year: 2023,
+              raw_records: 120,
+              cleaned: 116,
+              quarantined: 4,
+            },
+            {
+              source_object: "o",
+              dataset: "ownership",
+              program_year: 2023,
+              raw_records: 40,
+              cleaned: 38,
+              quarantined: 2,
+            },
+          ],
+        }),
+      }),
+    );
     const result = await run("happy path");
     expect(result).toMatchObject({ status: "SUCCEEDED" });
     const sealed = (await keys("raw/")).filter((k) => k.endsWith("manifest.json"));
@@ -123,6 +154,20 @@ describe("the refresh state machine, run locally against moto", () => {
     const body = JSON.parse(summary.Message);
     expect(body.smoke.summary).toMatchObject({ passed: 1, failed: 0 });
     expect(Object.keys(body.glue)).toEqual([STEP.clean, STEP.curate]);
+    const cloudwatch = new CloudWatchClient({ region, endpoint: moto.endpoint });
+    const stats = await cloudwatch.send(
+      new GetMetricStatisticsCommand({
+        Namespace: QUARANTINE_METRIC.namespace,
+        MetricName: QUARANTINE_METRIC.name,
+        Dimensions: [{ Name: QUARANTINE_METRIC.dimension, Value: "opl" }],
+        StartTime: new Date(Date.now() - 3_600_000),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: 3600,
+        Statistics: ["Maximum"],
+      }),
+    );
+    cloudwatch.destroy();
+    expect(stats.Datapoints?.map((d) => d.Maximum)).toEqual([6 / 160]);
   });
 
   it("a second run finds nothing new (same URLs, ETags and sizes) and says so", async () => {

@@ -25,11 +25,12 @@ import { allow, deny } from "../access/policy";
 import { AssetType, type PolicyStatement, policyJson, TerraformAsset } from "../core";
 import { refreshDefinition } from "./definition";
 import { buildBundle, INGEST_BUILD_COMMAND } from "./lambda-bundle";
+import { QUARANTINE_METRIC } from "./metrics";
 import { RefreshFunction } from "./refresh-function";
 
 /** The custom metric namespace the refresh publishes to (the smoke step's quarantine ratio). */
-export const METRIC_NAMESPACE = "OpenPaymentsLake";
-export const QUARANTINE_RATIO_METRIC = "QuarantineRatio";
+export const METRIC_NAMESPACE = QUARANTINE_METRIC.namespace;
+export const QUARANTINE_RATIO_METRIC = QUARANTINE_METRIC.name;
 
 export interface OrchestrationSettings {
   readonly schedule: string | null;
@@ -247,6 +248,7 @@ export class LakeOrchestration extends Construct {
         CURATED_DATABASE: props.curatedDatabase,
         CLEANED_BUCKET: buckets.cleaned.name,
         CURATED_BUCKET: buckets.curated.name,
+        LAKE_NAME: props.namePrefix,
       },
       statements: smokePermissions(props, via),
     });
@@ -598,7 +600,7 @@ export class LakeOrchestration extends Construct {
         description: `The clean job quarantined more than ${props.settings.quarantineRatioMax * 100} % of the rows it read`,
         namespace: METRIC_NAMESPACE,
         metric: QUARANTINE_RATIO_METRIC,
-        dimensions: { Lake: props.namePrefix },
+        dimensions: { [QUARANTINE_METRIC.dimension]: props.namePrefix },
         statistic: "Maximum",
         threshold: props.settings.quarantineRatioMax,
         period: 86_400,

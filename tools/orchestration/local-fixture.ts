@@ -175,6 +175,7 @@ export async function createLocalRefreshTarget(
       curatedDatabase: names.database,
       cleanedBucket: names.cleaned,
       curatedBucket: names.curated,
+      lakeName: "opl",
       // moto runs no Athena SQL and Glue wrote no tables: only the check that reads the workgroup back can run.
       smokeOnly: WORKGROUP_CHECK_ID,
     },

@@ -18,6 +18,8 @@ export const HANDLER_ENV = {
   curatedDatabase: "CURATED_DATABASE",
   cleanedBucket: "CLEANED_BUCKET",
   curatedBucket: "CURATED_BUCKET",
+  /** The lake's name prefix: the quarantine metric's dimension. */
+  lakeName: "LAKE_NAME",
   /** Comma-separated smoke check ids; unset: every check. */
   smokeOnly: "SMOKE_ONLY",
 } as const;

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultChecksDir } from "../../smoke/checks";
 import { main } from "../../smoke/cli";
+import { loadJobReports } from "../../smoke/job-reports";
 import type { RunSummary } from "../../smoke/report";
+import { publishQuarantineRatio, quarantineRatio } from "../quarantine-metric";
 import { captured, optionalSetting, setting } from "./environment";
 
 /** Thrown when a smoke check fails: the message names the failing checks. */
@@ -54,6 +56,7 @@ export async function handler(): Promise<{ summary: RunSummary; checks: { id: st
       io,
     ),
   );
+  await publishRatio();
   let report: SmokeReport | undefined;
   try {
     report = JSON.parse(run.stdout) as SmokeReport;
@@ -69,4 +72,29 @@ export async function handler(): Promise<{ summary: RunSummary; checks: { id: st
     );
   }
   return { summary: report.summary, checks: report.checks.map((c) => ({ id: c.id, status: c.status })) };
+}
+
+/**
+ * The clean job's quarantine ratio from its report, as a CloudWatch metric (before the checks are judged, so a
+ * failing run still reports it). No report (the jobs never ran) publishes nothing and says so in the log.
+ */
+async function publishRatio(): Promise<void> {
+  const endpoint = optionalSetting("endpoint");
+  const aws = { region: setting("region"), ...(endpoint ? { endpoint } : {}) };
+  let ratio: number | undefined;
+  try {
+    const { clean } = await loadJobReports(
+      { clean: `s3://${setting("cleanedBucket")}/reports/clean/latest.json` },
+      aws,
+    );
+    ratio = quarantineRatio(clean);
+  } catch (error) {
+    process.stderr.write(
+      `quarantine ratio not published: no readable clean report (${(error as Error).message})\n`,
+    );
+    return;
+  }
+  if (ratio === undefined) return;
+  await publishQuarantineRatio(ratio, setting("lakeName"), aws);
+  process.stderr.write(`${JSON.stringify({ event: "quarantine-ratio", ratio })}\n`);
 }
