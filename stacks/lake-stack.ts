@@ -271,7 +271,8 @@ export class LakeStack extends TerraformStack {
         glueMaxMinutes: o.glueMaxMinutes,
         quarantineRatioMax: o.quarantineRatioMax,
         budgetMonthlyUsd: o.budgetMonthlyUsd,
-        logRetentionDays: config.etl.logRetentionDays,
+        // The refresh's logs are its audit trail (who ingested what, why a run failed): at least a year.
+        logRetentionDays: Math.max(config.etl.logRetentionDays, 365),
       },
       logsKeyArn: this.keys.logs.keyArn,
       dataKeyArn: this.keys.data.keyArn,

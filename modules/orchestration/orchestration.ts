@@ -260,6 +260,9 @@ export class LakeOrchestration extends Construct {
       timeoutSeconds: 60,
       memoryMb: 256,
       reservedConcurrency: 2,
+      // Only ever invoked by the SQS event source, whose own redrive is the DLQ that matters; an asynchronous
+      // invocation by hand would land here too.
+      deadLetterQueueArn: deadLetters.arn,
       environment: {},
       statements: [
         allow({
