@@ -38,9 +38,11 @@ test-prereqs:
 test: test-prereqs lint typecheck test-unit test-python test-terraform test-integration
 
 # The local lake (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
-# options, e.g. make demo DEMO_ARGS="--then destroy".
+# options, e.g. make demo DEMO_ARGS="--then destroy". Then the hands-off refresh through its state machine on a
+# fresh local AWS (docs/orchestration.md), a few seconds.
 demo: setup
 	tsx tools/local-lake/cli.ts up $(DEMO_ARGS)
+	tsx tools/orchestration/cli.ts demo
 
 # The serving warehouse (docs/warehouse.md) on a real local PostgreSQL: a small sample lake through the Glue jobs,
 # migrations, a reconciled load, one dashboard from the marts beside the same answer from curated.

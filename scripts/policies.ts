@@ -62,6 +62,10 @@ export function resolveReferences(resources: StackResources, location: AwsLocati
         aws_iam_policy: () => `arn:${partition}:iam::${account}:policy/${resource.name}`,
         aws_sns_topic: () => `${regional("sns")}:${resource.name}`,
         aws_cloudwatch_event_rule: () => `${regional("events")}:rule/${resource.name}`,
+        aws_sqs_queue: () => `${regional("sqs")}:${resource.name}`,
+        aws_lambda_function: () => `${regional("lambda")}:function:${resource.function_name}`,
+        aws_codebuild_project: () => `${regional("codebuild")}:project/${resource.name}`,
+        aws_sfn_state_machine: () => `${regional("states")}:stateMachine:${resource.name}`,
       };
       if (attribute === "arn" && arns[type]) return arns[type]();
       if (attribute === "key_id" && type === "aws_kms_key") return fakeKeyId(name);

@@ -2,13 +2,14 @@ import type { Construct } from "constructs";
 import { arns, GithubCiRoles, LakeAccess, ROLE_PURPOSES } from "../modules/access";
 import { GlueFailureAlerts } from "../modules/alerts";
 import { LakeCatalog, LakeSecurityConfiguration } from "../modules/catalog";
-import { type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
+import { DEFAULT_REFRESH_SCHEDULE, type LakeConfig, NAME_LIMITS, Naming } from "../modules/config";
 import { TerraformStack } from "../modules/core";
 import { GLUE_ARTIFACTS_PREFIX, GLUE_TEMP_PREFIX, LakeEtl } from "../modules/etl";
 import { LAKE_FORMATION_SERVICE_ROLE, LakeFormationGovernance } from "../modules/governance";
 import { IngestionMetadataTable } from "../modules/ingestion-metadata";
 import { LakeKeys } from "../modules/keys";
 import { flowLogGroupName, PrivateNetwork } from "../modules/network";
+import { alarmArnPattern, LakeOrchestration } from "../modules/orchestration";
 import { LakeDataQuality } from "../modules/quality";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
@@ -45,6 +46,8 @@ export class LakeStack extends TerraformStack {
   /** The serving warehouse's network and database, when `warehouse.enabled` (docs/warehouse.md). */
   readonly warehouseNetwork?: PrivateNetwork;
   readonly warehouse?: ServingWarehouse;
+  /** The hands-off refresh, when `orchestration.enabled` (docs/orchestration.md). */
+  readonly orchestration?: LakeOrchestration;
 
   constructor(scope: Construct, id: string, { config }: LakeStackProps) {
     super(scope, id);
@@ -210,6 +213,12 @@ export class LakeStack extends TerraformStack {
       ),
       email: config.alerts.email,
       alarmArns: warehouseAlarmArns,
+      ...(config.orchestration.enabled
+        ? {
+            alarmArnPattern: alarmArnPattern(location, this.naming.prefix),
+            budgetsPublish: config.orchestration.budgetMonthlyUsd !== undefined,
+          }
+        : {}),
     });
     // EventBridge encrypts what it publishes to the topic with the logs key: only this account's alert rules
     // (the exact rule ARNs, and the account, so a rule of the same name elsewhere cannot use the key).
@@ -261,6 +270,9 @@ export class LakeStack extends TerraformStack {
           ArnEquals: { "aws:SourceArn": warehouseAlarmArns },
         },
       });
+    }
+    if (config.orchestration.enabled) {
+      this.orchestration = this.addOrchestration(config, names);
     }
 
     this.ci = new GithubCiRoles(this, "ci", {
@@ -319,5 +331,88 @@ export class LakeStack extends TerraformStack {
       ciPlanRole: this.ci.planRole.roleArn,
       ciDeployRole: this.ci.deployRole.roleArn,
     });
+  }
+
+  /** The refresh's construct, its keys' users and the services that encrypt with the logs key for it. */
+  private addOrchestration(
+    config: LakeConfig,
+    names: { workgroup: string; curatedDatabase: string },
+  ): LakeOrchestration {
+    const { raw, cleaned, curated } = this.storage.zones;
+    const bucket = (b: { bucketName: string; bucketArn: string }) => ({
+      name: b.bucketName,
+      arn: b.bucketArn,
+    });
+    const o = config.orchestration;
+    const orchestration = new LakeOrchestration(this, "orchestration", {
+      location: this.naming.location,
+      namePrefix: this.naming.prefix,
+      settings: {
+        // Nothing runs on a schedule in local (the schema refuses one there).
+        schedule:
+          o.schedule === undefined
+            ? config.environment === "local"
+              ? null
+              : DEFAULT_REFRESH_SCHEDULE
+            : o.schedule,
+        programYears: o.programYears,
+        mapConcurrency: o.mapConcurrency,
+        lambdaMaxBytes: o.lambdaMaxBytes,
+        timeoutHours: o.timeoutHours,
+        glueMaxMinutes: o.glueMaxMinutes,
+        quarantineRatioMax: o.quarantineRatioMax,
+        budgetMonthlyUsd: o.budgetMonthlyUsd,
+        // The refresh's logs are its audit trail (who ingested what, why a run failed): at least a year.
+        logRetentionDays: Math.max(config.etl.logRetentionDays, 365),
+      },
+      logsKeyArn: this.keys.logs.keyArn,
+      dataKeyArn: this.keys.data.keyArn,
+      alertsTopicArn: this.alerts.topicArn,
+      buckets: {
+        raw: bucket(raw),
+        cleaned: bucket(cleaned),
+        curated: bucket(curated),
+        athenaResults: bucket(this.storage.athenaResults),
+        // The operations bucket (Glue code, scratch, reports): deletes allowed, not write-once like raw.
+        landing: bucket(cleaned),
+      },
+      ingestionTable: { name: this.ingestionTable.tableName, arn: this.ingestionTable.tableArn },
+      jobs: { clean: this.etl.jobNames.clean, curate: this.etl.jobNames.curate },
+      crawlers: { raw: this.catalog.rawCrawlerName, curated: this.catalog.curatedCrawlerName },
+      curatedDatabase: names.curatedDatabase,
+      workgroup: names.workgroup,
+      artifactsPrefix: GLUE_ARTIFACTS_PREFIX,
+    });
+    for (const user of orchestration.dataKeyUsers) this.keys.data.addUser(user);
+    for (const user of orchestration.logsKeyUsers) this.keys.logs.addUser(user);
+    const { account } = this.naming.location;
+    // S3 sends landing events into the encrypted queue; CloudWatch alarms and Budgets publish to the topic.
+    this.keys.logs.addServiceGrant({
+      name: "S3LandingEvents",
+      service: "s3.amazonaws.com",
+      actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+      conditions: {
+        StringEquals: { "aws:SourceAccount": account },
+        ArnEquals: { "aws:SourceArn": raw.bucketArn },
+      },
+    });
+    this.keys.logs.addServiceGrant({
+      name: "RefreshAlarms",
+      service: "cloudwatch.amazonaws.com",
+      actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+      conditions: {
+        StringEquals: { "aws:SourceAccount": account },
+        ArnLike: { "aws:SourceArn": orchestration.alarmArnPattern },
+      },
+    });
+    if (config.orchestration.budgetMonthlyUsd !== undefined) {
+      this.keys.logs.addServiceGrant({
+        name: "BudgetsAlerts",
+        service: "budgets.amazonaws.com",
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        conditions: { StringEquals: { "aws:SourceAccount": account } },
+      });
+    }
+    return orchestration;
   }
 }

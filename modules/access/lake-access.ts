@@ -63,7 +63,7 @@ function objects(bucket: BucketRef, prefixes: string[]): string[] {
   return prefixes.map((p) => `${bucket.arn}/${p}/*`);
 }
 
-const GLUE_CATALOG_READ = [
+export const GLUE_CATALOG_READ = [
   "glue:GetDatabase",
   "glue:GetDatabases",
   "glue:GetTable",
@@ -81,8 +81,8 @@ const GLUE_CATALOG_WRITE = [
   "glue:UpdatePartition",
   "glue:BatchUpdatePartition",
 ];
-const S3_OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
-const S3_OBJECT_READ = [
+export const S3_OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+export const S3_OBJECT_READ = [
   "s3:GetObject",
   "s3:GetObjectVersion",
   "s3:GetObjectAttributes",
@@ -94,7 +94,7 @@ const RAW_DELETES = [
   "s3:PutLifecycleConfiguration",
   "s3:PutBucketVersioning",
 ];
-const ATHENA_QUERY_ACTIONS = [
+export const ATHENA_QUERY_ACTIONS = [
   "athena:StartQueryExecution",
   "athena:StopQueryExecution",
   "athena:GetQueryExecution",
@@ -107,7 +107,7 @@ const ATHENA_QUERY_ACTIONS = [
   "athena:BatchGetNamedQuery",
   "athena:ListNamedQueries",
 ];
-const ATHENA_CATALOG_BROWSE = [
+export const ATHENA_CATALOG_BROWSE = [
   "athena:ListDatabases",
   "athena:GetDatabase",
   "athena:ListTableMetadata",

@@ -19,6 +19,10 @@ export interface GlueFailureAlertsProps {
   readonly email?: string;
   /** CloudWatch alarms (ARNs) that may publish to the topic, e.g. the warehouse's. */
   readonly alarmArns?: string[];
+  /** CloudWatch alarms (an ARN pattern of this account's alarms) that may publish to the topic. */
+  readonly alarmArnPattern?: string;
+  /** Whether AWS Budgets (this account's budgets) may publish to the topic. */
+  readonly budgetsPublish?: boolean;
 }
 
 // Terminal states of a run that did not succeed (Glue Job State Change / Glue Crawler State Change events).
@@ -100,6 +104,31 @@ export class GlueFailureAlerts extends Construct {
                   ArnEquals: { "aws:SourceArn": props.alarmArns },
                   StringEquals: { "aws:SourceAccount": props.account },
                 },
+              }),
+            ]
+          : []),
+        ...(props.alarmArnPattern
+          ? [
+              allow({
+                sid: "LakeAlarmsPublish",
+                principal: { Service: "cloudwatch.amazonaws.com" },
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: {
+                  ArnLike: { "aws:SourceArn": props.alarmArnPattern },
+                  StringEquals: { "aws:SourceAccount": props.account },
+                },
+              }),
+            ]
+          : []),
+        ...(props.budgetsPublish
+          ? [
+              allow({
+                sid: "BudgetsPublish",
+                principal: { Service: "budgets.amazonaws.com" },
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: { StringEquals: { "aws:SourceAccount": props.account } },
               }),
             ]
           : []),

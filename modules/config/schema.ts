@@ -175,6 +175,83 @@ const warehouseSchema = z
     'Serving warehouse: RDS PostgreSQL marts for BI in a private VPC (docs/warehouse.md). Every field has a default; {"enabled": true} is enough.',
   );
 
+/** EventBridge Scheduler expressions (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html). */
+const SCHEDULE_EXPRESSION = /^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+
+/** Every Monday 06:00 UTC: CMS publishes in January and June and corrects in between; a weekly look is plenty. */
+export const DEFAULT_REFRESH_SCHEDULE = "cron(0 6 ? * MON *)";
+
+const orchestrationSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Deploys the hands-off refresh (docs/orchestration.md): the Step Functions state machine, its Lambda " +
+          "functions, the large-file CodeBuild project, the landing validator with its dead-letter queue, alarms " +
+          "and the dashboard. Off by default: an environment turns it on when it is ready to run unattended.",
+      ),
+    schedule: z
+      .string()
+      .regex(SCHEDULE_EXPRESSION, { error: "must be cron(...) or rate(N minutes|hours|days)" })
+      .nullable()
+      .optional()
+      .describe(
+        `EventBridge Scheduler expression starting the refresh, or null for manual starts only. Default ${DEFAULT_REFRESH_SCHEDULE} (UTC); always off (null) in local.`,
+      ),
+    programYears: z
+      .array(z.number().int().min(2013, { error: "must be a program year from 2013 on" }))
+      .min(1)
+      .optional()
+      .describe(
+        "Program years the scheduled refresh asks CMS about; default the last 7 (what CMS keeps published).",
+      ),
+    mapConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(40, { error: "must be at most 40 (Step Functions inline Map limit)" })
+      .default(4)
+      .describe("Files ingested at once by the state machine's Map."),
+    lambdaMaxBytes: z
+      .number()
+      .int()
+      .min(1_000_000)
+      .max(20_000_000_000)
+      .default(1_000_000_000)
+      .describe(
+        "Files larger than this (bytes), or of unknown size, and year ZIPs are ingested by the CodeBuild project instead of Lambda (15-minute limit).",
+      ),
+    timeoutHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(48)
+      .default(24)
+      .describe("A refresh execution still running after this many hours is stopped (and alarms)."),
+    glueMaxMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .default(120)
+      .describe("Alarm when a Glue job run takes longer than this."),
+    quarantineRatioMax: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe("Alarm when the clean job quarantines more than this share of the rows it read."),
+    budgetMonthlyUsd: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "Optional AWS Budgets alarm: monthly cost limit (USD) of the lake's tagged resources, alerting at 80 % and 100 %.",
+      ),
+  })
+  .prefault({})
+  .describe("The hands-off refresh: event-driven ingestion and orchestration.");
+
 export const lakeConfigSchema = z
   .strictObject({
     environment: z
@@ -407,6 +484,7 @@ export const lakeConfigSchema = z
         "Lake Formation over the curated zone (docs/lakehouse.md): LF-tags, tag-based grants, hybrid access " +
           "with the analyst role opted in, so it cannot read recipient-identity columns. Absent: IAM only.",
       ),
+    orchestration: orchestrationSchema,
     localEndpoint: z
       .url({ error: "must be a URL such as http://127.0.0.1:5000" })
       .optional()
@@ -454,6 +532,13 @@ export const lakeConfigSchema = z
             message: `must be in partition ${partition} (arn:${partition}:iam::...), the partition of ${c.region}`,
           });
         }
+      });
+    }
+    if (c.environment === "local" && c.orchestration.schedule) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["orchestration", "schedule"],
+        message: "must be null in local (nothing runs on a schedule on a developer's machine)",
       });
     }
     if (c.environment === "prod" && !c.protectStatefulResources) {

@@ -207,7 +207,10 @@ export function buildProgram(
     program
       .command("ingest")
       .description("ingest CMS CSVs or year ZIPs (URLs, local files or folders) into raw/")
-      .argument("<sources...>", "per-file CSV URLs, year ZIP URLs, local CSV/ZIP files or folders"),
+      .argument(
+        "<sources...>",
+        "per-file CSV URLs, year ZIP URLs, s3://<bucket>/<key> CSVs, local CSV/ZIP files or folders",
+      ),
   )
     .option("--dry-run", "print exactly what would be uploaded where, with sizes; write nothing")
     .option(
@@ -287,7 +290,7 @@ export function buildProgram(
           ledger: new IngestionLedger(ddb, target.table),
           reporter,
         };
-        const resolved = await resolveSources(sources, { idleTimeoutMs: opts.stallSeconds * 1000 });
+        const resolved = await resolveSources(sources, { idleTimeoutMs: opts.stallSeconds * 1000, s3 });
         const outcomes: FileOutcome[] = resolved.failed.map((f) => ({
           status: "failed",
           source: f.source,

@@ -103,8 +103,11 @@ export type FileOutcome =
       readonly unsealed?: string;
     };
 
-/** Reads only up to the header line: used to identify files whose names are not CMS names. */
-async function peekLayout(source: SourceFile): Promise<Layout> {
+/**
+ * Reads only up to the header line: identifies files whose names are not CMS names, and lets the landing
+ * validator (tools/orchestration) judge a dropped file by the same rule before it is ingested.
+ */
+export async function peekLayout(source: SourceFile): Promise<Layout> {
   const stream = await source.open();
   try {
     for await (const event of splitRecords(stream, {
@@ -334,6 +337,22 @@ export async function ingestFile(
   }
 }
 
+/**
+ * A remote source (URL, S3 object) whose URL, ETag and size are those of the file's current verified version:
+ * nothing to download. The orchestration's discover step asks the same before it schedules a file.
+ */
+export function remoteIsCurrent(
+  latest: IngestionRecord,
+  source: Pick<SourceFile, "source" | "size" | "validators">,
+): boolean {
+  return (
+    latest.source === source.source &&
+    latest.sourceEtag !== undefined &&
+    latest.sourceEtag === source.validators?.etag &&
+    (source.size === undefined || latest.bytes === source.size)
+  );
+}
+
 /** The key of a new record of `sha256`: its version key the first time, else a re-ingestion key of its own. */
 function recordKey(records: readonly IngestionRecord[], sha256: string, ingestionId: string): string {
   const version = versionKey(sha256);
@@ -441,14 +460,7 @@ async function ingestIdentified(
     } else {
       const latest = latestVerified(await ledger.fileRecords(file));
       const validators = source.validators;
-      if (
-        !options.force &&
-        latest &&
-        latest.source === source.source &&
-        latest.sourceEtag !== undefined &&
-        latest.sourceEtag === validators?.etag &&
-        (source.size === undefined || latest.bytes === source.size)
-      ) {
+      if (!options.force && latest && remoteIsCurrent(latest, source)) {
         return await current(latest, "same URL, ETag and size as the current verified version");
       }
       sk = attemptKey(ingestionId);

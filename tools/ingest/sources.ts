@@ -2,10 +2,17 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { SourceUnreachableError, UsageError } from "./errors";
 import { baseName, parseCmsFileName, parseCmsZipName } from "./file-names";
 import { type HttpOptions, headRemote, openRemote, refuseHtml } from "./http";
+import { isS3Uri, s3Csv } from "./s3-source";
 import { type OpenZip, openLocalZip, openRemoteZip } from "./zip";
+
+/** How sources are read: HTTP settings, and the S3 client for `s3://` sources. */
+export interface SourceOptions extends HttpOptions {
+  readonly s3?: S3Client;
+}
 
 /** One CSV file to ingest, wherever its bytes come from. `open()` may be called more than once. */
 export interface SourceFile {
@@ -31,7 +38,8 @@ export interface ResolvedSources {
   close(): void;
 }
 
-const notDetailFile = "not a CMS detail file name (OP_DTL_<GNRL|RSRCH|OWNRSHP>_… or OP_REMOVED_DELETED_…)";
+export const notDetailFile =
+  "not a CMS detail file name (OP_DTL_<GNRL|RSRCH|OWNRSHP>_… or OP_REMOVED_DELETED_…)";
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 function zipFiles(zip: OpenZip, zipSource: string, skipped: ResolvedSources["skipped"]): SourceFile[] {
@@ -85,7 +93,7 @@ function localCsv(path: string, size: number): SourceFile {
  */
 export async function resolveSources(
   sources: readonly string[],
-  http: HttpOptions = {},
+  http: SourceOptions = {},
 ): Promise<ResolvedSources> {
   const files: SourceFile[] = [];
   const skipped: ResolvedSources["skipped"] = [];
@@ -112,10 +120,11 @@ export async function resolveSources(
 
 async function resolveOne(
   source: string,
-  http: HttpOptions,
+  http: SourceOptions,
   skipped: ResolvedSources["skipped"],
   zips: OpenZip[],
 ): Promise<SourceFile[]> {
+  if (isS3Uri(source)) return [await s3Csv(source, http.s3)];
   if (isUrl(source)) {
     const name = baseName(source);
     if (!/\.zip$/i.test(name)) return [await remoteCsv(source, name, http)];
