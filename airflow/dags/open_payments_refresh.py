@@ -1,5 +1,6 @@
-"""Starts the Open Payments Lake refresh state machine and waits for it: for teams that schedule with Airflow
-(MWAA). The state machine does the work (docs/orchestration.md); this DAG only starts it and reports its outcome.
+"""Starts the Open Payments Lake refresh state machine and waits for it: for teams that schedule with
+Airflow (MWAA). The state machine does the work (docs/orchestration.md); this DAG only starts it and reports
+its outcome.
 
 Set the state machine's ARN as the DAG's `state_machine_arn` parameter (or the environment variable
 OPEN_PAYMENTS_REFRESH_ARN on the workers) and give the AWS connection `aws_default` a role that may call
@@ -28,7 +29,9 @@ with DAG(
     max_active_runs=1,
     tags=["open-payments-lake"],
     params={
-        "state_machine_arn": Param(os.environ.get("OPEN_PAYMENTS_REFRESH_ARN", ""), type="string", minLength=1),
+        "state_machine_arn": Param(
+            os.environ.get("OPEN_PAYMENTS_REFRESH_ARN", ""), type="string", minLength=1
+        ),
         # The state machine's input: {} asks CMS about the configured years; {"programYears": [2023]} or
         # {"sources": [...]} narrow it (docs/orchestration.md, "Starting it").
         "refresh_input": Param({}, type="object"),
