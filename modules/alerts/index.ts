@@ -79,6 +79,16 @@ export class GlueFailureAlerts extends Construct {
         return eventRule;
       });
 
+    // Confused-deputy guard on CloudWatch alarms: this account's, and only those the condition names.
+    const alarmsPublish = (sid: string, source: Record<string, Record<string, string | string[]>>) =>
+      allow({
+        sid,
+        principal: { Service: "cloudwatch.amazonaws.com" },
+        actions: ["sns:Publish"],
+        resources: [topic.arn],
+        conditions: { ...source, StringEquals: { "aws:SourceAccount": props.account } },
+      });
+
     new SnsTopicPolicy(this, "policy", {
       arn: topic.arn,
       policy: policyJson([
@@ -93,33 +103,12 @@ export class GlueFailureAlerts extends Construct {
             StringEquals: { "aws:SourceAccount": props.account },
           },
         }),
+        // The warehouse names its alarms (exact ARNs); the refresh's alarms share a name prefix (a pattern).
         ...(props.alarmArns?.length
-          ? [
-              allow({
-                sid: "CloudWatchAlarmsPublish",
-                principal: { Service: "cloudwatch.amazonaws.com" },
-                actions: ["sns:Publish"],
-                resources: [topic.arn],
-                conditions: {
-                  ArnEquals: { "aws:SourceArn": props.alarmArns },
-                  StringEquals: { "aws:SourceAccount": props.account },
-                },
-              }),
-            ]
+          ? [alarmsPublish("CloudWatchAlarmsPublish", { ArnEquals: { "aws:SourceArn": props.alarmArns } })]
           : []),
         ...(props.alarmArnPattern
-          ? [
-              allow({
-                sid: "LakeAlarmsPublish",
-                principal: { Service: "cloudwatch.amazonaws.com" },
-                actions: ["sns:Publish"],
-                resources: [topic.arn],
-                conditions: {
-                  ArnLike: { "aws:SourceArn": props.alarmArnPattern },
-                  StringEquals: { "aws:SourceAccount": props.account },
-                },
-              }),
-            ]
+          ? [alarmsPublish("LakeAlarmsPublish", { ArnLike: { "aws:SourceArn": props.alarmArnPattern } })]
           : []),
         ...(props.budgetsPublish
           ? [
