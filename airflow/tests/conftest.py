@@ -1,5 +1,5 @@
-"""Airflow for the tests: a throw-away AIRFLOW_HOME with a sqlite metadata DB, the project's DAGs folder as the
-only bundle, a one-second sensor interval; and moto's server from .venv (as tools/local-aws/moto-server.ts
+"""Airflow for the tests: a throw-away AIRFLOW_HOME with a sqlite metadata DB, the project's DAGs folder as
+the only bundle, a one-second sensor interval; and moto's server from .venv (as tools/local-aws/moto-server.ts
 starts it) with Step Functions executing state machines for real.
 
 Airflow reads its configuration when first imported, so the environment is set here, before any test module
@@ -65,7 +65,7 @@ def _post_json(url: str, body: dict) -> None:
 def moto_endpoint() -> Iterator[str]:
     """moto's server on a free loopback port; the `aws_default` connection points at it."""
     if not MOTO_SERVER.exists():
-        raise RuntimeError(f"moto_server not found at {MOTO_SERVER}: run 'make setup' (or scripts/setup.sh) first")
+        raise RuntimeError(f"moto_server not found at {MOTO_SERVER}: run 'make setup' first")
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -78,7 +78,7 @@ def moto_endpoint() -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with code {proc.returncode} before answering on {endpoint}")
+                raise RuntimeError(f"moto_server exited ({proc.returncode}) before answering on {endpoint}")
             try:
                 urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2).close()
                 break

@@ -8,11 +8,15 @@ import json
 import boto3
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.models.taskreschedule import TaskReschedule
 from airflow.sdk import DagRunState, TaskInstanceState
+from airflow.utils.session import create_session
 from conftest import DAGS, LOCAL_AWS_ENV
+from sqlalchemy import func, select
 
 DAG_ID = "open_payments_refresh"
 ROLE_ARN = "arn:aws:iam::123456789012:role/refresh"
+SUCCESS = TaskInstanceState.SUCCESS
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +60,6 @@ def states_of(run) -> dict[str, str]:
 
 def reschedules_of(run, task_id: str) -> int:
     """How often the sensor gave its slot back (reschedule mode) before it finished."""
-    from airflow.models.taskreschedule import TaskReschedule
-    from airflow.utils.session import create_session
-    from sqlalchemy import func, select
-
     [ti] = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
     with create_session() as session:
         return session.scalar(select(func.count()).where(TaskReschedule.ti_id == ti.id))
@@ -82,7 +82,7 @@ def test_run_starts_the_state_machine_and_waits_for_success(dag, sfn, airflow_db
     described = sfn.describe_execution(executionArn=execution["executionArn"])
     assert json.loads(described["input"]) == {"programYears": [2023]}
     assert described["status"] == "SUCCEEDED"
-    assert states_of(run) == {"start_refresh": TaskInstanceState.SUCCESS, "wait_for_refresh": TaskInstanceState.SUCCESS}
+    assert states_of(run) == {"start_refresh": SUCCESS, "wait_for_refresh": SUCCESS}
     assert run.state == DagRunState.SUCCESS
     assert reschedules_of(run, "wait_for_refresh") >= 1  # it saw RUNNING first, then SUCCEEDED
 
@@ -95,5 +95,5 @@ def test_a_failed_execution_fails_the_run(dag, sfn, airflow_db):
 
     [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
     assert sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "FAILED"
-    assert states_of(run) == {"start_refresh": TaskInstanceState.SUCCESS, "wait_for_refresh": TaskInstanceState.FAILED}
+    assert states_of(run) == {"start_refresh": SUCCESS, "wait_for_refresh": TaskInstanceState.FAILED}
     assert run.state == DagRunState.FAILED
