@@ -6,7 +6,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraform.tfrc
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup test test-prereqs lint typecheck test-unit test-python test-terraform test-integration demo \
-	warehouse-demo warehouse-bench
+	warehouse-demo warehouse-bench test-airflow
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,8 @@ lint: setup
 	biome check .
 	ruff check glue-scripts tools
 	ruff format --check glue-scripts tools
+	ruff check airflow
+	ruff format --check airflow
 
 typecheck: setup
 	tsc --noEmit
@@ -35,7 +37,11 @@ test-integration: setup
 test-prereqs:
 	@scripts/check-test-prereqs.sh
 
-test: test-prereqs lint typecheck test-unit test-python test-terraform test-integration
+# The Airflow DAG in its own environment (airflow/README.md): DagBag, and dag.test() against moto's server.
+test-airflow: setup
+	.venv-airflow/bin/python -m pytest airflow/tests
+
+test: test-prereqs lint typecheck test-unit test-python test-terraform test-integration test-airflow
 
 # The local lake (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
 # options, e.g. make demo DEMO_ARGS="--then destroy". Then the hands-off refresh through its state machine on a

@@ -24,6 +24,8 @@ step "Python environment .venv (requirements.lock)"
 make_venv .venv requirements.lock
 step "Python environment .venv-checkov (requirements-checkov.lock)"
 make_venv .venv-checkov requirements-checkov.lock
+step "Python environment .venv-airflow (airflow/requirements.lock)"
+make_venv .venv-airflow airflow/requirements.lock
 
 step "terraform CLI configuration"
 scripts/terraform-cli-config.sh

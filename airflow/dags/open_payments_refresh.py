@@ -5,6 +5,9 @@ its outcome.
 Set the state machine's ARN as the DAG's `state_machine_arn` parameter (or the environment variable
 OPEN_PAYMENTS_REFRESH_ARN on the workers) and give the AWS connection `aws_default` a role that may call
 states:StartExecution on it and states:DescribeExecution on its executions.
+
+OPEN_PAYMENTS_REFRESH_POKE_SECONDS (default 60) sets how often the sensor asks for the execution's state; the
+tests lower it. It is read when the DAG is parsed because a sensor's interval is not templated.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ from airflow.sdk import DAG, Param
 DAG_ID = "open_payments_refresh"
 START_TASK = "start_refresh"
 WAIT_TASK = "wait_for_refresh"
+POKE_SECONDS_ENV = "OPEN_PAYMENTS_REFRESH_POKE_SECONDS"
+
+
+def poke_seconds(env: dict[str, str]) -> int:
+    """The sensor's poke interval from the environment: a positive whole number of seconds, 60 when unset."""
+    raw = env.get(POKE_SECONDS_ENV, "60")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{POKE_SECONDS_ENV}={raw!r}: expected a positive whole number of seconds, e.g. 60")
+    return int(raw)
+
 
 with DAG(
     dag_id=DAG_ID,
@@ -47,6 +60,6 @@ with DAG(
         task_id=WAIT_TASK,
         execution_arn=start.output,
         mode="reschedule",
-        poke_interval=60,
+        poke_interval=poke_seconds(dict(os.environ)),
         timeout=24 * 3600,
     )
