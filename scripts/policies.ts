@@ -23,17 +23,19 @@ export type PolicyStatementJson = Record<string, unknown> & {
 export type StackResources = Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>>;
 
 /**
- * What a policy document is for. Permission policies (identity, boundary) and resource policies (bucket, key,
- * topic) are linted; trust policies have no Resource and are judged by the trust tests instead.
+ * What a policy document is for. Permission policies (identity: a role's inline policy; managed: a customer-managed
+ * policy attached to a role; boundary: a managed policy no role has attached, used as a permissions boundary) and
+ * resource policies (bucket, key, topic) are linted; trust policies have no Resource and are judged by the trust
+ * tests instead.
  */
-export type PolicyKind = "identity" | "boundary" | "bucket" | "key" | "topic" | "trust";
+export type PolicyKind = "identity" | "managed" | "boundary" | "bucket" | "key" | "topic" | "trust";
 
 export interface StackPolicy {
   readonly stack: string;
   /** Terraform address of the resource holding the document, e.g. `aws_iam_role_policy.ci_plan_policy_E21F327B`. */
   readonly address: string;
   readonly kind: PolicyKind;
-  /** What the policy governs: the role name, bucket name, key ARN or topic ARN (resolved). */
+  /** What the policy governs: the role name (identity, managed), policy name (boundary), bucket name, key ARN or topic ARN (resolved). */
   readonly subject: string;
   readonly document: PolicyDocument;
 }
@@ -48,7 +50,7 @@ export function fakeKeyId(logicalName: string): string {
 export function resolveReferences(resources: StackResources, location: AwsLocation, text: string): string {
   const { account, region, partition } = location;
   const resolved = text.replace(
-    /\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(arn|bucket|id|name|key_id)\}/g,
+    /\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(arn|bucket|id|name|key_id|function_name)\}/g,
     (ref, type: string, name: string, attribute: string) => {
       const resource = resources[type]?.[name];
       if (!resource) throw new Error(`unresolvable reference ${ref}: no such resource`);
@@ -69,6 +71,8 @@ export function resolveReferences(resources: StackResources, location: AwsLocati
       };
       if (attribute === "arn" && arns[type]) return arns[type]();
       if (attribute === "key_id" && type === "aws_kms_key") return fakeKeyId(name);
+      if (attribute === "function_name" && typeof resource.function_name === "string")
+        return resource.function_name;
       if (attribute !== "arn" && typeof named === "string" && !named.includes("${")) return named;
       throw new Error(`unresolvable reference ${ref}`);
     },
@@ -94,16 +98,25 @@ export function stackPolicies(
   location: AwsLocation,
 ): StackPolicy[] {
   const resolve = (text: string) => resolveReferences(resources, location, text);
+  // Managed policies attached to a role (`aws_iam_role_policy_attachment`): the role they grant to.
+  const attachedTo = new Map<string, string>();
+  for (const a of Object.values(resources.aws_iam_role_policy_attachment ?? {})) {
+    const policy = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(a.policy_arn))?.[1];
+    if (!policy) throw new Error(`policy attachment of ${String(a.policy_arn)}: not a policy of this stack`);
+    if (attachedTo.has(policy)) throw new Error(`managed policy ${policy} is attached to more than one role`);
+    attachedTo.set(policy, resolve(String(a.role)));
+  }
   return SOURCES.flatMap(({ type, attribute, kind, subject }) =>
     Object.entries(resources[type] ?? {}).map(([name, config]) => {
       let governed = String(config[subject]);
       // A key policy names its key by id: report the key's ARN.
       if (kind === "key") governed = governed.replace(/\.key_id\}$/, ".arn}");
+      const role = type === "aws_iam_policy" ? attachedTo.get(name) : undefined;
       return {
         stack,
         address: `${type}.${name}`,
-        kind,
-        subject: resolve(governed),
+        kind: role === undefined ? kind : "managed",
+        subject: role ?? resolve(governed),
         document: JSON.parse(resolve(String(config[attribute]))) as PolicyDocument,
       };
     }),

@@ -301,13 +301,43 @@ export class LakeStack extends TerraformStack {
       glueRoleNames: [crawlerRole.roleName, glueJobRole.roleName],
       permissionsBoundaryArn: arns.policy(location, this.access.boundaryName),
       environmentTag: { key: "environment", value: config.tags.environment },
+      warehouse:
+        this.warehouse && this.warehouseNetwork
+          ? {
+              name: names.warehouse,
+              flowLogsRoleName: this.warehouseNetwork.flowLogRoleName,
+              monitoringRoleName: this.warehouse.monitoringRoleName,
+              dataKeyArn: this.keys.data.keyArn,
+            }
+          : undefined,
+      orchestration: this.orchestration
+        ? {
+            boundaryArn: arns.policy(location, this.orchestration.boundaryName),
+            roles: this.orchestration.passedRoles,
+            functionNames: this.orchestration.functionNames,
+            stateMachineName: this.naming.resource("refresh"),
+            logsKeyArn: this.keys.logs.keyArn,
+            landingBucketArn: cleaned.bucketArn,
+          }
+        : undefined,
+      lakeFormation: config.lakeFormation !== undefined,
     });
-    // The deployer uploads the Glue code into the SSE-KMS cleaned bucket.
+    // The deployer uploads the Glue code into the SSE-KMS cleaned bucket; with the warehouse, RDS and Secrets
+    // Manager encrypt the database and its master secret for it (grants for AWS resources only).
     this.keys.data.addUser({
       name: "CiDeploy",
       principalArn: this.ci.deployRole.roleArn,
-      viaServices: [via("s3")],
+      viaServices: [via("s3"), ...(this.warehouse ? [via("rds"), via("secretsmanager")] : [])],
+      mayCreateGrantsForAwsResources: this.warehouse !== undefined,
     });
+    if (this.orchestration) {
+      // Lambda and Step Functions encrypt the refresh's environments and execution data for the deployer.
+      this.keys.logs.addUser({
+        name: "CiDeploy",
+        principalArn: this.ci.deployRole.roleArn,
+        viaServices: [via("lambda"), via("states")],
+      });
+    }
 
     declareOutputs(this, LAKE_OUTPUTS, {
       region: config.region,

@@ -1,7 +1,15 @@
 import { Construct } from "constructs";
 import { serviceEndpoint } from "../config";
 import { type AwsLocation, arns } from "./arns";
-import { LakeRole } from "./lake-role";
+import {
+  alarmGrants,
+  lakeFormationGrants,
+  orchestrationGrants,
+  type PartContext,
+  type ServiceGrant,
+  warehouseGrants,
+} from "./ci-part-grants";
+import { LakeRole, type PolicyPart } from "./lake-role";
 import { allow, type Conditions, trust } from "./policy";
 
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
@@ -55,17 +63,46 @@ export interface GithubCiRolesProps {
   readonly permissionsBoundaryArn: string;
   /** Tag every resource of this environment carries (the provider's default tags), e.g. environment=dev. */
   readonly environmentTag: { readonly key: string; readonly value: string };
+  /** The serving warehouse, when the environment enables it: the deployer creates and updates it. */
+  readonly warehouse?: WarehouseDeployScope;
+  /** The hands-off refresh, when the environment enables it: the deployer creates and updates it. */
+  readonly orchestration?: OrchestrationDeployScope;
+  /** Lake Formation, when the environment configures it: both roles read its settings, neither changes them. */
+  readonly lakeFormation?: boolean;
 }
 
-/** One service's permissions: what planning needs (read) and what applying adds (write). */
-interface ServiceGrant {
-  readonly sid: string;
-  readonly read: string[];
-  readonly write: string[];
-  readonly resources: string[];
-  readonly conditions?: Conditions;
-  readonly unscopedBecause?: string;
+/** What the deployer may create for the serving warehouse (docs/warehouse.md). */
+export interface WarehouseDeployScope {
+  /** Name of every warehouse resource and prefix of the others' names, e.g. `opl-dev-warehouse`. */
+  readonly name: string;
+  /** The flow-log delivery role (passed to VPC Flow Logs) and the enhanced-monitoring role (passed to RDS). */
+  readonly flowLogsRoleName: string;
+  readonly monitoringRoleName: string;
+  /** The key encrypting storage, Performance Insights and the RDS-managed master secret. */
+  readonly dataKeyArn: string;
 }
+
+/** A role of the refresh and the one service it is passed to. */
+export interface PassedRole {
+  readonly roleName: string;
+  readonly service: string;
+}
+
+/** What the deployer may create for the hands-off refresh (docs/orchestration.md). */
+export interface OrchestrationDeployScope {
+  /** The refresh's own boundary (exact ARN): every refresh role must carry it; only an administrator changes it. */
+  readonly boundaryArn: string;
+  readonly roles: readonly PassedRole[];
+  /** The Lambda functions and the state machine (their encryption contexts with the logs key). */
+  readonly functionNames: readonly string[];
+  readonly stateMachineName: string;
+  readonly logsKeyArn: string;
+  /** The bucket whose landing/ events feed the validator's queue (bucket notification). */
+  readonly landingBucketArn: string;
+}
+
+/** The part of the environment a grant serves: each part gets managed policies of its own. */
+type Part = "core" | "warehouse" | "orchestration" | "lake-formation";
 
 /**
  * The CI roles assumed by GitHub Actions through OIDC, from jobs of the pipeline's workflow file only:
@@ -111,7 +148,7 @@ export class GithubCiRoles extends Construct {
       StringEquals: { "iam:PermissionsBoundary": props.permissionsBoundaryArn },
     };
 
-    const grants: ServiceGrant[] = [
+    const core: ServiceGrant[] = [
       {
         sid: "LakeBuckets",
         // ListBucket: HeadBucket, which the provider calls to see whether a bucket exists.
@@ -224,7 +261,14 @@ export class GithubCiRoles extends Construct {
           "iam:ListPolicyVersions",
         ],
         write: [],
-        resources: [roleArn(props.planRoleName), roleArn(props.deployRoleName), props.permissionsBoundaryArn],
+        // The CI roles' own managed policies (`<role>-<part>-<n>`) are read to plan them, written by administrators.
+        resources: [
+          roleArn(props.planRoleName),
+          roleArn(props.deployRoleName),
+          props.permissionsBoundaryArn,
+          arns.policy(location, `${props.planRoleName}-*`),
+          arns.policy(location, `${props.deployRoleName}-*`),
+        ],
       },
       {
         sid: "IngestionTable",
@@ -436,8 +480,25 @@ export class GithubCiRoles extends Construct {
       },
     ];
 
-    const statements = (mode: "plan" | "deploy") =>
-      grants.flatMap((g) => {
+    const ctx: PartContext = {
+      location,
+      prefix: p,
+      environmentTag: props.environmentTag,
+      workloadBoundaryArn: props.permissionsBoundaryArn,
+      via,
+    };
+    const grants: Record<Part, ServiceGrant[]> = {
+      core,
+      warehouse: props.warehouse
+        ? [...warehouseGrants(ctx, props.warehouse), ...(props.orchestration ? [] : alarmGrants(ctx))]
+        : [],
+      orchestration: props.orchestration
+        ? [...orchestrationGrants(ctx, props.orchestration), ...alarmGrants(ctx)]
+        : [],
+      "lake-formation": props.lakeFormation ? lakeFormationGrants() : [],
+    };
+    const statements = (mode: "plan" | "deploy", part: Part) =>
+      grants[part].flatMap((g) => {
         const actions = [...new Set(mode === "plan" ? g.read : [...g.read, ...g.write])];
         if (actions.length === 0) return [];
         return [
@@ -450,6 +511,13 @@ export class GithubCiRoles extends Construct {
           }),
         ];
       });
+
+    // Each part in managed policies of its own: IAM's 10,240 characters of inline policy per role do not hold
+    // the deployer's grants once a part is on, and a part turned on or off leaves the others' policies alone.
+    const parts = (mode: "plan" | "deploy"): PolicyPart[] =>
+      (Object.keys(grants) as Part[])
+        .map((part) => ({ part, statements: statements(mode, part) }))
+        .filter((x) => x.statements.length > 0);
 
     const repo = props.immutableSubject
       ? props.repository.replace(
@@ -484,7 +552,7 @@ export class GithubCiRoles extends Construct {
         subject("pull_request", "refs/pull/*/merge"),
         subject(`ref:${props.deployRef}`, props.deployRef),
       ]),
-      statements: statements("plan"),
+      managedPolicyParts: parts("plan"),
     });
     this.deployRole = new LakeRole(this, "deploy", {
       roleName: props.deployRoleName,
@@ -492,7 +560,7 @@ export class GithubCiRoles extends Construct {
       trustStatements: githubTrust("GithubDeployEnvironment", "StringEquals", [
         subject(`environment:${props.deployEnvironment}`, props.deployRef),
       ]),
-      statements: statements("deploy"),
+      managedPolicyParts: parts("deploy"),
     });
   }
 }

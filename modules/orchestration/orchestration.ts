@@ -110,6 +110,9 @@ export class LakeOrchestration extends Construct {
   readonly deadLetterQueueArn: string;
   readonly boundaryName: string;
   readonly roleNames: string[];
+  /** Each role and the one service it is passed to (what the CI deployer may pass, modules/access). */
+  readonly passedRoles: ReadonlyArray<{ readonly roleName: string; readonly service: string }>;
+  readonly functionNames: string[];
   readonly alarmArns: string[];
   /** The roles that use the logs key (queues, topic, environments) and the data key, for the keys' policies. */
   readonly logsKeyUsers: KeyUserSpec[];
@@ -487,6 +490,16 @@ export class LakeOrchestration extends Construct {
       sfnRole.roleName,
       ...schedulerRoleNames,
     ];
+    this.passedRoles = [
+      ...[discover, ingest, smoke, validator].map((f) => ({
+        roleName: f.roleName,
+        service: "lambda.amazonaws.com",
+      })),
+      { roleName: buildRole.roleName, service: "codebuild.amazonaws.com" },
+      { roleName: sfnRole.roleName, service: "states.amazonaws.com" },
+      ...schedulerRoleNames.map((roleName) => ({ roleName, service: "scheduler.amazonaws.com" })),
+    ];
+    this.functionNames = [discover, ingest, smoke, validator].map((f) => f.functionName);
     this.alarmArns = alarms;
     this.alarmArnPattern = alarmArnPattern(location, props.namePrefix);
     const fns = {
