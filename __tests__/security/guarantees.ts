@@ -1,8 +1,9 @@
 // The lake's security guarantees as checks over the synthesized Terraform JSON of one environment (its lake
 // and state-bootstrap stacks), each returning its violations. guarantees.test.ts runs them on the committed
 // configs; mutations.test.ts runs them on weakened copies and requires each weakening to be caught.
-import { CI_WORKFLOW_PATH, ROLE_PURPOSES } from "../../modules/access";
+import { BOUNDED_ROLE_WRITES, CI_WORKFLOW_PATH, ROLE_PURPOSES } from "../../modules/access";
 import { type LakeConfig, Naming } from "../../modules/config";
+import { MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS } from "../../modules/core";
 import { loadQualityRules, renderDqdl } from "../../modules/quality";
 import {
   fakeKeyId,
@@ -27,6 +28,32 @@ export interface Guarantee {
   readonly claim: string;
   readonly violations: (env: EnvironmentStacks) => Promise<string[]>;
 }
+
+/**
+ * The refresh's roles (modules/orchestration): they carry the refresh's own boundary instead of the lake's. The
+ * names are the module's; a role of another name with that boundary is a violation.
+ */
+const REFRESH_ROLE_PURPOSES = [
+  "refresh",
+  "refresh-discover",
+  "refresh-ingest",
+  "refresh-smoke",
+  "landing-validator",
+  "ingest-large",
+  "refresh-scheduler",
+] as const;
+
+/** Actions the CI deployer must never hold: they run code or read a secret rather than deploy. */
+const NEVER_FOR_THE_DEPLOYER = [
+  "states:StartExecution",
+  "states:StartSyncExecution",
+  "lambda:InvokeFunction",
+  "lambda:InvokeFunctionUrl",
+  "codebuild:StartBuild",
+  "codebuild:StartBuildBatch",
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:BatchGetSecretValue",
+];
 
 /** Key actions that use the key for data (what a key policy must grant only to named roles). */
 const DATA_USE = /^kms:(Encrypt|Decrypt|ReEncrypt|GenerateDataKey)/;
@@ -55,10 +82,13 @@ export function view(env: EnvironmentStacks) {
   const resolveLake = (text: string) => resolveReferences(env.lake.resource, location, text);
   const roleName = (purpose: string) => naming.role(purpose);
   const roleArn = (purpose: string) => naming.roleArn(roleName(purpose));
-  const identity = (purpose: string): PolicyDocument => {
-    const found = lakePolicies.find((p) => p.kind === "identity" && p.subject === roleName(purpose));
-    return found?.document ?? { Version: "2012-10-17", Statement: [] };
-  };
+  /** Everything a role's own policies grant (inline and attached managed ones), as one document. */
+  const identity = (purpose: string): PolicyDocument => ({
+    Version: "2012-10-17",
+    Statement: lakePolicies
+      .filter((p) => (p.kind === "identity" || p.kind === "managed") && p.subject === roleName(purpose))
+      .flatMap((p) => p.document.Statement),
+  });
   const roleResource = (purpose: string) =>
     Object.values(env.lake.resource.aws_iam_role ?? {}).find((r) => r.name === roleName(purpose));
   const boundaryOf = (purpose: string): PolicyDocument | undefined => {
@@ -84,6 +114,7 @@ export function view(env: EnvironmentStacks) {
   return {
     naming,
     location,
+    lake: env.lake,
     lakeName,
     all,
     lakePolicies,
@@ -101,6 +132,7 @@ export function view(env: EnvironmentStacks) {
     lockTableArn: `arn:${partition}:dynamodb:${location.region}:${account}:table/${naming.lockTable}`,
     breakGlassArn: naming.roleArn(env.config.keys.breakGlassRoleName),
     boundaryArn: `arn:${partition}:iam::${account}:policy/${naming.prefix}-workload-boundary`,
+    refreshBoundaryArn: `arn:${partition}:iam::${account}:policy/${naming.prefix}-orchestration-boundary`,
   };
 }
 type View = ReturnType<typeof view>;
@@ -266,6 +298,63 @@ function warehouseNetworkFindings(env: EnvironmentStacks): string[] {
   return out;
 }
 
+/** What a role under `boundary` could do to escalate, whatever its own policy: each must be denied. */
+async function escalations(v: View, name: string, boundary: PolicyDocument): Promise<string[]> {
+  const anything: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+  };
+  const principal = v.roleArn(ROLE_PURPOSES.glueJob);
+  const policies = { identity: [anything], boundary };
+  const dataKey = v.keyArn(v.lake, v.naming.kmsAlias("data"));
+  const requests: Array<[string, string]> = [
+    ["iam:CreateRole", v.roleArn("escalated")],
+    ["iam:PutRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
+    ["iam:AttachRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
+    ["iam:DeleteRolePermissionsBoundary", v.roleArn(ROLE_PURPOSES.glueJob)],
+    ["iam:CreatePolicyVersion", v.boundaryArn],
+    ["iam:CreatePolicyVersion", v.refreshBoundaryArn],
+    ["iam:PassRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
+    ["sts:AssumeRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
+    ["kms:PutKeyPolicy", dataKey],
+    ["kms:CreateGrant", dataKey],
+    ["s3:PutBucketPolicy", v.bucketArn("raw")],
+    ["s3:PutLifecycleConfiguration", v.bucketArn("raw")],
+    ["s3:DeleteObject", `${v.bucketArn("raw")}/raw/general/x.csv`],
+    ["s3:DeleteObjectVersion", `${v.bucketArn("raw")}/raw/general/x.csv`],
+    ["glue:CreateJob", `arn:${v.location.partition}:glue:${v.location.region}:${v.location.account}:job/x`],
+    [
+      "lambda:CreateFunction",
+      `arn:${v.location.partition}:lambda:${v.location.region}:${v.location.account}:function:x`,
+    ],
+    [
+      "lambda:UpdateFunctionCode",
+      `arn:${v.location.partition}:lambda:${v.location.region}:${v.location.account}:function:${v.naming.prefix}-refresh-ingest`,
+    ],
+    [
+      "states:UpdateStateMachine",
+      `arn:${v.location.partition}:states:${v.location.region}:${v.location.account}:stateMachine:${v.naming.prefix}-refresh`,
+    ],
+    [
+      "codebuild:CreateProject",
+      `arn:${v.location.partition}:codebuild:${v.location.region}:${v.location.account}:project/x`,
+    ],
+    [
+      "ec2:RunInstances",
+      `arn:${v.location.partition}:ec2:${v.location.region}:${v.location.account}:instance/i-0123456789abcdef0`,
+    ],
+  ];
+  return expectDecisions(
+    requests.map(([action, resource]) =>
+      denied(`a role under the ${name} boundary: ${action} ${resource}`, policies, {
+        principal,
+        action,
+        resource,
+      }),
+    ),
+  );
+}
+
 export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "plan-role-read-only",
@@ -326,19 +415,25 @@ export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "workload-roles-bounded",
     claim:
-      "every role but the two CI roles carries the lake's permissions boundary, the one the deployer is held to",
+      "every role but the two CI roles carries a boundary the deployer is held to: the refresh's roles the refresh's boundary, every other role the lake's",
     async violations(env) {
       const v = view(env);
       const ci = [v.roleName(ROLE_PURPOSES.ciPlan), v.roleName(ROLE_PURPOSES.ciDeploy)];
+      const refresh = REFRESH_ROLE_PURPOSES.map((purpose) => v.roleName(purpose));
       const out: string[] = [];
       const roles = Object.values(env.lake.resource.aws_iam_role ?? {});
       if (roles.length < 6) out.push(`only ${roles.length} roles`);
+      const policyArns = Object.keys(env.lake.resource.aws_iam_policy ?? {}).map((name) =>
+        resolveReferences(env.lake.resource, v.location, `\${aws_iam_policy.${name}.arn}`),
+      );
       for (const role of roles.filter((r) => !ci.includes(String(r.name)))) {
         const ref = role.permissions_boundary;
         const arn =
           ref === undefined ? undefined : resolveReferences(env.lake.resource, v.location, String(ref));
-        if (arn !== v.boundaryArn)
-          out.push(`${role.name}: boundary ${arn ?? "none"}, expected ${v.boundaryArn}`);
+        // The refresh's roles (names the orchestration module gives them) carry its boundary; nothing else may.
+        const expected = refresh.includes(String(role.name)) ? v.refreshBoundaryArn : v.boundaryArn;
+        if (arn !== expected) out.push(`${role.name}: boundary ${arn ?? "none"}, expected ${expected}`);
+        else if (!policyArns.includes(arn)) out.push(`${role.name}: boundary ${arn} is not in the stack`);
       }
       return out;
     },
@@ -346,50 +441,22 @@ export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "boundary-caps-escalation",
     claim:
-      "the permissions boundary allows no IAM, KMS administration, bucket settings, raw deletion or compute outside Glue",
+      "the permissions boundaries (the lake's, and the refresh's where it exists) allow no IAM, KMS administration, bucket settings, raw deletion or new compute",
     async violations(env) {
       const v = view(env);
-      const boundary = v.boundaryOf(ROLE_PURPOSES.glueJob);
-      if (!boundary) return ["the Glue job role has no boundary"];
-      const anything: PolicyDocument = {
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
-      };
-      const principal = v.roleArn(ROLE_PURPOSES.glueJob);
-      const policies = { identity: [anything], boundary };
-      const dataKey = v.keyArn(env.lake, v.naming.kmsAlias("data"));
-      const requests: Array<[string, string]> = [
-        ["iam:CreateRole", v.roleArn("escalated")],
-        ["iam:PutRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
-        ["iam:AttachRolePolicy", v.roleArn(ROLE_PURPOSES.glueJob)],
-        ["iam:DeleteRolePermissionsBoundary", v.roleArn(ROLE_PURPOSES.glueJob)],
-        ["iam:CreatePolicyVersion", v.boundaryArn],
-        ["iam:PassRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
-        ["sts:AssumeRole", v.roleArn(ROLE_PURPOSES.ciDeploy)],
-        ["kms:PutKeyPolicy", dataKey],
-        ["kms:CreateGrant", dataKey],
-        ["s3:PutBucketPolicy", v.bucketArn("raw")],
-        ["s3:PutLifecycleConfiguration", v.bucketArn("raw")],
-        ["s3:DeleteObject", `${v.bucketArn("raw")}/raw/general/x.csv`],
-        ["s3:DeleteObjectVersion", `${v.bucketArn("raw")}/raw/general/x.csv`],
-        [
-          "glue:CreateJob",
-          `arn:${v.location.partition}:glue:${v.location.region}:${v.location.account}:job/x`,
-        ],
-        [
-          "lambda:CreateFunction",
-          `arn:${v.location.partition}:lambda:${v.location.region}:${v.location.account}:function:x`,
-        ],
-        [
-          "ec2:RunInstances",
-          `arn:${v.location.partition}:ec2:${v.location.region}:${v.location.account}:instance/i-0123456789abcdef0`,
-        ],
-      ];
-      return expectDecisions(
-        requests.map(([action, resource]) =>
-          denied(`a bounded role ${action} ${resource}`, policies, { principal, action, resource }),
-        ),
-      );
+      const workload = v.boundaryOf(ROLE_PURPOSES.glueJob);
+      if (!workload) return ["the Glue job role has no boundary"];
+      const refresh = v.lakePolicies.find(
+        (p) => p.kind === "boundary" && p.subject === `${v.naming.prefix}-orchestration-boundary`,
+      )?.document;
+      const out: string[] = [];
+      for (const [name, boundary] of [
+        ["workload", workload],
+        ...(refresh ? [["refresh", refresh] as const] : []),
+      ] as const) {
+        out.push(...(await escalations(v, name, boundary)));
+      }
+      return out;
     },
   },
   {
@@ -483,6 +550,157 @@ export const GUARANTEES: readonly Guarantee[] = [
     },
   },
   {
+    id: "deployer-parts-bounded",
+    claim:
+      "the CI deployer creates the warehouse's and the refresh's resources only in its environment, their roles only under a boundary (the refresh's by exact ARN) and each passed to its one service; it never starts an execution, a build or a function, nor reads a secret",
+    async violations(env) {
+      const v = view(env);
+      const { partition, region, account } = v.location;
+      const arn = (service: string, rest: string) =>
+        `arn:${partition}:${service}:${region}:${account}:${rest}`;
+      const p = v.naming.prefix;
+      const principal = v.roleArn(ROLE_PURPOSES.ciDeploy);
+      const deployer = v.identity(ROLE_PURPOSES.ciDeploy);
+      const policies = { identity: [deployer] };
+      const out: string[] = [];
+      const boundaries = [v.boundaryArn, v.refreshBoundaryArn];
+      // Structure: whatever the statements are called, role writes carry an exact boundary, PassRole an exact
+      // service, and the forbidden actions appear nowhere (wildcards expanded).
+      for (const s of deployer.Statement.filter((st) => st.Effect === "Allow")) {
+        const actions = (await Promise.all(list(s.Action).map(expandAction))).flat();
+        for (const a of actions.filter((x) => NEVER_FOR_THE_DEPLOYER.includes(x))) out.push(`${s.Sid}: ${a}`);
+        if (actions.some((a) => BOUNDED_ROLE_WRITES.includes(a))) {
+          const b = list(s.Condition?.StringEquals?.["iam:PermissionsBoundary"]);
+          if (b.length !== 1 || !boundaries.includes(String(b[0])))
+            out.push(
+              `${s.Sid}: role writes without an exact lake or refresh boundary (${b.join(",") || "none"})`,
+            );
+        }
+        if (actions.includes("iam:PassRole")) {
+          const to = list(s.Condition?.StringEquals?.["iam:PassedToService"]);
+          if (to.length !== 1 || String(to[0]).includes("*"))
+            out.push(`${s.Sid}: iam:PassRole without one iam:PassedToService (${to.join(",") || "none"})`);
+          if (list(s.Resource).some((r) => r.includes("*"))) out.push(`${s.Sid}: iam:PassRole on a pattern`);
+        }
+      }
+      const other = env.config.environment === "prod" ? "dev" : "prod";
+      const otherPrefix = `${env.config.namePrefix}-${other}`;
+      const refreshRoles = REFRESH_ROLE_PURPOSES.map((purpose) => v.roleArn(purpose));
+      const withBoundary = (b: string) => ({ "iam:PermissionsBoundary": b });
+      const tag = (kind: "Request" | "Resource", value: string) => ({
+        [`aws:${kind}Tag/environment`]: value,
+      });
+      const own = env.config.tags.environment;
+      const cases = [
+        ...refreshRoles.flatMap((role) => [
+          denied(`CreateRole ${role} without a boundary`, policies, {
+            principal,
+            action: "iam:CreateRole",
+            resource: role,
+          }),
+          denied(`CreateRole ${role} with the lake's boundary`, policies, {
+            principal,
+            action: "iam:CreateRole",
+            resource: role,
+            context: withBoundary(v.boundaryArn),
+          }),
+          ...["ec2.amazonaws.com", "glue.amazonaws.com", "ecs-tasks.amazonaws.com"].map((service) =>
+            denied(`PassRole ${role} to ${service}`, policies, {
+              principal,
+              action: "iam:PassRole",
+              resource: role,
+              context: { "iam:PassedToService": service },
+            }),
+          ),
+        ]),
+        ...[
+          "iam:CreatePolicyVersion",
+          "iam:SetDefaultPolicyVersion",
+          "iam:DeletePolicy",
+          "iam:CreatePolicy",
+        ].map((action) =>
+          denied(`${action} on the refresh boundary`, policies, {
+            principal,
+            action,
+            resource: v.refreshBoundaryArn,
+          }),
+        ),
+        ...[
+          ["states:StartExecution", arn("states", `stateMachine:${p}-refresh`)],
+          ["lambda:InvokeFunction", arn("lambda", `function:${p}-refresh-ingest`)],
+          ["codebuild:StartBuild", arn("codebuild", `project/${p}-ingest-large`)],
+          ["secretsmanager:GetSecretValue", arn("secretsmanager", "secret:rds!db-0000")],
+        ].map(([action = "", resource = ""]) =>
+          denied(`${action} ${resource}`, policies, {
+            principal,
+            action,
+            resource,
+            context: { "aws:CalledVia": ["rds.amazonaws.com"] },
+          }),
+        ),
+        // Another environment's resources, by name or by tag.
+        ...[
+          ["lambda:CreateFunction", arn("lambda", `function:${otherPrefix}-refresh-ingest`)],
+          ["lambda:UpdateFunctionCode", arn("lambda", `function:${otherPrefix}-refresh-ingest`)],
+          ["states:UpdateStateMachine", arn("states", `stateMachine:${otherPrefix}-refresh`)],
+          ["codebuild:UpdateProject", arn("codebuild", `project/${otherPrefix}-ingest-large`)],
+          ["sqs:SetQueueAttributes", arn("sqs", `${otherPrefix}-landing`)],
+          ["rds:ModifyDBInstance", arn("rds", `db:${otherPrefix}-warehouse`)],
+          ["rds:CreateDBInstance", arn("rds", `db:${otherPrefix}-warehouse`)],
+          ["cloudwatch:PutMetricAlarm", arn("cloudwatch", `alarm:${otherPrefix}-alarm-refresh-failed`)],
+        ].map(([action = "", resource = ""]) =>
+          denied(`${action} ${resource}`, policies, { principal, action, resource }),
+        ),
+        denied("CreateVpc tagged for another environment", policies, {
+          principal,
+          action: "ec2:CreateVpc",
+          resource: arn("ec2", "vpc/vpc-0123456789abcdef0"),
+          context: tag("Request", other),
+        }),
+        ...["vpc", "subnet", "security-group"].map((type) =>
+          denied(`CreateVpcEndpoint in another environment's ${type}`, policies, {
+            principal,
+            action: "ec2:CreateVpcEndpoint",
+            resource: arn("ec2", `${type}/${type}-0123456789abcdef0`),
+            context: { ...tag("Resource", other), ...tag("Request", own) },
+          }),
+        ),
+        denied("AuthorizeSecurityGroupIngress on another environment's group", policies, {
+          principal,
+          action: "ec2:AuthorizeSecurityGroupIngress",
+          resource: arn("ec2", "security-group/sg-0123456789abcdef0"),
+          context: tag("Resource", other),
+        }),
+        denied("CreateTags on an untagged security group (pulling it into the environment)", policies, {
+          principal,
+          action: "ec2:CreateTags",
+          resource: arn("ec2", "security-group/sg-0123456789abcdef0"),
+          context: { ...tag("Request", own), "aws:TagKeys": ["environment"] },
+        }),
+        denied("CreateTags moving its own VPC to another environment", policies, {
+          principal,
+          action: "ec2:CreateTags",
+          resource: arn("ec2", "vpc/vpc-0123456789abcdef0"),
+          context: { ...tag("Resource", own), ...tag("Request", other), "aws:TagKeys": ["environment"] },
+        }),
+        denied("CreateInternetGateway", policies, {
+          principal,
+          action: "ec2:CreateInternetGateway",
+          resource: arn("ec2", "internet-gateway/igw-0123456789abcdef0"),
+          context: tag("Request", own),
+        }),
+        denied("CreateRoute in its own route table", policies, {
+          principal,
+          action: "ec2:CreateRoute",
+          resource: arn("ec2", "route-table/rtb-0123456789abcdef0"),
+          context: tag("Resource", own),
+        }),
+      ];
+      out.push(...(await expectDecisions(cases)));
+      return out;
+    },
+  },
+  {
     id: "deployer-keys-by-arn",
     claim:
       "the CI deployer manages the lake stack's keys by ARN: the state and catalog keys, tagged like them, stay out of reach",
@@ -535,10 +753,21 @@ export const GUARANTEES: readonly Guarantee[] = [
           const actions = list(s.Action);
           if (!actions.some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt)/.test(a))) continue;
           const equals = (s.Condition?.StringEquals ?? {}) as Record<string, unknown>;
+          const like = (s.Condition?.StringLike ?? {}) as Record<string, unknown>;
           const context = Object.keys(equals).filter((k) => k.startsWith("kms:EncryptionContext:"));
+          // The one context AWS names itself: the RDS-managed master secret (`rds!db-<uuid>`), only while RDS
+          // creates it (aws:CalledVia), only through Secrets Manager.
+          const calledVia = list(s.Condition?.["ForAnyValue:StringEquals"]?.["aws:CalledVia"]);
+          const rdsSecret =
+            equals["kms:ViaService"] === v.naming.viaService("secretsmanager") &&
+            JSON.stringify(list(like["kms:EncryptionContext:SecretARN"])) ===
+              JSON.stringify([
+                `arn:${v.location.partition}:secretsmanager:${v.location.region}:${v.location.account}:secret:rds!db-*`,
+              ]) &&
+            JSON.stringify(calledVia) === JSON.stringify(["rds.amazonaws.com"]);
           if (
             equals["kms:ViaService"] === undefined ||
-            context.length === 0 ||
+            (context.length === 0 && !rdsSecret) ||
             context.some((k) => list(equals[k]).some((x) => x.includes("*")))
           ) {
             out.push(
@@ -853,20 +1082,41 @@ export const GUARANTEES: readonly Guarantee[] = [
   {
     id: "policy-sizes",
     claim:
-      "every policy fits AWS's size limits (inline role policies 10,240 characters, managed 6,144, bucket 20 KB)",
+      "every policy fits AWS's size limits (a role's inline policies 10,240 characters together, managed 6,144 each and at most 10 per role, bucket 20 KB)",
     async violations(env) {
       const limits: Record<string, number> = {
         identity: 10_240,
-        boundary: 6_144,
+        managed: MANAGED_POLICY_MAX_CHARS,
+        boundary: MANAGED_POLICY_MAX_CHARS,
         bucket: 20_480,
         key: 32_768,
         topic: 30_720,
         trust: 2_048,
       };
-      return view(env)
-        .all.map((p) => ({ p, size: JSON.stringify(p.document).replace(/\s/g, "").length }))
-        .filter(({ p, size }) => size > (limits[p.kind] ?? 0))
+      const all = view(env).all.map((p) => ({
+        p,
+        size: JSON.stringify(p.document).replace(/\s/g, "").length,
+      }));
+      const out = all
+        .filter(({ p, size }) => p.kind !== "identity" && size > (limits[p.kind] ?? 0))
         .map(({ p, size }) => `${p.stack} ${p.address}: ${size} characters, limit ${limits[p.kind]}`);
+      // IAM's inline limit is per role (all its inline policies together); managed policies count per role.
+      const roles = new Set(
+        all
+          .filter(({ p }) => p.kind === "identity" || p.kind === "managed")
+          .map(({ p }) => `${p.stack} ${p.subject}`),
+      );
+      for (const role of roles) {
+        const of = (kind: string) =>
+          all.filter(({ p }) => p.kind === kind && `${p.stack} ${p.subject}` === role);
+        const inline = of("identity").reduce((n, { size }) => n + size, 0);
+        if (inline > limits.identity)
+          out.push(`${role}: inline policies ${inline} characters, limit ${limits.identity}`);
+        const managed = of("managed").length;
+        if (managed > MANAGED_POLICIES_PER_ROLE)
+          out.push(`${role}: ${managed} managed policies, limit ${MANAGED_POLICIES_PER_ROLE}`);
+      }
+      return out;
     },
   },
   {

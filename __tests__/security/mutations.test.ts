@@ -4,6 +4,7 @@
 // shows that the same checks pass on the unmutated stacks.
 import { ROLE_PURPOSES } from "../../modules/access";
 import { loadConfig, Naming } from "../../modules/config";
+import { configWithEveryPart } from "../../scripts/ci-policy-sizes";
 import type { PolicyDocument, PolicyStatementJson } from "../../scripts/policies";
 import { synthEnvironment, synthStack, type TfJson } from "../helpers/synth";
 import { withWarehouse } from "../helpers/warehouse-variant";
@@ -23,6 +24,12 @@ function warehouseStacks(environment: "dev" | "prod"): EnvironmentStacks {
   return { config: variant, lake: stacks.lake, bootstrap: stacks["state-bootstrap"] };
 }
 const devWarehouse = warehouseStacks("dev");
+/** Every optional part on (warehouse, refresh, Lake Formation): the deployer's part grants exist. */
+const devParts: EnvironmentStacks = (() => {
+  const variant = configWithEveryPart("dev");
+  const stacks = synthEnvironment(variant);
+  return { config: variant, lake: stacks.lake, bootstrap: stacks["state-bootstrap"] };
+})();
 const prodWarehouse = warehouseStacks("prod");
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
@@ -48,6 +55,29 @@ function editPolicy(
   const doc = JSON.parse(String(r[attribute])) as PolicyDocument;
   edit(doc);
   r[attribute] = JSON.stringify(doc);
+}
+
+/**
+ * Rewrites one statement of a CI role's policies, in whichever of its managed policies (`ci_<role>_policy-*`) the
+ * statement was packed into.
+ */
+function editCiStatement(
+  json: TfJson,
+  role: "plan" | "deploy",
+  sid: string,
+  edit: (s: PolicyStatementJson, doc: PolicyDocument) => void,
+): void {
+  const holders = Object.entries(resourcesOf(json).aws_iam_policy ?? {}).filter(
+    ([name, r]) =>
+      name.startsWith(`ci_${role}_policy-`) &&
+      (JSON.parse(String(r.policy)) as PolicyDocument).Statement.some((st) => st.Sid === sid),
+  );
+  if (holders.length !== 1)
+    throw new Error(`expected one ci-${role} policy holding ${sid}, found ${holders.length}`);
+  const r = (holders[0] as [string, Record<string, unknown>])[1];
+  const doc = JSON.parse(String(r.policy)) as PolicyDocument;
+  edit(statement(doc, sid), doc);
+  r.policy = JSON.stringify(doc);
 }
 
 function statement(doc: PolicyDocument, sid: string): PolicyStatementJson {
@@ -160,17 +190,17 @@ const MUTATIONS: readonly Mutation[] = [
     weakening: "the plan role may overwrite the state",
     caughtBy: "plan-role-read-only",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_plan", (doc) => {
-        statement(doc, "TerraformState").Action = ["s3:GetObject", "s3:PutObject"];
+      editCiStatement(lake, "plan", "TerraformState", (s) => {
+        s.Action = ["s3:GetObject", "s3:PutObject"];
       }),
   },
   {
     weakening: "the plan role may delete lock items",
     caughtBy: "plan-role-read-only",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_plan", (doc) => {
-        statement(doc, "TerraformStateDigest").Action = ["dynamodb:GetItem", "dynamodb:DeleteItem"];
-        delete statement(doc, "TerraformStateDigest").Condition;
+      editCiStatement(lake, "plan", "TerraformStateDigest", (s) => {
+        s.Action = ["dynamodb:GetItem", "dynamodb:DeleteItem"];
+        delete s.Condition;
       }),
   },
   {
@@ -224,16 +254,15 @@ const MUTATIONS: readonly Mutation[] = [
     weakening: "the deployer may create and edit roles without the boundary",
     caughtBy: "deployer-within-boundary",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        delete statement(doc, "ManageLakeRolesWithinBoundary").Condition;
+      editCiStatement(lake, "deploy", "ManageLakeRolesWithinBoundary", (s) => {
+        delete s.Condition;
       }),
   },
   {
     weakening: "the deployer may remove the boundary",
     caughtBy: "deployer-within-boundary",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        const s = statement(doc, "TagLakeRoles");
+      editCiStatement(lake, "deploy", "TagLakeRoles", (s) => {
         s.Action = [...actions(s), "iam:DeleteRolePermissionsBoundary"];
       }),
   },
@@ -241,8 +270,7 @@ const MUTATIONS: readonly Mutation[] = [
     weakening: "the deployer may rewrite the boundary",
     caughtBy: "deployer-within-boundary",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        const s = statement(doc, "ReadCiRolesAndBoundary");
+      editCiStatement(lake, "deploy", "ReadCiRolesAndBoundary", (s) => {
         s.Action = [...actions(s), "iam:CreatePolicyVersion"];
       }),
   },
@@ -250,8 +278,7 @@ const MUTATIONS: readonly Mutation[] = [
     weakening: "the deployer manages keys by the environment tag (the state key carries it too)",
     caughtBy: "deployer-keys-by-arn",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        const s = statement(doc, "LakeKeys");
+      editCiStatement(lake, "deploy", "LakeKeys", (s) => {
         s.Resource = [`arn:aws:kms:${config.region}:${config.accountId}:key/*`];
         s.Condition = { StringEquals: { "aws:ResourceTag/environment": "dev" } };
       }),
@@ -260,20 +287,16 @@ const MUTATIONS: readonly Mutation[] = [
     weakening: "the deployer uses the data key without an encryption context",
     caughtBy: "ci-data-key-use-pinned",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        statement(doc, "UploadGlueCodeWithDataKey").Condition = {
-          StringEquals: { "kms:ViaService": `s3.${config.region}.amazonaws.com` },
-        };
+      editCiStatement(lake, "deploy", "UploadGlueCodeWithDataKey", (s) => {
+        s.Condition = { StringEquals: { "kms:ViaService": `s3.${config.region}.amazonaws.com` } };
       }),
   },
   {
     weakening: "the CI roles may read any stack's state",
     caughtBy: "deployer-stays-in-its-state",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        statement(doc, "TerraformState").Resource = [
-          `arn:aws:s3:::opl-dev-tfstate-${config.accountId}-${config.region}/*`,
-        ];
+      editCiStatement(lake, "deploy", "TerraformState", (s) => {
+        s.Resource = [`arn:aws:s3:::opl-dev-tfstate-${config.accountId}-${config.region}/*`];
       }),
   },
   {
@@ -335,18 +358,209 @@ const MUTATIONS: readonly Mutation[] = [
       }),
   },
   {
-    weakening: "the deployer's policy grows past IAM's inline size limit",
+    weakening: "a managed policy of the deployer grows past IAM's 6,144 characters",
     caughtBy: "policy-sizes",
     apply: ({ lake }) =>
-      editPolicy(lake, "aws_iam_role_policy", "ci_deploy", (doc) => {
-        const s = statement(doc, "LakeBuckets");
+      editCiStatement(lake, "deploy", "LakeBuckets", (s) => {
         s.Resource = [
           ...[s.Resource ?? []].flat(),
           ...Array.from(
-            { length: 40 },
+            { length: 120 },
             (_, i) => `arn:aws:s3:::opl-dev-extra-bucket-number-${i}-${config.accountId}`,
           ),
         ];
+      }),
+  },
+  {
+    weakening: "the deployer gets an eleventh managed policy",
+    caughtBy: "policy-sizes",
+    on: devParts,
+    apply: ({ lake }) => {
+      const resources = resourcesOf(lake);
+      const roleRef = [
+        "$",
+        "{aws_iam_role.",
+        Object.keys(resources.aws_iam_role ?? {}).find((n) => n.startsWith("ci_deploy")),
+        ".name}",
+      ].join("");
+      for (let i = 0; i < 4; i++) {
+        resources.aws_iam_policy = {
+          ...resources.aws_iam_policy,
+          [`ci_deploy_policy-extra-${i}`]: {
+            name: `opl-dev-ci-deploy-extra-${i}`,
+            policy: JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [{ Sid: "Extra", Effect: "Allow", Action: "sns:ListTopics", Resource: "*" }],
+            }),
+          },
+        };
+        resources.aws_iam_role_policy_attachment = {
+          ...resources.aws_iam_role_policy_attachment,
+          [`ci_deploy_attach-extra-${i}`]: {
+            role: roleRef,
+            policy_arn: ["$", `{aws_iam_policy.ci_deploy_policy-extra-${i}.arn}`].join(""),
+          },
+        };
+      }
+    },
+  },
+  {
+    weakening: "a refresh role carries no permissions boundary",
+    caughtBy: "workload-roles-bounded",
+    on: devParts,
+    apply: ({ lake }) => {
+      delete resource(lake, "aws_iam_role", "orchestration_ingest_role").permissions_boundary;
+    },
+  },
+  {
+    weakening: "the Glue job role carries the refresh's boundary instead of the lake's",
+    caughtBy: "workload-roles-bounded",
+    on: devParts,
+    apply: ({ lake }) => {
+      resource(lake, "aws_iam_role", "access_glue-job").permissions_boundary = resource(
+        lake,
+        "aws_iam_role",
+        "orchestration_ingest_role",
+      ).permissions_boundary;
+    },
+  },
+  {
+    weakening: "the refresh's boundary allows creating roles",
+    caughtBy: "boundary-caps-escalation",
+    on: devParts,
+    apply: ({ lake }) =>
+      editPolicy(lake, "aws_iam_policy", "orchestration_boundary", (doc) => {
+        doc.Statement.push({ Sid: "Roles", Effect: "Allow", Action: ["iam:CreateRole"], Resource: "*" });
+      }),
+  },
+  {
+    weakening: "the deployer may create the refresh's roles without the refresh's boundary",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "ManageRefreshRolesWithinBoundary", (s) => {
+        delete s.Condition;
+      }),
+  },
+  {
+    weakening: "the deployer may give the refresh's roles any boundary of the account",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "ManageRefreshRolesWithinBoundary", (s) => {
+        s.Condition = {
+          StringLike: { "iam:PermissionsBoundary": `arn:aws:iam::${config.accountId}:policy/*` },
+        };
+      }),
+  },
+  {
+    weakening: "the deployer may pass the refresh's Lambda roles to any service",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "PassRefreshRolesToLambda", (s) => {
+        delete s.Condition;
+      }),
+  },
+  {
+    weakening: "the deployer may pass the warehouse's roles to EC2",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "PassWarehouseRolesToMonitoring", (s) => {
+        s.Condition = {
+          StringEquals: { "iam:PassedToService": ["monitoring.rds.amazonaws.com", "ec2.amazonaws.com"] },
+        };
+      }),
+  },
+  {
+    weakening: "the deployer may start the refresh",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "RefreshStateMachine", (s) => {
+        s.Action = [...actions(s), "states:StartExecution"];
+      }),
+  },
+  {
+    weakening: "the deployer may invoke the refresh's functions",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "RefreshFunctions", (s) => {
+        s.Action = [...actions(s), "lambda:Invoke*"];
+      }),
+  },
+  {
+    weakening: "the deployer may start builds of the large-file project",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "LargeIngestProject", (s) => {
+        s.Action = [...actions(s), "codebuild:StartBuild"];
+      }),
+  },
+  {
+    weakening: "the deployer may read the warehouse's master password",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "MasterSecretRotation", (s) => {
+        s.Action = [...actions(s), "secretsmanager:GetSecretValue"];
+      }),
+  },
+  {
+    weakening: "the deployer manages every environment's functions",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "RefreshFunctions", (s) => {
+        s.Resource = [`arn:aws:lambda:${config.region}:${config.accountId}:function:*`];
+      }),
+  },
+  {
+    weakening: "the deployer changes network resources whatever their environment tag",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "OwnNetwork", (s) => {
+        delete s.Condition;
+      }),
+  },
+  {
+    weakening: "the deployer may tag any EC2 resource into its environment",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "TagOnCreate", (s) => {
+        delete s.Condition;
+      }),
+  },
+  {
+    weakening: "the deployer creates VPCs without the environment tag",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "CreateTaggedVpc", (s) => {
+        delete s.Condition;
+      }),
+  },
+  {
+    weakening: "the deployer manages every database of the account",
+    caughtBy: "deployer-parts-bounded",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "WarehouseDatabase", (s) => {
+        s.Resource = [`arn:aws:rds:${config.region}:${config.accountId}:db:*`];
+      }),
+  },
+  {
+    weakening: "the deployer's use of the data key for the master secret is no longer tied to RDS",
+    caughtBy: "ci-data-key-use-pinned",
+    on: devParts,
+    apply: ({ lake }) =>
+      editCiStatement(lake, "deploy", "DataKeyForMasterSecret", (s) => {
+        delete s.Condition?.["ForAnyValue:StringEquals"];
       }),
   },
   database("the warehouse stores data unencrypted", { storage_encrypted: false }),

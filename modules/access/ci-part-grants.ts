@@ -336,10 +336,7 @@ export function warehouseGrants(
       write: ["glue:CreateConnection", "glue:UpdateConnection", "glue:DeleteConnection"],
       resources: [regional(l, "glue", "catalog"), regional(l, "glue", `connection/${w.name}-*`)],
     },
-    logGroups(ctx, "WarehouseLogGroups", [
-      `/aws/vpc/flow-logs/${w.name}`,
-      `/aws/rds/instance/${w.name}/*`,
-    ]),
+    logGroups(ctx, "WarehouseLogGroups", [`/aws/vpc/flow-logs/${w.name}`, `/aws/rds/instance/${w.name}/*`]),
     ...boundedRoles(
       ctx,
       "Warehouse",
@@ -412,7 +409,13 @@ export function orchestrationGrants(
     {
       sid: "RefreshQueues",
       read: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"],
-      write: ["sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue", "sqs:TagQueue", "sqs:UntagQueue"],
+      write: [
+        "sqs:CreateQueue",
+        "sqs:SetQueueAttributes",
+        "sqs:DeleteQueue",
+        "sqs:TagQueue",
+        "sqs:UntagQueue",
+      ],
       resources: [regional(l, "sqs", named)],
     },
     {

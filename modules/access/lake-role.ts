@@ -66,7 +66,7 @@ export class LakeRole extends Construct {
     }
     const inline = props.statements ?? [];
     const parts = props.managedPolicyParts ?? [];
-    if ((inline.length > 0) === parts.length > 0) {
+    if (inline.length > 0 === parts.length > 0) {
       throw new Error(
         `IAM role ${props.roleName}: give either statements (one inline policy) or managedPolicyParts, not both or neither.`,
       );
