@@ -213,7 +213,10 @@ export function warehouseGrants(
       resources: NETWORK_TYPES.map(ec2),
       conditions: {
         StringEquals: {
-          "ec2:CreateAction": [...creates.vpc, ...creates.inVpc, ...creates.attached, ...creates.rules],
+          // The API's name without the service prefix, as EC2 sets it.
+          "ec2:CreateAction": [...creates.vpc, ...creates.inVpc, ...creates.attached, ...creates.rules].map(
+            (a) => a.replace(/^ec2:/, ""),
+          ),
         },
       },
     },
@@ -331,10 +334,22 @@ export function warehouseGrants(
       },
     },
     {
+      // A new connection has no ARN to authorize on yet: pinned by the environment tag in the request.
+      sid: "CreateLoaderConnection",
+      read: [],
+      write: ["glue:CreateConnection"],
+      resources: [regional(l, "glue", "catalog"), regional(l, "glue", "connectionType/*")],
+      conditions: requestTagged,
+    },
+    {
       sid: "LoaderConnection",
       read: ["glue:GetConnection"],
-      write: ["glue:CreateConnection", "glue:UpdateConnection", "glue:DeleteConnection"],
-      resources: [regional(l, "glue", "catalog"), regional(l, "glue", `connection/${w.name}-*`)],
+      write: ["glue:UpdateConnection", "glue:DeleteConnection"],
+      resources: [
+        regional(l, "glue", "catalog"),
+        regional(l, "glue", "connectionType/*"),
+        regional(l, "glue", `connection/${w.name}-*`),
+      ],
     },
     logGroups(ctx, "WarehouseLogGroups", [`/aws/vpc/flow-logs/${w.name}`, `/aws/rds/instance/${w.name}/*`]),
     ...boundedRoles(
@@ -395,15 +410,18 @@ export function orchestrationGrants(
     },
     {
       // Event source mappings have generated ids: pinned to the refresh's functions by lambda:FunctionArn.
-      sid: "LandingEventSource",
-      read: ["lambda:GetEventSourceMapping"],
-      write: [
-        "lambda:CreateEventSourceMapping",
-        "lambda:UpdateEventSourceMapping",
-        "lambda:DeleteEventSourceMapping",
-      ],
+      sid: "CreateLandingEventSource",
+      read: [],
+      write: ["lambda:CreateEventSourceMapping"],
       resources: ["*"],
       unscopedBecause: "lambda:CreateEventSourceMapping has no resource types; pinned by lambda:FunctionArn",
+      conditions: { ArnLike: { "lambda:FunctionArn": functionArn } },
+    },
+    {
+      sid: "LandingEventSource",
+      read: ["lambda:GetEventSourceMapping"],
+      write: ["lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"],
+      resources: [regional(l, "lambda", "event-source-mapping:*")],
       conditions: { ArnLike: { "lambda:FunctionArn": functionArn } },
     },
     {
