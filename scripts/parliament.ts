@@ -7,6 +7,8 @@
 // IAM compares them as strings anyway, and parliament 1.6.4 crashes on a number (`s3:TlsVersion: 1.2`).
 // The run fails on any finding the allow-list does not justify, and on any entry that matches no finding.
 //
+// The CI roles' grants for the optional parts are linted from dev and prod with every part on (partVariantPolicies).
+//
 //   npx tsx scripts/parliament.ts [cdktf.out]     (after `npx cdktf synth`; exit 1 on findings)
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +16,11 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
+import { ROLE_PURPOSES } from "../modules/access";
 import { ENVIRONMENTS, loadConfig, Naming } from "../modules/config";
+import { Testing } from "../modules/core";
+import { addEnvironment } from "../stacks";
+import { configWithEveryPart } from "./ci-policy-sizes";
 import { type PolicyDocument, type StackPolicy, stackPolicies } from "./policies";
 
 const repoRoot = resolve(__dirname, "..");
@@ -131,6 +137,22 @@ export function synthesizedPolicies(outdir: string): StackPolicy[] {
   });
 }
 
+/**
+ * The CI roles' managed policies of dev and prod with every optional part on (scripts/ci-policy-sizes.ts): the
+ * committed configs leave the parts off, so their grants are linted from this variant (stack `lake-<env>-parts`).
+ */
+export function partVariantPolicies(): StackPolicy[] {
+  return (["dev", "prod"] as const).flatMap((environment) => {
+    const config = configWithEveryPart(environment);
+    const naming = new Naming(config);
+    const ci = [naming.role(ROLE_PURPOSES.ciPlan), naming.role(ROLE_PURPOSES.ciDeploy)];
+    const json = JSON.parse(Testing.synth(addEnvironment(Testing.app(), config).lake));
+    return stackPolicies(`lake-${environment}-parts`, json.resource, naming.location).filter(
+      (p) => p.kind === "managed" && ci.includes(p.subject),
+    );
+  });
+}
+
 interface RawFinding {
   readonly issue: string;
   readonly title: string;
@@ -206,7 +228,10 @@ export function describeVerdict(v: Verdict): string {
 }
 
 async function main(): Promise<void> {
-  const policies = synthesizedPolicies(resolve(process.argv[2] ?? "cdktf.out"));
+  const policies = [
+    ...synthesizedPolicies(resolve(process.argv[2] ?? "cdktf.out")),
+    ...partVariantPolicies(),
+  ];
   const verdict = judge(policies.length, await lintPolicies(policies), loadAllowlist());
   console.log(describeVerdict(verdict));
   if (verdict.unjustified.length > 0 || verdict.stale.length > 0) process.exitCode = 1;

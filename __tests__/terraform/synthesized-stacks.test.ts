@@ -93,7 +93,7 @@ describe("checkov", () => {
 
 describe("parliament (IAM policy linter)", () => {
   it("finds nothing in any permission or resource policy that security/parliament-allowlist.json does not justify, and no stale entry", async () => {
-    const policies = parliament.synthesizedPolicies(outdir);
+    const policies = [...parliament.synthesizedPolicies(outdir), ...parliament.partVariantPolicies()];
     const verdict = parliament.judge(
       policies.length,
       await parliament.lintPolicies(policies),
@@ -103,9 +103,17 @@ describe("parliament (IAM policy linter)", () => {
       unjustified: [],
       stale: [],
     });
-    // Role, boundary, bucket, key and topic policies of the six stacks.
+    // Role (inline and managed), boundary, bucket, key and topic policies of the six stacks, and the CI roles'
+    // managed policies of dev and prod with every part on.
     expect(new Set(policies.map((p) => p.kind))).toEqual(
-      new Set(["identity", "boundary", "bucket", "key", "topic"]),
+      new Set(["identity", "managed", "boundary", "bucket", "key", "topic"]),
+    );
+    expect(policies.filter((p) => p.stack.endsWith("-parts")).map((p) => p.address)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_iam_policy\.ci_deploy_policy-warehouse-/),
+        expect.stringMatching(/^aws_iam_policy\.ci_deploy_policy-orchestration-/),
+        expect.stringMatching(/^aws_iam_policy\.ci_deploy_policy-lake-formation-/),
+      ]),
     );
     console.log(parliament.describeVerdict(verdict));
   }, 120_000);
@@ -113,7 +121,7 @@ describe("parliament (IAM policy linter)", () => {
   it("reports a real finding the allow-list does not cover (CreateCrawler scoped to a crawler ARN)", async () => {
     const [deploy] = parliament
       .synthesizedPolicies(outdir)
-      .filter((p) => p.address.startsWith("aws_iam_role_policy.ci_deploy"));
+      .filter((p) => p.address.startsWith("aws_iam_policy.ci_deploy"));
     expect(deploy).toBeDefined();
     if (!deploy) return;
     const weakened = {

@@ -159,7 +159,6 @@ export function warehouseGrants(
       sid: "DescribeNetwork",
       read: [
         "ec2:DescribeVpcs",
-        "ec2:DescribeVpcAttribute",
         "ec2:DescribeSubnets",
         "ec2:DescribeRouteTables",
         "ec2:DescribeSecurityGroups",
@@ -175,6 +174,12 @@ export function warehouseGrants(
       write: [],
       resources: ["*"],
       unscopedBecause: "EC2's Describe actions have no resource types",
+    },
+    {
+      sid: "DescribeVpcAttributes",
+      read: ["ec2:DescribeVpcAttribute"],
+      write: [],
+      resources: [ec2("vpc")],
     },
     // A new resource has no tags yet: each create is allowed only for its own type, with the tag requested. Its
     // parents (the VPC of a subnet, the subnets of an endpoint) must carry the tag (OwnNetwork below).
