@@ -38,8 +38,16 @@ const stacks: Array<[string, SynthesizedStack]> = ENVIRONMENTS.flatMap((environm
 });
 
 describe.each(stacks)("IAM in %s", (_name, stack) => {
-  const policies = Object.values(stack.resource.aws_iam_role_policy ?? {}).map((p) => p.policy as string);
   const roles = Object.values(stack.resource.aws_iam_role ?? {});
+  const attachments = Object.values(stack.resource.aws_iam_role_policy_attachment ?? {});
+  // Permission policies: inline ones and the managed ones attached to a role (boundaries are judged elsewhere).
+  const attached = attachments.map((a) => /aws_iam_policy\.([^.]+)\.arn/.exec(String(a.policy_arn))?.[1]);
+  const policies = [
+    ...Object.values(stack.resource.aws_iam_role_policy ?? {}).map((p) => p.policy as string),
+    ...Object.entries(stack.resource.aws_iam_policy ?? {})
+      .filter(([name]) => attached.includes(name))
+      .map(([, p]) => p.policy as string),
+  ];
 
   it("grants no Action * and no service-wide wildcard", () => {
     for (const s of policies.flatMap(statements)) {
@@ -57,9 +65,17 @@ describe.each(stacks)("IAM in %s", (_name, stack) => {
     }
   });
 
-  it("attaches no managed policies and only inline least-privilege policies", () => {
+  it("attaches no AWS-managed policy: only the CI roles have managed policies, each their own", () => {
     for (const role of roles) expect(role.managed_policy_arns).toBeUndefined();
-    expect(stack.resource.aws_iam_role_policy_attachment).toBeUndefined();
+    const ci = Object.entries(stack.resource.aws_iam_role ?? {})
+      .filter(([, r]) => /-ci-(plan|deploy)$/.test(String(r.name)))
+      .map(([name]) => `\${aws_iam_role.${name}.name}`);
+    for (const a of attachments) {
+      expect(ci).toContain(String(a.role));
+      expect(String(a.policy_arn)).toMatch(/^\$\{aws_iam_policy\.[^.]+\.arn\}$/);
+    }
+    expect(new Set(attachments.map((a) => a.policy_arn)).size).toBe(attachments.length);
+    if (stack.resource.aws_iam_role) expect(attachments.length).toBeGreaterThanOrEqual(ci.length);
   });
 
   it("pins every service trust to this account (confused-deputy guard)", () => {

@@ -9,7 +9,7 @@ export type PolicyJson = PolicyDocument;
 
 export interface SynthesizedLake {
   readonly stack: SynthesizedStack;
-  /** Permission policy of each lake role, by role name. */
+  /** Permission policies of each lake role (inline and attached managed ones, merged), by role name. */
   readonly rolePolicies: Record<string, PolicyJson>;
   /** Permissions boundary of each role that has one, by role name. */
   readonly roleBoundaries: Record<string, PolicyJson>;
@@ -31,6 +31,14 @@ export function synthesizeLake(config: LakeConfig): SynthesizedLake {
   const policies = stackPolicies(`lake-${config.environment}`, stack.resource, location);
   const byKind = (kind: string) =>
     Object.fromEntries(policies.filter((p) => p.kind === kind).map((p) => [p.subject, p.document]));
+  // A role's inline policy and its attached managed policies (the CI roles') grant together: one document each.
+  const rolePolicies: Record<string, PolicyJson> = {};
+  for (const p of policies.filter((x) => x.kind === "identity" || x.kind === "managed")) {
+    rolePolicies[p.subject] = {
+      Version: "2012-10-17",
+      Statement: [...(rolePolicies[p.subject]?.Statement ?? []), ...p.document.Statement],
+    };
+  }
   const managed = Object.fromEntries(
     policies.filter((p) => p.kind === "boundary").map((p) => [resolve(`\${${p.address}.arn}`), p.document]),
   );
@@ -53,7 +61,7 @@ export function synthesizeLake(config: LakeConfig): SynthesizedLake {
   };
   return {
     stack,
-    rolePolicies: byKind("identity"),
+    rolePolicies,
     roleBoundaries,
     bucketPolicies: byKind("bucket"),
     keyPolicies: byKind("key"),

@@ -19,7 +19,10 @@ describe("starting the Glue workflow", () => {
         .map((r) => r.name as string)
         .sort(),
     );
-    expect(lake.stack.resource.aws_iam_role_policy_attachment).toBeUndefined();
+    // Attached managed policies (the CI roles') are merged into rolePolicies; none is attached from elsewhere.
+    for (const a of Object.values(lake.stack.resource.aws_iam_role_policy_attachment ?? {})) {
+      expect(String(a.policy_arn)).toMatch(/^\$\{aws_iam_policy\.ci_(plan|deploy)_policy-/);
+    }
   });
 
   async function allowedRoles(action: string, resource: string): Promise<string[]> {

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import openPayments from "../../datasets/open-payments.json";
 import { ENVIRONMENTS, type EnvironmentName, type LakeConfig, loadAllConfigs } from "../../modules/config";
 import { loadGlueJobs } from "../../modules/etl";
+import { Testing } from "../../modules/core";
 import { readSqlFiles } from "../../modules/query";
+import { LakeStack } from "../../stacks";
 import { repoRoot } from "./harness";
 
 type Counts = Readonly<Record<string, number>>;
@@ -63,8 +65,19 @@ function stateBootstrap(config: LakeConfig): Counts {
 }
 
 /**
- * The lake's data plane: ingestion table; four workload roles and two CI roles, each
- * with one inline policy, and the workload roles' permissions boundary (a managed policy); the Glue security
+ * The CI roles' customer-managed policies, each attached to its role once: as many as the roles' grants for the
+ * parts the config enables pack into (6,144 characters each). The packing is arithmetic over the grants, not a
+ * design choice, so the number is read from the construct that packs them (modules/access LakeRole).
+ */
+function ciManagedPolicies(config: LakeConfig): Counts {
+  const { ci } = new LakeStack(Testing.app(), `lake-${config.environment}`, { config });
+  const n = ci.planRole.managedPolicies.length + ci.deployRole.managedPolicies.length;
+  return { aws_iam_policy: n, aws_iam_role_policy_attachment: n };
+}
+
+/**
+ * The lake's data plane: ingestion table; four workload roles with one inline policy each and two CI roles
+ * (managed policies above), and the workload roles' permissions boundary (a managed policy); the Glue security
  * configuration; raw and curated databases, one curated table per
  * dataset with a curatedTable, two crawlers; per Glue job of glue-scripts/jobs.json a job and its script
  * object, plus the Python package object, the jobs' log group, the workflow and its triggers (one on-demand
@@ -78,7 +91,7 @@ function dataPlane(): Counts {
   return {
     aws_dynamodb_table: 1,
     aws_iam_role: 6,
-    aws_iam_role_policy: 6,
+    aws_iam_role_policy: 4,
     aws_iam_policy: 1,
     aws_glue_security_configuration: 1,
     aws_glue_catalog_database: 2,
@@ -116,6 +129,7 @@ export function lake(config: LakeConfig): Counts {
     lakeBucket(false),
     times(loggedBuckets, lakeBucket(true)),
     dataPlane(),
+    ciManagedPolicies(config),
     qualityRulesets(config),
     warehouse(config),
   );
