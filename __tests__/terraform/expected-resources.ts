@@ -5,8 +5,8 @@
 import { join } from "node:path";
 import openPayments from "../../datasets/open-payments.json";
 import { ENVIRONMENTS, type EnvironmentName, type LakeConfig, loadAllConfigs } from "../../modules/config";
-import { loadGlueJobs } from "../../modules/etl";
 import { Testing } from "../../modules/core";
+import { loadGlueJobs } from "../../modules/etl";
 import { readSqlFiles } from "../../modules/query";
 import { LakeStack } from "../../stacks";
 import { repoRoot } from "./harness";

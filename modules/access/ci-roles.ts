@@ -110,7 +110,9 @@ type Part = "core" | "warehouse" | "orchestration" | "lake-formation";
  * plans run with `-lock=false`, so it writes nothing, not even a lock), `ci-deploy` for the deploy branch in
  * the deploy environment (plus create/update the lake's resources). Both are scoped to this environment's
  * resources; neither can read lake data through IAM, change the CI roles or the workload roles' permissions
- * boundary, so CI cannot widen its own access (an administrator applies changes to those).
+ * boundary, so CI cannot widen its own access (an administrator applies changes to those). Their grants are
+ * customer-managed policies of their own, one set per part of the environment (`core`, and `warehouse`,
+ * `orchestration`, `lake-formation` only where the config enables them; modules/access/ci-part-grants.ts).
  */
 export class GithubCiRoles extends Construct {
   readonly planRole: LakeRole;
