@@ -489,6 +489,8 @@ export class GithubCiRoles extends Construct {
       workloadBoundaryArn: props.permissionsBoundaryArn,
       via,
     };
+    // The alarms of both parts share one statement (`<prefix>-*`): with the refresh's grants when it is on, else
+    // with the warehouse's.
     const grants: Record<Part, ServiceGrant[]> = {
       core,
       warehouse: props.warehouse
