@@ -29,6 +29,7 @@ describe("packStatements", () => {
   });
 
   it("counts an unresolved reference at its estimate, not at the token's own length", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a cdktf token as it appears in synthesized text
     const token = "${TfToken[TOKEN.42]}";
     expect(policySize(`{"a":"${token}"}`)).toBe(`{"a":""}`.length + TOKEN_SIZE_ESTIMATE);
   });

@@ -1,5 +1,5 @@
 import validator from "asl-validator";
-import { type LakeConfig, loadConfig, parseConfig } from "../../modules/config";
+import { DEFAULT_REFRESH_SCHEDULE, type LakeConfig, loadConfig, parseConfig } from "../../modules/config";
 import { buildBundle } from "../../modules/orchestration/lambda-bundle";
 import { LAMBDA_RUNTIME } from "../../modules/orchestration/refresh-function";
 import { synthEnvironment, type TfJson } from "../helpers/synth";
@@ -104,6 +104,15 @@ describe("the orchestration module in the lake stack (dev, enabled, with a budge
     );
     for (const [, a] of alarms)
       expect(a.alarm_actions).toEqual([expect.stringMatching(/aws_sns_topic\.alerts_topic/)]);
+    // Names are plain text people read in notices (a function name is a token at synth time).
+    const errorAlarms = alarms.map(([, a]) => String(a.alarm_name)).filter((n) => n.endsWith("-errors"));
+    expect(errorAlarms.sort()).toEqual([
+      "opl-dev-alarm-discover-errors",
+      "opl-dev-alarm-ingest-errors",
+      "opl-dev-alarm-landing-validator-errors",
+      "opl-dev-alarm-smoke-errors",
+    ]);
+    for (const [, a] of alarms) expect(a.alarm_name).toMatch(/^opl-dev-alarm-[a-z-]+$/);
     expect(all(lake, "aws_budgets_budget")[0][1]).toMatchObject({
       limit_amount: "150.00",
       time_unit: "MONTHLY",
@@ -113,10 +122,15 @@ describe("the orchestration module in the lake stack (dev, enabled, with a budge
 });
 
 describe("orchestration config", () => {
-  it("is off by default: the committed environments deploy none of it", () => {
-    for (const env of ["dev", "prod", "local"] as const) {
+  it("is off unless an environment turns it on: dev runs it on the default schedule, prod and local do not", () => {
+    expect(loadConfig("dev", { env: {} }).orchestration).toMatchObject({ enabled: true, mapConcurrency: 4 });
+    for (const env of ["prod", "local"] as const) {
       expect(loadConfig(env, { env: {} }).orchestration).toMatchObject({ enabled: false, mapConcurrency: 4 });
     }
+    const dev = synthEnvironment(loadConfig("dev", { env: {} })).lake;
+    expect(all(dev, "aws_scheduler_schedule").map(([, s]) => s.schedule_expression)).toEqual([
+      DEFAULT_REFRESH_SCHEDULE,
+    ]);
   });
 
   it("never schedules in local, and refuses a schedule there by name", () => {

@@ -1,7 +1,7 @@
 // What the CI roles may do to the optional parts of an environment (the serving warehouse, the hands-off
 // refresh, Lake Formation), decided by the IAM policy simulator over the synthesized managed policies of the
-// CI roles (and the key or bucket policy where AWS consults one): dev with every part on, and dev as committed
-// (every part off), where the deployer holds none of the part grants.
+// CI roles (and the key or bucket policy where AWS consults one): dev with every part on, dev with every part
+// off, where the deployer holds none of the part grants, and dev as committed (the refresh only).
 import { ROLE_PURPOSES } from "../../modules/access";
 import { loadConfig } from "../../modules/config";
 import { configWithEveryPart } from "../../scripts/ci-policy-sizes";
@@ -13,10 +13,20 @@ import { type Decision, decide } from "./simulate";
 const parts = configWithEveryPart("dev");
 const stacks = synthEnvironment(parts);
 const on: EnvironmentStacks = { config: parts, lake: stacks.lake, bootstrap: stacks["state-bootstrap"] };
-const off: EnvironmentStacks = {
+const committed: EnvironmentStacks = {
   config: loadConfig("dev", { env: {} }),
   lake: synthStack("dev", "lake"),
   bootstrap: synthStack("dev", "state-bootstrap"),
+};
+const partsOff = {
+  ...committed.config,
+  orchestration: { ...committed.config.orchestration, enabled: false },
+};
+const offStacks = synthEnvironment(partsOff);
+const off: EnvironmentStacks = {
+  config: partsOff,
+  lake: offStacks.lake,
+  bootstrap: offStacks["state-bootstrap"],
 };
 const v = view(on);
 const { partition, region, account } = v.location;
@@ -360,8 +370,8 @@ describe("least privilege across configurations", () => {
     expect(await decisions(writes, plan)).toEqual(all("ImplicitlyDenied", writes));
   });
 
-  it("with every part off (dev as committed) the deployer holds none of the part grants", async () => {
-    const committed = (action: string, resource: string, context?: Context) =>
+  it("with every part off the deployer holds none of the part grants", async () => {
+    const partsOffDeployer = (action: string, resource: string, context?: Context) =>
       may(off, ROLE_PURPOSES.ciDeploy, action, resource, context);
     const cases: Case[] = [
       ["ec2:CreateVpc", arn("ec2", "vpc/vpc-0a"), own],
@@ -371,6 +381,24 @@ describe("least privilege across configurations", () => {
       ["iam:CreateRole", v.roleArn("refresh"), { "iam:PermissionsBoundary": v.refreshBoundaryArn }],
       ["lakeformation:GetDataLakeSettings", "*"],
     ];
-    expect(await decisions(cases, committed)).toEqual(all("ImplicitlyDenied", cases));
+    expect(await decisions(cases, partsOffDeployer)).toEqual(all("ImplicitlyDenied", cases));
+  });
+
+  it("dev as committed (the refresh on, the warehouse off) gets the refresh's grants and none of the warehouse's", async () => {
+    const deployer = (action: string, resource: string, context?: Context) =>
+      may(committed, ROLE_PURPOSES.ciDeploy, action, resource, context);
+    const allowed: Case[] = [
+      ["lambda:CreateFunction", arn("lambda", `function:${p}-refresh-ingest`)],
+      ["states:CreateStateMachine", arn("states", `stateMachine:${p}-refresh`)],
+      ["iam:CreateRole", v.roleArn("refresh"), { "iam:PermissionsBoundary": v.refreshBoundaryArn }],
+    ];
+    const denied: Case[] = [
+      ["ec2:CreateVpc", arn("ec2", "vpc/vpc-0a"), own],
+      ["rds:CreateDBInstance", dbArn],
+      ["lakeformation:PutDataLakeSettings", "*"],
+      ["states:StartExecution", arn("states", `stateMachine:${p}-refresh`)],
+    ];
+    expect(await decisions(allowed, deployer)).toEqual(all("Allowed", allowed));
+    expect(await decisions(denied, deployer)).toEqual(all("ImplicitlyDenied", denied));
   });
 });

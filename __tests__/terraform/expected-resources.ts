@@ -132,7 +132,43 @@ export function lake(config: LakeConfig): Counts {
     ciManagedPolicies(config),
     qualityRulesets(config),
     warehouse(config),
+    orchestration(config),
   );
+}
+
+/**
+ * The hands-off refresh when `orchestration.enabled` (modules/orchestration): its permissions boundary; four
+ * Lambda functions (discover, ingest, smoke, landing validator), each with its role, inline policy and log group;
+ * the large-file CodeBuild project with its role, log group and the ingest CLI bundle as an S3 object; the state
+ * machine with its role and log group; the landing queue, its policy, its dead-letter queue, the bucket
+ * notification feeding it and the validator's event source mapping; with a schedule the Scheduler schedule and
+ * its role; alarms (failed and timed-out executions, dead letters, errors and throttles per function, failed
+ * tasks and run time per Glue job, quarantine ratio); the dashboard; with a monthly limit the budget.
+ */
+function orchestration(config: LakeConfig): Counts {
+  const o = config.orchestration;
+  if (!o.enabled) return {};
+  const functions = 4;
+  const jobs = loadGlueJobs(join(repoRoot, "glue-scripts")).length;
+  const scheduled = o.schedule === null || config.environment === "local" ? 0 : 1;
+  return {
+    aws_iam_policy: 1,
+    aws_iam_role: functions + 2 + scheduled,
+    aws_iam_role_policy: functions + 2 + scheduled,
+    aws_cloudwatch_log_group: functions + 2,
+    aws_lambda_function: functions,
+    aws_codebuild_project: 1,
+    aws_s3_object: 1,
+    aws_sfn_state_machine: 1,
+    aws_sqs_queue: 2,
+    aws_sqs_queue_policy: 1,
+    aws_s3_bucket_notification: 1,
+    aws_lambda_event_source_mapping: 1,
+    aws_scheduler_schedule: scheduled,
+    aws_cloudwatch_metric_alarm: 3 + 2 * functions + 2 * jobs + 1,
+    aws_cloudwatch_dashboard: 1,
+    aws_budgets_budget: o.budgetMonthlyUsd === undefined ? 0 : 1,
+  };
 }
 
 /**

@@ -158,7 +158,10 @@ describe.each([
 
   it("alarms on CPU, free storage and connections to the alerts topic, which admits exactly those alarms", () => {
     const topic = refTo(lake, "aws_sns_topic", "alerts_topic", "arn");
-    const alarms = resourcesOfType(lake, "aws_cloudwatch_metric_alarm").map((a) => a.config);
+    // The database's alarms (dev also runs the refresh, whose alarms modules/orchestration tests).
+    const alarms = resourcesOfType(lake, "aws_cloudwatch_metric_alarm")
+      .map((a) => a.config)
+      .filter((a) => a.namespace === "AWS/RDS");
     expect(sorted(alarms.map((a) => [a.alarm_name, a.metric_name, a.alarm_actions]))).toEqual(
       sorted(
         warehouseAlarmNames(name).map((n, i) => [

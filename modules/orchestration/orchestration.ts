@@ -456,7 +456,12 @@ export class LakeOrchestration extends Construct {
     const alarms = this.alarms(props, {
       stateMachineArn: machine.arn,
       deadLetterQueue: deadLetters.name,
-      functions: [discover, ingest, smoke, validator].map((f) => f.functionName),
+      functions: {
+        discover: discover.functionName,
+        ingest: ingest.functionName,
+        smoke: smoke.functionName,
+        "landing-validator": validator.functionName,
+      },
     });
     this.dashboard(
       props,
@@ -537,7 +542,8 @@ export class LakeOrchestration extends Construct {
   /** The alarms, all to the alerts topic; returns their ARNs (the topic's policy names them). */
   private alarms(
     props: LakeOrchestrationProps,
-    on: { stateMachineArn: string; deadLetterQueue: string; functions: string[] },
+    // Functions by purpose: alarm names are built from the purpose, since a function's name is a token here.
+    on: { stateMachineArn: string; deadLetterQueue: string; functions: Readonly<Record<string, string>> },
   ): string[] {
     const name = (purpose: string) => `${props.namePrefix}-${purpose}`;
     const common = {
@@ -584,9 +590,9 @@ export class LakeOrchestration extends Construct {
         statistic: "Maximum",
         threshold: 0,
       },
-      ...on.functions.flatMap((fn) =>
+      ...Object.entries(on.functions).flatMap(([purpose, fn]) =>
         (["Errors", "Throttles"] as const).map((metric) => ({
-          id: `${fn.slice(props.namePrefix.length + 1)}-${metric.toLowerCase()}`,
+          id: `${purpose}-${metric.toLowerCase()}`,
           description: `${metric} of the ${fn} Lambda function`,
           namespace: "AWS/Lambda",
           metric,
