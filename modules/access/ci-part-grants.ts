@@ -2,7 +2,7 @@
 // serving warehouse, the hands-off refresh and Lake Formation. Each grant lists what planning reads and what
 // applying adds; modules/access/ci-roles.ts packs them into managed policies of their own, only for the parts
 // the environment's config enables.
-import type { AwsLocation } from "./arns";
+import { type AwsLocation, arns } from "./arns";
 import type { Conditions } from "./policy";
 
 /** One service's permissions: what planning needs (read) and what applying adds (write). */
@@ -82,8 +82,8 @@ function boundedRoles(
   ];
 }
 
-/** Log groups of a part: created, tagged and retained by the deployer, never read. */
-function logGroups(ctx: PartContext, sid: string, names: string[]): ServiceGrant {
+/** Log groups (the lake's and a part's): created, tagged and retained by the deployer, never read. */
+export function logGroupGrant(location: AwsLocation, sid: string, names: string[]): ServiceGrant {
   return {
     sid,
     read: ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
@@ -95,10 +95,7 @@ function logGroups(ctx: PartContext, sid: string, names: string[]): ServiceGrant
       "logs:UntagResource",
       "logs:TagLogGroup",
     ],
-    resources: names.flatMap((n) => [
-      regional(ctx.location, "logs", `log-group:${n}`),
-      regional(ctx.location, "logs", `log-group:${n}:*`),
-    ]),
+    resources: names.flatMap((n) => [arns.logGroup(location, n), arns.logGroup(location, `${n}:*`)]),
   };
 }
 
@@ -356,7 +353,10 @@ export function warehouseGrants(
         regional(l, "glue", `connection/${w.name}-*`),
       ],
     },
-    logGroups(ctx, "WarehouseLogGroups", [`/aws/vpc/flow-logs/${w.name}`, `/aws/rds/instance/${w.name}/*`]),
+    logGroupGrant(ctx.location, "WarehouseLogGroups", [
+      `/aws/vpc/flow-logs/${w.name}`,
+      `/aws/rds/instance/${w.name}/*`,
+    ]),
     ...boundedRoles(
       ctx,
       "Warehouse",
@@ -509,7 +509,7 @@ export function orchestrationGrants(
         },
       },
     },
-    logGroups(ctx, "RefreshLogGroups", [
+    logGroupGrant(ctx.location, "RefreshLogGroups", [
       `/aws/lambda/${named}`,
       `/aws/codebuild/${named}`,
       `/aws/vendedlogs/states/${named}`,

@@ -4,6 +4,7 @@ import { type AwsLocation, arns } from "./arns";
 import {
   alarmGrants,
   lakeFormationGrants,
+  logGroupGrant,
   orchestrationGrants,
   type PartContext,
   type ServiceGrant,
@@ -407,22 +408,7 @@ export class GithubCiRoles extends Construct {
         resources: ["*"],
         unscopedBecause: "logs:DescribeLogGroups has no resource types",
       },
-      {
-        sid: "GlueLogGroup",
-        read: ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
-        write: [
-          "logs:CreateLogGroup",
-          "logs:PutRetentionPolicy",
-          "logs:AssociateKmsKey",
-          "logs:TagResource",
-          "logs:UntagResource",
-          "logs:TagLogGroup",
-        ],
-        resources: [
-          arns.logGroup(location, `/aws-glue/jobs/${p}-*`),
-          arns.logGroup(location, `/aws-glue/jobs/${p}-*:*`),
-        ],
-      },
+      logGroupGrant(location, "GlueLogGroup", [`/aws-glue/jobs/${p}-*`]),
       // Terraform state. Plans run with -lock=false: they read the state object and the backend's digest item,
       // nothing else. Applies also write the state, the S3 lock file and this stack's two lock-table items.
       {

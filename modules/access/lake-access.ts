@@ -55,6 +55,21 @@ export interface LakeAccessProps {
 }
 
 // Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
+/** What the ingestion tool does to the ingestion table (tools/ingest), wherever it runs. */
+export function recordIngestions(tableArn: string): PolicyStatement {
+  return allow({
+    sid: "RecordIngestions",
+    actions: [
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:ConditionCheckItem",
+    ],
+    resources: [tableArn, `${tableArn}/index/*`],
+  });
+}
+
 function listPrefixes(prefixes: string[]): Conditions {
   return { StringLike: { "s3:prefix": prefixes.flatMap((p) => [p, `${p}/*`]) } };
 }
@@ -210,17 +225,7 @@ export class LakeAccess extends Construct {
         resources: [...new Set([props.dataKeyArn, props.ingestionTableKeyArn])],
         conditions: { StringEquals: { "kms:ViaService": [viaS3, via("glue"), via("dynamodb")] } },
       }),
-      allow({
-        sid: "RecordIngestions",
-        actions: [
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:GetItem",
-          "dynamodb:Query",
-          "dynamodb:ConditionCheckItem",
-        ],
-        resources: [props.ingestionTableArn, `${props.ingestionTableArn}/index/*`],
-      }),
+      recordIngestions(props.ingestionTableArn),
       allow({
         sid: "LakeCatalog",
         actions: [...GLUE_CATALOG_READ, ...GLUE_CATALOG_WRITE],

@@ -17,6 +17,7 @@ import {
   ATHENA_CATALOG_BROWSE,
   ATHENA_QUERY_ACTIONS,
   GLUE_CATALOG_READ,
+  recordIngestions,
   S3_OBJECT_READ,
   S3_OBJECT_WRITE,
 } from "../access/lake-access";
@@ -777,17 +778,7 @@ function ingestPermissions(props: LakeOrchestrationProps): PolicyStatement[] {
       resources: [raw.arn],
       conditions: { StringLike: { "s3:prefix": ["raw/*"] } },
     }),
-    allow({
-      sid: "RecordIngestions",
-      actions: [
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:GetItem",
-        "dynamodb:Query",
-        "dynamodb:ConditionCheckItem",
-      ],
-      resources: [props.ingestionTable.arn, `${props.ingestionTable.arn}/index/*`],
-    }),
+    recordIngestions(props.ingestionTable.arn),
     dataKeyUse("LakeDataKey", ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"], props.dataKeyArn, [
       via("s3"),
       via("dynamodb"),
@@ -874,19 +865,7 @@ function stateMachinePermissions(
       actions: ["glue:StartCrawler", "glue:GetCrawler"],
       resources: crawlerNames(props.crawlers).map((c) => arns.glueCrawler(location, c)),
     }),
-    allow({
-      sid: "RunLargeIngest",
-      actions: ["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds"],
-      resources: [on.projectArn],
-    }),
-    allow({
-      // The .sync integration with CodeBuild waits through a rule Step Functions manages in the account.
-      sid: "CodeBuildSyncRule",
-      actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-      resources: [
-        `arn:${location.partition}:events:${location.region}:${location.account}:rule/StepFunctionsGetEventsForCodeBuildJobsRule`,
-      ],
-    }),
+    ...largeIngestRun(location, "RunLargeIngest", on.projectArn),
     allow({ sid: "PublishSummaries", actions: ["sns:Publish"], resources: [props.alertsTopicArn] }),
     dataKeyUse("EncryptWithLogsKey", ["kms:GenerateDataKey", "kms:Decrypt"], props.logsKeyArn, [
       on.via("sns"),
@@ -1045,21 +1024,31 @@ function boundaryStatements(props: LakeOrchestrationProps, stateMachineArn: stri
       ],
     }),
     allow({ sid: "Handlers", actions: ["lambda:InvokeFunction"], resources: [lambdaArn(prefixed)] }),
+    ...largeIngestRun(
+      location,
+      "LargeIngest",
+      `arn:${location.partition}:codebuild:${location.region}:${location.account}:project/${prefixed}`,
+    ),
+    allow({ sid: "Notify", actions: ["sns:Publish"], resources: [props.alertsTopicArn] }),
+    allow({ sid: "StartRefresh", actions: ["states:StartExecution"], resources: [stateMachineArn] }),
+  ];
+}
+
+/** Running the large-file CodeBuild project from the state machine (its role, and the boundary that caps it). */
+function largeIngestRun(location: AwsLocation, sid: string, projectArn: string): PolicyStatement[] {
+  return [
     allow({
-      sid: "LargeIngest",
+      sid,
       actions: ["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds"],
-      resources: [
-        `arn:${location.partition}:codebuild:${location.region}:${location.account}:project/${prefixed}`,
-      ],
+      resources: [projectArn],
     }),
     allow({
+      // The .sync integration with CodeBuild waits through a rule Step Functions manages in the account.
       sid: "CodeBuildSyncRule",
       actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
       resources: [
         `arn:${location.partition}:events:${location.region}:${location.account}:rule/StepFunctionsGetEventsForCodeBuildJobsRule`,
       ],
     }),
-    allow({ sid: "Notify", actions: ["sns:Publish"], resources: [props.alertsTopicArn] }),
-    allow({ sid: "StartRefresh", actions: ["states:StartExecution"], resources: [stateMachineArn] }),
   ];
 }
