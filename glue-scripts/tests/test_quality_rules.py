@@ -6,66 +6,12 @@ violations / rows for the same rows (two program years, every rule violated at l
 from __future__ import annotations
 
 import json
-from datetime import date
-from decimal import Decimal
 
 import pytest
+from rule_rows import RULE_ROWS, RULE_SCHEMA
 
 from open_payments_lake import quality
 from open_payments_lake.spec import load_spec
-
-GENERAL_ROWS = [
-    (
-        "1",
-        2023,
-        "raw/general/program_year=2023/a",
-        "CA",
-        Decimal("1.00"),
-        date(2023, 5, 1),
-        date(2025, 1, 30),
-    ),
-    (
-        None,
-        2023,
-        "raw/general/program_year=2022/a",
-        "XX",
-        Decimal("0.00"),
-        date(2022, 12, 31),
-        date(2025, 1, 30),
-    ),
-    (
-        "3",
-        2023,
-        "raw/general/program_year=2023/a",
-        None,
-        Decimal("-5.00"),
-        date(2023, 1, 1),
-        date(2025, 1, 31),
-    ),
-    (
-        "3",
-        2023,
-        "raw/general/program_year=2023/a",
-        "NY",
-        Decimal("2.50"),
-        date(2023, 2, 1),
-        date(2025, 1, 30),
-    ),
-    ("3", 2022, "raw/general/program_year=2022/b", "PR", None, date(2022, 2, 1), date(2024, 1, 30)),
-    (
-        "4",
-        2022,
-        "raw/general/program_year=2022/b",
-        "AE",
-        Decimal("9.99"),
-        date(2022, 3, 1),
-        date(2024, 1, 30),
-    ),
-]
-GENERAL_SCHEMA = (
-    "record_id string, program_year int, source_object string, recipient_state string, "
-    "total_amount_of_payment_usdollars decimal(18,2), date_of_payment date, payment_publication_date date"
-)
 
 
 def test_the_rules_file_is_generated_from_the_jobs_rules():
@@ -84,7 +30,7 @@ def test_the_rules_file_is_generated_from_the_jobs_rules():
 @pytest.mark.parametrize("dataset_name", ["general", "ownership"])
 def test_each_ruleset_metric_equals_the_jobs_count(spark, dataset_name):
     dataset = load_spec().dataset(dataset_name)
-    rows = spark.createDataFrame(GENERAL_ROWS, GENERAL_SCHEMA)
+    rows = spark.createDataFrame(RULE_ROWS, RULE_SCHEMA)
     if dataset_name == "ownership":
         rows = rows.withColumnRenamed("total_amount_of_payment_usdollars", dataset.amount_column)
     counts = quality.rule_counts(rows, dataset)

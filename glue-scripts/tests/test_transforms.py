@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from pyspark.sql import functions as F
+from rule_rows import RULE_ROWS, RULE_SCHEMA
 
 from open_payments_lake import curate_transforms
 from open_payments_lake.clean_transforms import clean_text, has_leading_quote_or_tab, typed_value
@@ -222,39 +223,7 @@ def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
 
 def test_quality_rules_flag_each_violation(spark):
     general = load_spec().dataset("general")
-    df = spark.createDataFrame(
-        [
-            (
-                "1",
-                2023,
-                "raw/general/program_year=2023/x",
-                "CA",
-                Decimal("1.00"),
-                date(2023, 5, 1),
-                date(2025, 1, 30),
-            ),
-            (
-                None,
-                2023,
-                "raw/general/program_year=2022/x",
-                "XX",
-                Decimal("0.00"),
-                date(2022, 12, 31),
-                date(2025, 1, 30),
-            ),
-            (
-                "3",
-                2023,
-                "raw/general/program_year=2023/x",
-                None,
-                Decimal("-5.00"),
-                date(2023, 1, 1),
-                date(2025, 1, 31),
-            ),
-        ],
-        "record_id string, program_year int, source_object string, recipient_state string, total_amount_of_"
-        "payment_usdollars decimal(18,2), date_of_payment date, payment_publication_date date",
-    )
+    df = spark.createDataFrame(RULE_ROWS[:3], RULE_SCHEMA)
     rules = row_rules(general)
     flagged = {
         name: [r[0] for r in df.select(F.when(c, 1).otherwise(0)).collect()] for name, c in rules.items()
@@ -293,11 +262,7 @@ def test_rule_counts_per_year_equal_a_plain_python_count(spark):
         amount = Decimal(i % 4 - 1)
         paid = date(year if i % 9 else year - 1, 3, 1)
         rows.append((key, year, file, "CA" if i % 13 else "ZZ", amount, paid, published))
-    df = spark.createDataFrame(
-        rows,
-        "record_id string, program_year int, source_object string, recipient_state string, total_amount_of_"
-        "payment_usdollars decimal(18,2), date_of_payment date, payment_publication_date date",
-    )
+    df = spark.createDataFrame(rows, RULE_SCHEMA)
     expected: dict[int, dict[str, int]] = {}
     for key, year, file, state, amount, paid, _published in rows:
         counts = expected.setdefault(year, dict.fromkeys(["rows", *row_rules(general)], 0))
