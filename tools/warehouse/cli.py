@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ sys.path[:0] = [str(REPO / "tools" / p) for p in ("warehouse", "local-athena")] 
 
 from dashboards import dashboards, sample_parameters  # noqa: E402
 from extract import ExtractError, extract_local, run_unloads  # noqa: E402
-from loader import LoadError, load  # noqa: E402
+from loader import ConnectionSettingsError, LoadError, conninfo_from_environment, load  # noqa: E402
 from local_athena import WarehouseError, connect, local_warehouse  # noqa: E402
 from local_postgres import LocalPostgres, LocalPostgresError  # noqa: E402
 from migrations import MigrationError, apply  # noqa: E402
@@ -45,26 +44,7 @@ DEMO_DASHBOARD = "top_manufacturers"
 
 
 class UsageError(Exception):
-    """Bad arguments or environment (exit 2)."""
-
-
-def conninfo_from_environment() -> str:
-    """WAREHOUSE_DSN, or an IAM authentication token for WAREHOUSE_IAM_USER on WAREHOUSE_IAM_HOST."""
-    host = os.environ.get("WAREHOUSE_IAM_HOST")
-    if host:
-        import boto3  # only the AWS path needs it
-
-        user = os.environ.get("WAREHOUSE_IAM_USER", "warehouse_loader_iam")
-        port = int(os.environ.get("WAREHOUSE_IAM_PORT", "5432"))
-        token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
-        database = os.environ.get("WAREHOUSE_IAM_DATABASE", "warehouse")
-        return psycopg.conninfo.make_conninfo(
-            host=host, port=port, user=user, dbname=database, password=token, sslmode="require"
-        )
-    dsn = os.environ.get("WAREHOUSE_DSN")
-    if not dsn:
-        raise UsageError("set WAREHOUSE_DSN (a libpq connection string) or WAREHOUSE_IAM_HOST for IAM auth")
-    return dsn
+    """Bad arguments (exit 2)."""
 
 
 @contextmanager
@@ -171,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             raise UsageError("load needs --curated, or --athena-workgroup, --database and --unload-prefix")
-    except UsageError as e:
+    except (UsageError, ConnectionSettingsError) as e:
         print(f"warehouse: error: {e}", file=sys.stderr)
         return 2
     except (MigrationError, ExtractError, LoadError, LocalPostgresError, psycopg.Error) as e:
