@@ -5,9 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import validator from "asl-validator";
-import { Testing } from "cdktf";
 import { Naming } from "../../modules/config";
-import { TerraformStack } from "../../modules/core";
+import { TerraformStack, Testing } from "../../modules/core";
 import { STEP } from "../../modules/orchestration/definition";
 import {
   LOADER_DATABASE_USER,
