@@ -81,7 +81,8 @@ function printAnswers(io: Io, answers: Record<AnalystQuery, QueryAnswer>): void 
   }
 }
 
-function printWarehouse(io: Io, answer: WarehouseAnswer): void {
+/** The warehouse step's dashboard: each row from the marts beside curated's total for it. */
+export function printWarehouse(io: Io, answer: WarehouseAnswer): void {
   const { dashboard, parameters, marts, curated, load } = answer;
   io.out("");
   io.out(
