@@ -72,6 +72,7 @@ export function resolveReferences(resources: StackResources, location: AwsLocati
       // Ids AWS assigns (the warehouse loader's policy names its subnet, security group and database).
       const hex = () => createHash("sha256").update(`${type}.${name}`).digest("hex");
       const assigned: Record<string, () => string> = {
+        "aws_vpc.id": () => `vpc-${hex().slice(0, 17)}`,
         "aws_subnet.id": () => `subnet-${hex().slice(0, 17)}`,
         "aws_security_group.id": () => `sg-${hex().slice(0, 17)}`,
         "aws_db_instance.resource_id": () => `db-${hex().slice(0, 26).toUpperCase()}`,

@@ -278,6 +278,7 @@ export class LakeStack extends TerraformStack {
         name: names.warehouseLoader,
         location,
         network: {
+          vpcId: this.warehouseNetwork.vpcId,
           connectionName: this.warehouse.loaderConnectionName,
           subnetId: this.warehouse.loaderSubnetId,
           securityGroupId: this.warehouse.loaderSecurityGroupId,

@@ -97,7 +97,7 @@ describe("the loader's Glue job", () => {
     const props: WarehouseLoaderProps = {
       name: "opl-dev-warehouse-loader",
       location: naming.location,
-      network: { connectionName: "c", subnetId: "subnet-1", securityGroupId: "sg-1" },
+      network: { vpcId: "vpc-1", connectionName: "c", subnetId: "subnet-1", securityGroupId: "sg-1" },
       securityConfigurationName: "opl-dev-glue",
       artifacts: { bucketName: "b", bucketArn: "arn:aws:s3:::b", prefix: "glue-artifacts" },
       curated: { bucketName: "c", bucketArn: "arn:aws:s3:::c", databaseName: "opl_dev_curated" },

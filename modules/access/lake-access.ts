@@ -544,10 +544,14 @@ function warehouseLoaderBoundary(
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeVpcEndpoints",
         "ec2:DescribeRouteTables",
-        "ec2:DescribeVpcAttribute",
       ],
       resources: ["*"],
-      unscopedBecause: "EC2 Describe actions have no resource types",
+      unscopedBecause: "these EC2 Describe actions have no resource types",
+    }),
+    allow({
+      sid: "WarehouseLoaderDescribeVpc",
+      actions: ["ec2:DescribeVpcAttribute"],
+      resources: [regional("ec2", "vpc/*")],
     }),
   ];
 }

@@ -27,6 +27,7 @@ export interface WarehouseLoaderProps {
   readonly location: AwsLocation;
   /** The Glue NETWORK connection of the loader's subnet and security group (ServingWarehouse). */
   readonly network: {
+    readonly vpcId: string;
     readonly connectionName: string;
     readonly subnetId: string;
     readonly securityGroupId: string;
@@ -318,10 +319,14 @@ function loaderStatements(props: WarehouseLoaderProps, user: string, codePrefix:
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeVpcEndpoints",
         "ec2:DescribeRouteTables",
-        "ec2:DescribeVpcAttribute",
       ],
       resources: ["*"],
-      unscopedBecause: "EC2 Describe actions have no resource types",
+      unscopedBecause: "these EC2 Describe actions have no resource types",
+    }),
+    allow({
+      sid: "DescribeLoaderVpc",
+      actions: ["ec2:DescribeVpcAttribute"],
+      resources: [ec2(`vpc/${props.network.vpcId}`)],
     }),
     allow({
       sid: "WriteJobLogs",
