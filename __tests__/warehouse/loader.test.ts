@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import validator from "asl-validator";
+import { unzipSync } from "fflate";
 import { Naming } from "../../modules/config";
 import { TerraformStack, Testing } from "../../modules/core";
 import { STEP } from "../../modules/orchestration/definition";
@@ -58,6 +59,20 @@ describe("the loader's Glue job", () => {
     expect(script?.bucket).toMatch(/aws_s3_bucket\.storage_cleaned/);
     expect(script?.server_side_encryption).toBe("aws:kms");
     const bundle = loaderBundle();
+    // The loader's code at its repository paths, and psycopg 3 (not among Glue 5.0's modules; the VPC has no route to PyPI).
+    const packed = Object.keys(unzipSync(readFileSync(bundle.zipFile)));
+    expect(packed).toEqual(
+      expect.arrayContaining([
+        "tools/warehouse/extract.py",
+        "tools/warehouse/loader.py",
+        "warehouse/sql/extract/curated_totals.sql",
+        "site/psycopg/__init__.py",
+        "site/typing_extensions.py",
+      ]),
+    );
+    expect(
+      packed.some((p) => /^site\/psycopg_binary\/_psycopg\.cpython-311-x86_64-linux-gnu\.so$/.test(p)),
+    ).toBe(true);
     expect(args["--extra-files"]).toMatch(new RegExp(`/${bundle.sha256.slice(0, 16)}/${bundle.name}$`));
     expect(args).toMatchObject({
       "--athena_workgroup": expect.stringMatching(/^\$\{aws_athena_workgroup\.query_workgroup_\w+\.name\}$/),

@@ -1,9 +1,10 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
+import { unzipSync } from "fflate";
 import { type AwsLocation, arns } from "../access/arns";
 import { GLUE_CATALOG_READ } from "../access/lake-access";
 import { LakeRole } from "../access/lake-role";
@@ -198,17 +199,36 @@ export class WarehouseLoader extends Construct {
   }
 }
 
-/** warehouse-loader.zip: the files of tools/warehouse/glue-bundle.json under their repository paths. */
+/**
+ * warehouse-loader.zip: the files of tools/warehouse/glue-bundle.json under their repository paths, and the
+ * wheels `make setup` downloaded (tools/warehouse/glue-wheels.lock) unpacked under `site/`: Glue 5.0 lacks
+ * psycopg 3 and the job's VPC has no route to PyPI.
+ */
 export function loaderBundle(): { zipFile: string; sha256: string; name: string } {
   const spec = JSON.parse(readFileSync(join(repoRoot, BUNDLE_SPEC), "utf8")) as {
     bundle: string;
     files: string[];
+    wheels: string;
+    site: string;
   };
-  const entries = spec.files.flatMap((entry) => {
+  const entries: Array<{ path: string; bytes: Uint8Array }> = spec.files.flatMap((entry) => {
     const path = join(repoRoot, entry);
     const files = statSync(path).isDirectory() ? listFiles(path).map((f) => `${entry}/${f}`) : [entry];
     return files.map((file) => ({ path: file, bytes: readFileSync(join(repoRoot, file)) }));
   });
+  const wheelsDir = join(repoRoot, spec.wheels);
+  const wheels = existsSync(wheelsDir) ? readdirSync(wheelsDir).filter((f) => f.endsWith(".whl")) : [];
+  if (wheels.length === 0) {
+    throw new Error(
+      `${spec.wheels} holds no wheels for the warehouse loader job: run \`make setup\` ` +
+        "(it downloads tools/warehouse/glue-wheels.lock).",
+    );
+  }
+  for (const wheel of wheels.sort()) {
+    for (const [path, bytes] of Object.entries(unzipSync(readFileSync(join(wheelsDir, wheel))))) {
+      if (!path.endsWith("/")) entries.push({ path: `${spec.site}/${path}`, bytes });
+    }
+  }
   return { ...reproducibleZip(entries, "open-payments-lake-warehouse-loader"), name: spec.bundle };
 }
 

@@ -7,7 +7,8 @@ Glue runs this file as the job's script (modules/warehouse WarehouseLoader) with
     --run_id <the refresh execution's name; default: Glue's JOB_RUN_ID>
 
 and copies `warehouse-loader.zip` (extract.py, loader.py and warehouse/sql/extract/, laid out as in the
-repository) into its working directory (`--extra-files`). It has Athena UNLOAD every extract query under
+repository, and psycopg's wheels unpacked under site/: Glue 5.0 lacks psycopg 3, the VPC has no route to PyPI) into
+its working directory (`--extra-files`). It has Athena UNLOAD every extract query under
 `<extract_prefix><run_id>/`, then loads, reconciles and swaps the marts in one transaction, logging in with an
 IAM database authentication token (no password anywhere). Without `--db_host` it connects with WAREHOUSE_DSN
 instead (a local PostgreSQL in the tests).
@@ -76,7 +77,11 @@ def connection_environment(args: argparse.Namespace) -> dict[str, str]:
 
 def main(argv: list[str] | None = None, workdir: Path | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    sys.path.insert(0, str(code_root(workdir or Path.cwd()) / "tools" / "warehouse"))
+    root = code_root(workdir or Path.cwd())
+    sys.path[:0] = [
+        str(root / "tools" / "warehouse"),
+        *([str(root / "site")] if (root / "site").is_dir() else []),
+    ]
     import boto3
     import psycopg
 
@@ -84,6 +89,7 @@ def main(argv: list[str] | None = None, workdir: Path | None = None) -> int:
     from loader import ConnectionSettingsError, LoadError, conninfo_from_environment, load
 
     prefix = f"{args.extract_prefix}{args.run_id}/"
+    print(f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__} libpq) from {Path(psycopg.__file__).parent}")
     started = time.monotonic()
     try:
         conninfo = conninfo_from_environment({**os.environ, **connection_environment(args)})

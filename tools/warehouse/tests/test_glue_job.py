@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -39,14 +41,21 @@ CREDENTIALS = {
 
 
 def bundle(into: Path) -> Path:
-    """warehouse-loader.zip as the module packs it: glue-bundle.json's files under their repository paths."""
+    """warehouse-loader.zip as the module packs it: glue-bundle.json's files under their repository paths, the
+    wheels make setup downloaded unpacked under site/."""
     target = into / SPEC["bundle"]
+    wheels = sorted((REPO / SPEC["wheels"]).glob("*.whl"))
+    assert wheels, f"{SPEC['wheels']} has no wheels: run make setup"
     with zipfile.ZipFile(target, "w") as archive:
         for entry in SPEC["files"]:
             path = REPO / entry
             for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
-                if file.is_file():
+                if file.is_file() and "__pycache__" not in file.parts:
                     archive.write(file, file.relative_to(REPO).as_posix())
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as contents:
+                for name in contents.namelist():
+                    archive.writestr(f"{SPEC['site']}/{name}", contents.read(name))
     return target
 
 
@@ -62,6 +71,23 @@ def moto_endpoint():
 def test_the_bundle_is_what_the_script_expects():
     assert SPEC["bundle"] == glue_job.BUNDLE
     assert all((REPO / entry).exists() for entry in SPEC["files"])
+
+
+def test_the_jobs_wheels_are_the_versions_the_project_runs():
+    """glue-wheels.lock pins what requirements.lock pins: the job runs the driver the tests ran."""
+
+    def pins(path: Path) -> dict[str, str]:
+        found = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, sep, version = line.split(" ")[0].partition("==")
+            if sep and not line.startswith("#"):
+                found[name.lower()] = version
+        return found
+
+    wheels = pins(REPO / "tools" / "warehouse" / "glue-wheels.lock")
+    assert set(wheels) == {"psycopg", "psycopg-binary", "typing-extensions"}
+    project = pins(REPO / "requirements.lock")
+    assert {name: project[name] for name in wheels} == wheels
 
 
 def test_the_job_unloads_loads_and_swaps_the_marts(tmp_path, postgres, curated_root, moto_endpoint):
@@ -92,6 +118,9 @@ def test_the_job_unloads_loads_and_swaps_the_marts(tmp_path, postgres, curated_r
     )
     assert run.returncode == 0, run.stderr
     assert "reconciled and swapped in" in run.stdout
+    # The driver came from the bundle's wheels (with their own libpq), not from this machine's environment.
+    unpacked = re.escape(tempfile.gettempdir()) + r"/warehouse-loader-\w+/site/psycopg$"
+    assert re.search(r"^psycopg 3\.3\.9 \(binary libpq\) from " + unpacked, run.stdout, re.M), run.stdout
     totals = tables["curated_totals"].to_pylist()
     with psycopg.connect(postgres.dsn()) as conn:
         source, payments, total = conn.execute(
