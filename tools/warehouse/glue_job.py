@@ -7,8 +7,8 @@ Glue runs this file as the job's script (modules/warehouse WarehouseLoader) with
     --run_id <the refresh execution's name; default: Glue's JOB_RUN_ID>
 
 and copies `warehouse-loader.zip` (extract.py, loader.py and warehouse/sql/extract/, laid out as in the
-repository, and psycopg's wheels unpacked under site/: Glue 5.0 lacks psycopg 3, the VPC has no route to PyPI) into
-its working directory (`--extra-files`). It has Athena UNLOAD every extract query under
+repository, and psycopg's wheels unpacked under site/: Glue 5.0 lacks psycopg 3, the VPC has no route to
+PyPI) into its working directory (`--extra-files`). It has Athena UNLOAD every extract query under
 `<extract_prefix><run_id>/`, then loads, reconciles and swaps the marts in one transaction, logging in with an
 IAM database authentication token (no password anywhere). Without `--db_host` it connects with WAREHOUSE_DSN
 instead (a local PostgreSQL in the tests).
