@@ -6,7 +6,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraform.tfrc
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup test test-prereqs lint typecheck test-unit test-python test-terraform test-integration demo \
-	warehouse-demo warehouse-bench test-airflow
+	test-airflow
 
 setup:
 	@bash scripts/setup.sh
@@ -43,14 +43,11 @@ test-airflow: setup
 
 test: test-prereqs lint typecheck test-unit test-python test-terraform test-integration test-airflow
 
-# The local lake (tools/local-lake/README.md): the whole lake on local AWS, end to end. DEMO_ARGS passes
-# options, e.g. make demo DEMO_ARGS="--then destroy". Then the hands-off refresh through its state machine on a
+# The local lake (tools/local-lake/README.md): the whole lake on local AWS, end to end, ending with the serving
+# warehouse on a real local PostgreSQL (docs/warehouse.md: one dashboard from the marts beside the local Athena
+# engine's answer). DEMO_ARGS passes options, e.g. make demo DEMO_ARGS="--then destroy". Then the hands-off refresh through its state machine on a
 # fresh local AWS (docs/orchestration.md), a few seconds.
 demo: setup
 	tsx tools/local-lake/cli.ts up $(DEMO_ARGS)
 	tsx tools/orchestration/cli.ts demo
 
-# The serving warehouse (docs/warehouse.md) on a real local PostgreSQL: a small sample lake through the Glue jobs,
-# migrations, a reconciled load, one dashboard from the marts beside the same answer from curated.
-warehouse-demo: setup
-	python tools/warehouse/cli.py local --sample

@@ -50,7 +50,7 @@ export function fakeKeyId(logicalName: string): string {
 export function resolveReferences(resources: StackResources, location: AwsLocation, text: string): string {
   const { account, region, partition } = location;
   const resolved = text.replace(
-    /\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(arn|bucket|id|name|key_id|function_name)\}/g,
+    /\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(arn|bucket|id|name|key_id|function_name|resource_id)\}/g,
     (ref, type: string, name: string, attribute: string) => {
       const resource = resources[type]?.[name];
       if (!resource) throw new Error(`unresolvable reference ${ref}: no such resource`);
@@ -73,6 +73,15 @@ export function resolveReferences(resources: StackResources, location: AwsLocati
       if (attribute === "key_id" && type === "aws_kms_key") return fakeKeyId(name);
       if (attribute === "function_name" && typeof resource.function_name === "string")
         return resource.function_name;
+      // Ids AWS assigns (the warehouse loader's policy names its subnet, security group and database).
+      const hex = () => createHash("sha256").update(`${type}.${name}`).digest("hex");
+      const assigned: Record<string, () => string> = {
+        "aws_vpc.id": () => `vpc-${hex().slice(0, 17)}`,
+        "aws_subnet.id": () => `subnet-${hex().slice(0, 17)}`,
+        "aws_security_group.id": () => `sg-${hex().slice(0, 17)}`,
+        "aws_db_instance.resource_id": () => `db-${hex().slice(0, 26).toUpperCase()}`,
+      };
+      if (assigned[`${type}.${attribute}`]) return assigned[`${type}.${attribute}`]();
       if (attribute !== "arn" && typeof named === "string" && !named.includes("${")) return named;
       throw new Error(`unresolvable reference ${ref}`);
     },

@@ -32,3 +32,15 @@ scripts/terraform-cli-config.sh
 
 step "JVM libraries .build/jars (jars.lock)"
 scripts/fetch-jars.sh
+
+step "Glue job wheels .build/glue-wheels (tools/warehouse/glue-wheels.lock)"
+if ! cmp -s tools/warehouse/glue-wheels.lock .build/glue-wheels/.installed 2>/dev/null; then
+  rm -rf .build/glue-wheels
+  # Glue's platform, not this machine's: the warehouse loader job runs them (modules/warehouse).
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --only-binary=:all: --no-deps \
+    --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp --require-hashes \
+    -r tools/warehouse/glue-wheels.lock -d .build/glue-wheels
+  cp tools/warehouse/glue-wheels.lock .build/glue-wheels/.installed
+else
+  echo "up to date"
+fi

@@ -14,7 +14,14 @@ import { LakeDataQuality } from "../modules/quality";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
 import { LakeStorage } from "../modules/storage";
-import { ENHANCED_MONITORING_LOG_GROUP, ServingWarehouse, warehouseAlarmNames } from "../modules/warehouse";
+import {
+  ENHANCED_MONITORING_LOG_GROUP,
+  LOADER_DATABASE_USER,
+  loaderConnectionName,
+  ServingWarehouse,
+  WarehouseLoader,
+  warehouseAlarmNames,
+} from "../modules/warehouse";
 import { lakeAwsProvider } from "./aws-provider";
 import { declareOutputs } from "./declare-outputs";
 import { LAKE_OUTPUTS } from "./outputs";
@@ -46,6 +53,8 @@ export class LakeStack extends TerraformStack {
   /** The serving warehouse's network and database, when `warehouse.enabled` (docs/warehouse.md). */
   readonly warehouseNetwork?: PrivateNetwork;
   readonly warehouse?: ServingWarehouse;
+  /** The Glue job refreshing the marts from curated, when `warehouse.enabled`. */
+  readonly warehouseLoader?: WarehouseLoader;
   /** The hands-off refresh, when `orchestration.enabled` (docs/orchestration.md). */
   readonly orchestration?: LakeOrchestration;
 
@@ -78,6 +87,7 @@ export class LakeStack extends TerraformStack {
       curatedCrawler: this.naming.resource("curated-crawler"),
       workgroup: this.naming.resource("analysts", NAME_LIMITS.athenaWorkgroup),
       warehouse: this.naming.resource("warehouse"),
+      warehouseLoader: this.naming.resource("warehouse-loader"),
     };
     const warehouseConfig = config.warehouse?.enabled ? config.warehouse : undefined;
     const warehouseAlarmArns = warehouseConfig
@@ -112,6 +122,9 @@ export class LakeStack extends TerraformStack {
       analystPrincipalArns: config.access.analystPrincipalArns,
       serviceRoleLogGroups: warehouseConfig
         ? [flowLogGroupName(names.warehouse), ENHANCED_MONITORING_LOG_GROUP]
+        : undefined,
+      warehouseLoader: warehouseConfig
+        ? { databaseUser: LOADER_DATABASE_USER, connectionName: loaderConnectionName(names.warehouse) }
         : undefined,
     });
     const { ingestionRole, crawlerRole, glueJobRole, analystRole } = this.access;
@@ -207,7 +220,8 @@ export class LakeStack extends TerraformStack {
       topicName: alertsTopicName,
       topicKeyArn: this.keys.logs.keyArn,
       account: config.accountId,
-      jobNames: Object.values(this.etl.jobNames),
+      // The warehouse loader's failures too (named before it exists: the alerts come first).
+      jobNames: [...Object.values(this.etl.jobNames), ...(warehouseConfig ? [names.warehouseLoader] : [])],
       crawlerNames: [this.catalog.rawCrawlerName, this.catalog.curatedCrawlerName].filter(
         (name): name is string => name !== undefined,
       ),
@@ -259,6 +273,46 @@ export class LakeStack extends TerraformStack {
         permissionsBoundaryArn: this.access.boundary.arn,
         sizing: warehouseConfig,
         preventDestroy: config.protectStatefulResources,
+      });
+      this.warehouseLoader = new WarehouseLoader(this, "warehouse-loader", {
+        name: names.warehouseLoader,
+        location,
+        network: {
+          vpcId: this.warehouseNetwork.vpcId,
+          connectionName: this.warehouse.loaderConnectionName,
+          subnetId: this.warehouse.loaderSubnetId,
+          securityGroupId: this.warehouse.loaderSecurityGroupId,
+        },
+        securityConfigurationName: securityConfiguration.name,
+        artifacts: {
+          bucketName: cleaned.bucketName,
+          bucketArn: cleaned.bucketArn,
+          prefix: GLUE_ARTIFACTS_PREFIX,
+        },
+        curated: {
+          bucketName: curated.bucketName,
+          bucketArn: curated.bucketArn,
+          databaseName: this.catalog.curatedDatabaseName,
+        },
+        athena: {
+          workgroupName: this.query.workgroupName,
+          resultsBucketArn: this.storage.athenaResults.bucketArn,
+          resultsPrefix: ATHENA_RESULTS_PREFIX,
+        },
+        database: {
+          host: this.warehouse.endpoint,
+          resourceId: this.warehouse.resourceId,
+          user: LOADER_DATABASE_USER,
+        },
+        dataKeyArn: this.keys.data.keyArn,
+        logsKeyArn: this.keys.logs.keyArn,
+        permissionsBoundaryArn: this.access.boundary.arn,
+        logRetentionDays: warehouseConfig.logRetentionDays,
+      });
+      this.keys.data.addUser({
+        name: "WarehouseLoader",
+        principalArn: this.warehouseLoader.roleArn,
+        viaServices: [via("s3")],
       });
       // CloudWatch encrypts what its alarms publish to the topic with the logs key: only these alarms.
       this.keys.logs.addServiceGrant({
@@ -407,7 +461,12 @@ export class LakeStack extends TerraformStack {
         landing: bucket(cleaned),
       },
       ingestionTable: { name: this.ingestionTable.tableName, arn: this.ingestionTable.tableArn },
-      jobs: { clean: this.etl.jobNames.clean, curate: this.etl.jobNames.curate },
+      jobs: {
+        clean: this.etl.jobNames.clean,
+        curate: this.etl.jobNames.curate,
+        // After each successful curate (and smoke), the marts are refreshed from curated.
+        ...(this.warehouseLoader ? { warehouse: this.warehouseLoader.jobName } : {}),
+      },
       crawlers: { raw: this.catalog.rawCrawlerName, curated: this.catalog.curatedCrawlerName },
       curatedDatabase: names.curatedDatabase,
       workgroup: names.workgroup,

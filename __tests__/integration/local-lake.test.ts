@@ -177,7 +177,7 @@ it("runs every step, each named with its duration, the lifecycle rules' applies 
   const steps = lake.steps.timings.map((t) => t.step);
   // `files` given: the files are ingested, no samples generated. Steps are listed as they finish.
   const inOrder = ["moto", "synth", "bootstrap", "lake", "ingest", "tls-front", "spark", "glue-clean"];
-  inOrder.push("glue-curate", "smoke", "analytics");
+  inOrder.push("glue-curate", "smoke", "analytics", "warehouse");
   expect(steps.filter((s) => inOrder.includes(s))).toEqual(inOrder);
   expect([...steps].sort()).toEqual([...inOrder, "bootstrap-lifecycle", "lake-lifecycle"].sort());
   // The background applies start right after their stack's core apply and end before `up` returns.
@@ -250,6 +250,34 @@ it("answers the top manufacturers per year as the generated files add up", () =>
     expect(actual).toEqual(expected);
   }
   expect(years.size).toBe(DEFAULT_SAMPLES.legacyYears.length + DEFAULT_SAMPLES.modernYears.length);
+});
+
+it("loads the marts into a real PostgreSQL and answers a dashboard as curated and the generated files do", () => {
+  const { warehouse } = lake;
+  expect(warehouse.dashboard).toBe("top_manufacturers");
+  // The step's own comparison, and the rows themselves: the marts' answer is curated's, row for row.
+  expect(warehouse.equal).toBe(true);
+  expect(warehouse.marts).toEqual(warehouse.curated);
+  // The load reconciled with curated; here it must also add up to the generated files, to the cent.
+  const general = expectedGeneral();
+  const amount = spec.datasets.general.amountColumn ?? "";
+  expect(warehouse.load.payments).toBe(general.length);
+  expect(asCents(warehouse.load.total_usd)).toBe(general.reduce((sum, r) => sum + cents(r[amount]), 0n));
+  // The dashboard's year is the latest, and its ten totals are that year's top ten payers in the files.
+  const year = String(Math.max(...general.map((r) => Number(r.program_year))));
+  expect(warehouse.parameters.year).toBe(year);
+  const payer = "applicable_manufacturer_or_applicable_gpo_making_payment_id";
+  const topTen = [
+    ...sumBy(
+      general.filter((r) => r.program_year === year),
+      (r) => r[payer],
+    ).values(),
+  ]
+    .map((v) => v.cents)
+    .sort((a, b) => (b > a ? 1 : b < a ? -1 : 0))
+    .slice(0, 10);
+  expect(topTen.length).toBeGreaterThan(3);
+  expect(warehouse.marts.map(([, total]) => asCents(total))).toEqual(topTen);
 });
 
 /** The local-lake CLI, on this test's lake (LOCAL_LAKE_DIR), as a user runs it. */

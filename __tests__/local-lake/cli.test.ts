@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAKE_OUTPUTS } from "../../stacks/outputs";
 import { freePort } from "../../tools/local-aws/moto-server";
-import { main, outcomeOf } from "../../tools/local-lake/cli";
+import { main, outcomeOf, printWarehouse } from "../../tools/local-lake/cli";
 import { lakePaths } from "../../tools/local-lake/lake";
 import { StepError } from "../../tools/local-lake/steps";
 
@@ -65,5 +65,42 @@ describe("local-lake CLI exit codes", () => {
       /^step "glue-clean" failed: exited with 1\n {2}log: .*\nAll logs are kept in /,
     );
     expect(outcome.stack).toBeUndefined();
+  });
+});
+
+describe("the warehouse step's answer", () => {
+  const answer = {
+    dashboard: "top_manufacturers",
+    parameters: { year: "2023" },
+    load: { payments: 12, total_usd: "345.67" },
+    marts: [
+      ["MAKER A", "300.00"],
+      ["MAKER B", "45.67"],
+    ],
+    curated: [
+      ["MAKER A", "300.00"],
+      ["MAKER B", "45.67"],
+    ],
+    equal: true,
+  };
+
+  it("prints each row from the marts beside curated's total, and the load it came from", () => {
+    const out: string[] = [];
+    printWarehouse({ out: (s) => out.push(s), err: () => undefined }, answer);
+    expect(out.slice(1)).toEqual([
+      "Serving warehouse: top_manufacturers 2023 (warehouse/sql/dashboards/top_manufacturers.sql), " +
+        "PostgreSQL marts | curated on the local Athena engine:",
+      "  MAKER A  300.00 | 300.00",
+      "  MAKER B   45.67 |  45.67",
+      "  answers equal; marts loaded from 12 payments, $345.67, reconciled with curated to the cent",
+    ]);
+  });
+
+  it("says so when the two answers differ", () => {
+    const out: string[] = [];
+    const differing = { ...answer, curated: [["MAKER A", "300.01"], answer.curated[1]], equal: false };
+    printWarehouse({ out: (s) => out.push(s), err: () => undefined }, differing);
+    expect(out).toContain("  MAKER A  300.00 | 300.01");
+    expect(out.at(-1)).toMatch(/^ {2}ANSWERS DIFFER;/);
   });
 });

@@ -77,6 +77,36 @@ describe("the refresh state machine definition", () => {
     expect(() => refreshDefinition({ ...props, mapConcurrency: 41 })).toThrow(/1-40/);
   });
 
+  it("refreshes the warehouse's marts after smoke only when the warehouse is on, as a waited Glue run", () => {
+    expect(definition.States[STEP.warehouse]).toBeUndefined();
+    expect(definition.States[STEP.smoke].Next).toBe(`${STEP.smoke}Summary`);
+    const withWarehouse = refreshDefinition({
+      ...props,
+      jobs: { ...props.jobs, warehouse: "opl-dev-warehouse-loader" },
+    });
+    expect(errorsOf(withWarehouse)).toEqual([]);
+    expect(withWarehouse.States[STEP.smoke].Next).toBe(STEP.warehouse);
+    expect(withWarehouse.States[STEP.warehouse]).toMatchObject({
+      Type: "Task",
+      Resource: "arn:aws:states:::glue:startJobRun.sync",
+      // The run's extract goes under this execution's name: one prefix per refresh, never reused.
+      Parameters: { JobName: "opl-dev-warehouse-loader", Arguments: { "--run_id.$": "$$.Execution.Name" } },
+      Retry: [
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(["Glue.ConcurrentRunsExceededException"]),
+        }),
+      ],
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: `${STEP.warehouse}Failed` }],
+      Next: `${STEP.smoke}Summary`,
+    });
+    // A failed load is reported as the warehouse step's failure, then fails the execution.
+    expect(withWarehouse.States[`${STEP.warehouse}Failed`]).toMatchObject({
+      Type: "Pass",
+      Parameters: { step: STEP.warehouse, errorName: `${STEP.warehouse}Failed` },
+      Next: STEP.notifyFailure,
+    });
+  });
+
   it("docs/orchestration.md shows the current diagram (npm run orchestration:diagram)", () => {
     const doc = readFileSync(ORCHESTRATION_DOC, "utf8");
     expect(doc).toContain(diagramBlock());

@@ -257,6 +257,101 @@ function warehouseDatabaseFindings(env: EnvironmentStacks): string[] {
 }
 
 /** What the warehouse network must be: flow logs to a KMS log group, no rule open to the internet. */
+/** The warehouse loader's role, decided by the IAM simulator (identity policy, boundary, bucket policies). */
+async function warehouseLoaderFindings(env: EnvironmentStacks): Promise<string[]> {
+  const v = view(env);
+  const purpose = "warehouse-loader";
+  const role = v.roleResource(purpose);
+  if (!role) return env.config.warehouse?.enabled ? [`no role ${v.roleName(purpose)}`] : [];
+  const boundary = v.boundaryOf(purpose);
+  if (!boundary) return [`${v.roleName(purpose)}: no permissions boundary`];
+  const { partition, region, account } = v.location;
+  const regional = (service: string, rest: string) =>
+    `arn:${partition}:${service}:${region}:${account}:${rest}`;
+  const principal = v.roleArn(v.roleName(purpose));
+  const s3Request = (action: string, bucket: string, key: string) => ({
+    policies: { identity: [v.identity(purpose)], boundary, resourcePolicy: v.bucketPolicy(bucket) },
+    request: {
+      principal,
+      action,
+      resource: `${v.bucketArn(bucket)}/${key}`,
+      context: { "aws:SecureTransport": "true" },
+    },
+  });
+  const onS3 = (allowedOrNot: boolean, action: string, bucket: string, key: string) => {
+    const r = s3Request(action, bucket, key);
+    const what = `${action} ${bucket}/${key}`;
+    return allowedOrNot ? allowed(what, r.policies, r.request) : denied(what, r.policies, r.request);
+  };
+  // The database's DbiResourceId as the policy names it (resolved like every other reference).
+  const [dbName] = Object.keys(env.lake.resource.aws_db_instance ?? {});
+  const dbi = resolveReferences(env.lake.resource, v.location, `\${aws_db_instance.${dbName}.resource_id}`);
+  const [subnetName] = Object.keys(env.lake.resource.aws_subnet ?? {});
+  const otherSubnet = Object.keys(env.lake.resource.aws_subnet ?? {})[1];
+  const subnet = (name: string) =>
+    regional(
+      "ec2",
+      `subnet/${resolveReferences(env.lake.resource, v.location, `\${aws_subnet.${name}.id}`)}`,
+    );
+  const policies = { identity: [v.identity(purpose)], boundary };
+  const connect = (user: string) => ({
+    principal,
+    action: "rds-db:connect",
+    resource: regional("rds-db", `dbuser:${dbi}/${user}`),
+  });
+  // The simulator ignores kms:EncryptionContext keys: the key statements are checked as written.
+  const keyUse = new Set(["curated", "athena-results", "cleaned"].map((b) => v.bucketArn(b)));
+  const keyFindings = v
+    .identity(purpose)
+    .Statement.filter((st) => list(st.Action).some((a) => a.startsWith("kms:")))
+    .flatMap((st) => {
+      const equals = (st.Condition?.StringEquals ?? {}) as Record<string, unknown>;
+      const contexts = list(equals["kms:EncryptionContext:aws:s3:arn"]);
+      const via = list(equals["kms:ViaService"]);
+      const ok =
+        st.Effect === "Allow" &&
+        contexts.length > 0 &&
+        contexts.every((c) => keyUse.has(c)) &&
+        via.length === 1 &&
+        via[0] === `s3.${region}.amazonaws.com`;
+      return ok ? [] : [`${st.Sid}: the data key only through S3, for the curated, results and code buckets`];
+    });
+  return keyFindings.concat(
+    await expectDecisions([
+      onS3(true, "s3:PutObject", "curated", "warehouse-extract/run-1/top_payers/part-0"),
+      onS3(true, "s3:GetObject", "curated", "curated/general/program_year=2023/part-0.parquet"),
+      onS3(false, "s3:PutObject", "curated", "curated/general/program_year=2023/part-0.parquet"),
+      onS3(false, "s3:DeleteObject", "curated", "warehouse-extract/run-1/top_payers/part-0"),
+      onS3(false, "s3:DeleteObject", "curated", "curated/general/program_year=2023/part-0.parquet"),
+      onS3(false, "s3:GetObject", "raw", "raw/general/x.csv"),
+      onS3(false, "s3:GetObject", "cleaned", "cleaned/general/x.parquet"),
+      allowed("rds-db:connect as the loader login", policies, connect("warehouse_loader_iam")),
+      denied("rds-db:connect as the master user", policies, connect("warehouse_master")),
+      denied("rds-db:connect as a reader", policies, connect("reader_login")),
+      allowed("a network interface in its subnet", policies, {
+        principal,
+        action: "ec2:CreateNetworkInterface",
+        resource: subnet(subnetName),
+      }),
+      denied("a network interface in another subnet", policies, {
+        principal,
+        action: "ec2:CreateNetworkInterface",
+        resource: subnet(otherSubnet),
+      }),
+      denied("starting another Glue job", policies, {
+        principal,
+        action: "glue:StartJobRun",
+        resource: regional("glue", `job/${v.naming.prefix}-curate`),
+      }),
+      denied("passing a role", policies, {
+        principal,
+        action: "iam:PassRole",
+        resource: v.roleArn(v.roleName(ROLE_PURPOSES.glueJob)),
+      }),
+    ]),
+  );
+}
+
 function warehouseNetworkFindings(env: EnvironmentStacks): string[] {
   const resources = env.lake.resource;
   const out: string[] = [];
@@ -1133,6 +1228,14 @@ export const GUARANTEES: readonly Guarantee[] = [
       "the warehouse network logs all traffic to a KMS log group, opens nothing to the internet, leaves the default security group empty, and its roles carry the workload boundary",
     async violations(env) {
       return warehouseNetworkFindings(env);
+    },
+  },
+  {
+    id: "warehouse-loader-least-privilege",
+    claim:
+      "the warehouse loader connects as its own login only, writes only the extract prefix of the curated bucket, deletes nothing, reads no raw data, uses the data key only through S3 for its buckets, and places network interfaces only in its subnet",
+    async violations(env) {
+      return warehouseLoaderFindings(env);
     },
   },
   {

@@ -118,6 +118,16 @@ function database(
   };
 }
 
+/** A weakening of the warehouse loader's role policy in dev with the warehouse on. */
+function loader(weakening: string, edit: (doc: PolicyDocument) => void): Mutation {
+  return {
+    weakening,
+    caughtBy: "warehouse-loader-least-privilege",
+    on: devWarehouse,
+    apply: ({ lake }) => editPolicy(lake, "aws_iam_role_policy", "warehouse-loader_role", edit),
+  };
+}
+
 /** A weakening of one warehouse database parameter. */
 function parameter(weakening: string, name: string, value: string | undefined): Mutation {
   return {
@@ -623,6 +633,20 @@ const MUTATIONS: readonly Mutation[] = [
       delete resource(lake, "aws_iam_role", "warehouse_monitoring-role").permissions_boundary;
     },
   },
+  loader("the warehouse loader may delete what it unloads (and curated with it)", (doc) => {
+    statement(doc, "WriteAndReadExtract").Action = [
+      ...actions(statement(doc, "WriteAndReadExtract")),
+      "s3:DeleteObject",
+    ];
+  }),
+  loader("the warehouse loader may write anywhere in the curated bucket", (doc) => {
+    const s = statement(doc, "WriteAndReadExtract");
+    s.Resource = [s.Resource ?? []].flat().map((r) => String(r).replace("/warehouse-extract/*", "/*"));
+  }),
+  loader("the warehouse loader's data key use loses its encryption context", (doc) => {
+    const s = statement(doc, "DataKeyThroughS3ForTheseBuckets");
+    delete (s.Condition?.StringEquals as Record<string, unknown>)["kms:EncryptionContext:aws:s3:arn"];
+  }),
   {
     weakening: "a data-quality ruleset tolerates more violations than the curate job",
     caughtBy: "quality-rulesets-match-job",

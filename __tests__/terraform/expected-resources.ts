@@ -177,7 +177,8 @@ function orchestration(config: LakeConfig): Counts {
  * endpoint per listed service behind their security group (one HTTPS ingress rule), the flow log, its log
  * group and delivery role; modules/warehouse's database and loader security groups, one 5432 ingress rule from
  * the loader and one per client CIDR and security group, the subnet and parameter groups, the two exported-log
- * groups, the monitoring role, the instance, the master password's rotation schedule, three alarms and the loader's Glue network connection.
+ * groups, the monitoring role, the instance, the master password's rotation schedule, three alarms and the loader's Glue network connection;
+ * modules/warehouse's WarehouseLoader: the Glue job, its role and policy, its log group, its script and bundle.
  */
 function warehouse(config: LakeConfig): Counts {
   const w = config.warehouse;
@@ -193,15 +194,17 @@ function warehouse(config: LakeConfig): Counts {
     aws_security_group: 3,
     aws_vpc_security_group_ingress_rule: 2 + w.clientCidrs.length + w.clientSecurityGroupIds.length,
     aws_flow_log: 1,
-    aws_cloudwatch_log_group: 3,
-    aws_iam_role: 2,
-    aws_iam_role_policy: 2,
+    aws_cloudwatch_log_group: 3 + 1,
+    aws_iam_role: 2 + 1,
+    aws_iam_role_policy: 2 + 1,
     aws_db_subnet_group: 1,
     aws_db_parameter_group: 1,
     aws_db_instance: 1,
     aws_secretsmanager_secret_rotation: 1,
     aws_cloudwatch_metric_alarm: 3,
     aws_glue_connection: 1,
+    aws_glue_job: 1,
+    aws_s3_object: 2,
   };
 }
 

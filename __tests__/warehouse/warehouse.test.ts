@@ -136,11 +136,14 @@ describe.each([
     const groups = resourcesOfType(lake, "aws_cloudwatch_log_group")
       .map((g) => g.config)
       .filter((g) => String(g.name).includes(name));
-    expect(groups.map((g) => g.name)).toEqual([
-      `/aws/vpc/flow-logs/${name}`,
-      `/aws/rds/instance/${name}/postgresql`,
-      `/aws/rds/instance/${name}/upgrade`,
-    ]);
+    expect(groups.map((g) => String(g.name)).sort()).toEqual(
+      [
+        `/aws/vpc/flow-logs/${name}`,
+        `/aws/rds/instance/${name}/postgresql`,
+        `/aws/rds/instance/${name}/upgrade`,
+        `/aws-glue/jobs/${name}-loader`,
+      ].sort(),
+    );
     for (const g of groups)
       expect([g.kms_key_id, g.retention_in_days]).toEqual([logsKey, warehouse.logRetentionDays]);
   });
@@ -150,10 +153,13 @@ describe.each([
     const roles = resourcesOfType(lake, "aws_iam_role")
       .map((r) => r.config)
       .filter((r) => String(r.name).startsWith(name));
-    expect(roles.map((r) => [r.name, r.permissions_boundary])).toEqual([
-      [`${name}-flow-logs`, boundary],
-      [`${name}-monitoring`, boundary],
-    ]);
+    expect(sorted(roles.map((r) => [r.name, r.permissions_boundary]))).toEqual(
+      sorted([
+        [`${name}-flow-logs`, boundary],
+        [`${name}-monitoring`, boundary],
+        [`${name}-loader`, boundary],
+      ]),
+    );
   });
 
   it("alarms on CPU, free storage and connections to the alerts topic, which admits exactly those alarms", () => {

@@ -52,6 +52,11 @@ export interface LakeAccessProps {
   readonly analystPrincipalArns: string[];
   /** Log groups (names) AWS services write through workload roles (VPC flow logs, RDS enhanced monitoring). */
   readonly serviceRoleLogGroups?: string[];
+  /**
+   * The serving warehouse's loader job (modules/warehouse WarehouseLoader), when the warehouse is on: the boundary
+   * then also admits its database login, its Glue network connection and the network interfaces Glue places.
+   */
+  readonly warehouseLoader?: { readonly databaseUser: string; readonly connectionName: string };
 }
 
 // Keys a role may list under a prefix: the prefix "folder" itself and everything below it.
@@ -260,6 +265,8 @@ export class LakeAccess extends Construct {
           ]
         : []),
     ];
+    if (props.warehouseLoader)
+      boundaryStatements.push(...warehouseLoaderBoundary(location, props.warehouseLoader));
     this.boundaryPolicyJson = policyJson(boundaryStatements);
     this.boundaryName = `${props.namePrefix}-workload-boundary`;
     this.boundary = new IamPolicy(this, "boundary", {
@@ -501,4 +508,55 @@ export class LakeAccess extends Construct {
       ],
     });
   }
+}
+
+/**
+ * What the warehouse loader does beyond the lake's data (the boundary is created before the database and the
+ * network, so it names them by pattern; the loader's own policy names the exact instance, subnet and group).
+ */
+function warehouseLoaderBoundary(
+  location: AwsLocation,
+  loader: NonNullable<LakeAccessProps["warehouseLoader"]>,
+): PolicyStatement[] {
+  const regional = (service: string, resource: string) =>
+    `arn:${location.partition}:${service}:${location.region}:${location.account}:${resource}`;
+  return [
+    allow({
+      sid: "WarehouseLoaderLogin",
+      actions: ["rds-db:connect"],
+      resources: [regional("rds-db", `dbuser:*/${loader.databaseUser}`)],
+    }),
+    allow({
+      sid: "WarehouseLoaderConnection",
+      actions: ["glue:GetConnection"],
+      resources: [arns.glueCatalog(location), regional("glue", `connection/${loader.connectionName}`)],
+    }),
+    allow({
+      sid: "WarehouseLoaderNetworkInterfaces",
+      actions: [
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+      ],
+      resources: ["network-interface/*", "subnet/*", "security-group/*"].map((r) => regional("ec2", r)),
+    }),
+    allow({
+      sid: "WarehouseLoaderDescribeNetwork",
+      actions: [
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeRouteTables",
+      ],
+      resources: ["*"],
+      unscopedBecause: "these EC2 Describe actions have no resource types",
+    }),
+    allow({
+      sid: "WarehouseLoaderDescribeVpc",
+      actions: ["ec2:DescribeVpcAttribute"],
+      resources: [regional("ec2", "vpc/*")],
+    }),
+  ];
 }

@@ -21,7 +21,7 @@ const EXCLUDED = /(^|\/)(__pycache__|tests)(\/|$)|\.pyc$/;
 // Fixed timestamps make the zip byte-for-byte reproducible: the same package always uploads the same object.
 const ZIP_EPOCH = new Date("1980-01-01T00:00:00Z");
 
-function listFiles(root: string, dir = root): string[] {
+export function listFiles(root: string, dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
       const path = join(dir, entry.name);
@@ -57,12 +57,24 @@ export function buildPythonPackage(scriptsDir: string, datasetsFile: string): Py
     })),
     { path: `${PACKAGE_NAME}/${PACKAGED_DATASETS_FILE}`, bytes: readFileSync(datasetsFile) },
   ].sort((a, b) => a.path.localeCompare(b.path));
-  const sha256 = contentHash(entries);
-  const dir = join(tmpdir(), "open-payments-lake-glue-package");
+  return reproducibleZip(entries, "open-payments-lake-glue-package");
+}
+
+/**
+ * `entries` zipped reproducibly (fixed timestamps, sorted paths) into `<tmpdir>/<folder>/<sha256>.zip`: built
+ * once per content and reused by every stack that deploys it.
+ */
+export function reproducibleZip(
+  entries: Array<{ path: string; bytes: Uint8Array }>,
+  folder: string,
+): PythonPackageZip {
+  const sorted = [...entries].sort((a, b) => a.path.localeCompare(b.path));
+  const sha256 = contentHash(sorted);
+  const dir = join(tmpdir(), folder);
   const zipFile = join(dir, `${sha256}.zip`);
   if (!existsSync(zipFile)) {
     mkdirSync(dir, { recursive: true });
-    const zip = zipSync(Object.fromEntries(entries.map((e) => [e.path, [e.bytes, { mtime: ZIP_EPOCH }]])), {
+    const zip = zipSync(Object.fromEntries(sorted.map((e) => [e.path, [e.bytes, { mtime: ZIP_EPOCH }]])), {
       level: 9,
     });
     // Write then rename: a concurrent synth never reads a half-written zip.

@@ -11,12 +11,19 @@ export interface AslDefinition {
   readonly States: Record<string, AslState>;
 }
 
+/** The Glue jobs the refresh runs; `warehouse` (the warehouse loader) only when the warehouse is on. */
+export interface RefreshJobs {
+  readonly clean: string;
+  readonly curate: string;
+  readonly warehouse?: string;
+}
+
 export interface RefreshDefinitionProps {
   /** Lambda function ARNs (or names) of the handlers in tools/orchestration/handlers. */
   readonly functions: { readonly discover: string; readonly ingest: string; readonly smoke: string };
   /** CodeBuild project running the same ingest CLI for files too large for Lambda's 15 minutes. */
   readonly largeIngestProject: string;
-  readonly jobs: { readonly clean: string; readonly curate: string };
+  readonly jobs: RefreshJobs;
   /** No curated crawler when curated is Iceberg: the curate job writes its tables to the catalog itself. */
   readonly crawlers: { readonly raw: string; readonly curated?: string };
   /** The encrypted alerts topic: run summaries and failures. */
@@ -44,6 +51,7 @@ export const STEP = {
   curate: "CurateJob",
   crawlCurated: "CrawlCurated",
   smoke: "Smoke",
+  warehouse: "WarehouseLoad",
   publishSummary: "PublishSummary",
   nothingNew: "NothingNew",
   notifyFailure: "NotifyFailure",
@@ -166,12 +174,18 @@ function crawl(
 }
 
 /** A Glue job run, waited for (.sync): a failed, stopped or timed-out run fails the step. */
-function glueJob(partition: string, step: string, jobName: string, next: string): Record<string, AslState> {
+function glueJob(
+  partition: string,
+  step: string,
+  jobName: string,
+  next: string,
+  args?: Record<string, string>,
+): Record<string, AslState> {
   return {
     [step]: {
       Type: "Task",
       Resource: `arn:${partition}:states:::glue:startJobRun.sync`,
-      Parameters: { JobName: jobName },
+      Parameters: { JobName: jobName, ...(args ? { Arguments: args } : {}) },
       ResultSelector: {
         "jobRunId.$": "$.Id",
         "state.$": "$.JobRunState",
@@ -256,7 +270,7 @@ function ingestBranch(props: RefreshDefinitionProps): { StartAt: string; States:
 
 /**
  * discover → (nothing new: summary) → ingest each new or changed file (Map, bounded) → crawl raw → clean → curate
- * → crawl curated → smoke → summary to SNS. Every step's failure names the step (and, in the Map, the file) in
+ * → crawl curated → smoke → (warehouse on: refresh the marts) → summary to SNS. Every step's failure names the step (and, in the Map, the file) in
  * an SNS notice, then fails the execution (an alarm watches ExecutionsFailed).
  */
 export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition {
@@ -341,9 +355,15 @@ export function refreshDefinition(props: RefreshDefinitionProps): AslDefinition 
         ResultPath: "$.smoke",
         Retry: retryLambda,
         Catch: catchInto(STEP.smoke),
-        Next: `${STEP.smoke}Summary`,
+        Next: props.jobs.warehouse ? STEP.warehouse : `${STEP.smoke}Summary`,
       },
       [failedName(STEP.smoke)]: recordFailure(STEP.smoke),
+      // The marts from the curated zone just checked: the loader unloads it under this execution's name.
+      ...(props.jobs.warehouse
+        ? glueJob(partition, STEP.warehouse, props.jobs.warehouse, `${STEP.smoke}Summary`, {
+            "--run_id.$": "$$.Execution.Name",
+          })
+        : {}),
       [`${STEP.smoke}Summary`]: {
         Type: "Pass",
         Parameters: {

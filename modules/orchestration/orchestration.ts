@@ -24,7 +24,7 @@ import {
 import { LakeRole } from "../access/lake-role";
 import { allow, deny } from "../access/policy";
 import { AssetType, type PolicyStatement, policyJson, TerraformAsset } from "../core";
-import { refreshDefinition } from "./definition";
+import { type RefreshJobs, refreshDefinition } from "./definition";
 import { buildBundle, INGEST_BUILD_COMMAND } from "./lambda-bundle";
 import { QUARANTINE_METRIC } from "./metrics";
 import { RefreshFunction } from "./refresh-function";
@@ -77,7 +77,8 @@ export interface LakeOrchestrationProps {
     readonly landing: Bucket;
   };
   readonly ingestionTable: { readonly name: string; readonly arn: string };
-  readonly jobs: { readonly clean: string; readonly curate: string };
+  /** The lake's Glue jobs; `warehouse`: the warehouse loader (modules/warehouse), run after smoke when set. */
+  readonly jobs: RefreshJobs;
   readonly crawlers: { readonly raw: string; readonly curated?: string };
   readonly curatedDatabase: string;
   readonly workgroup: string;

@@ -59,6 +59,9 @@ export interface ServingWarehouseProps {
   readonly preventDestroy: boolean;
 }
 
+/** The Glue NETWORK connection of a warehouse named `name` (the workload boundary names it before it exists). */
+export const loaderConnectionName = (name: string): string => `${name}-loader`;
+
 /** The CloudWatch alarm names of a warehouse named `name` (the alerts topic admits exactly these). */
 export const warehouseAlarmNames = (name: string): string[] =>
   ["cpu", "free-storage", "connections"].map((metric) => `${name}-${metric}`);
@@ -72,14 +75,17 @@ export const warehouseAlarmNames = (name: string): string[] =>
  */
 export class ServingWarehouse extends Construct {
   readonly instanceIdentifier: string;
+  /** The instance's DbiResourceId: what rds-db:connect names in an IAM policy. */
+  readonly resourceId: string;
   readonly endpoint: string;
   readonly securityGroupId: string;
   /** The security group the loader runs in (admitted to 5432; reaches S3 and the endpoints). */
   readonly loaderSecurityGroupId: string;
   readonly masterUserSecretArn: string;
   readonly monitoringRoleName: string;
-  /** The Glue NETWORK connection a loader job attaches to. */
+  /** The Glue NETWORK connection a loader job attaches to, and its subnet. */
   readonly loaderConnectionName: string;
+  readonly loaderSubnetId: string;
 
   constructor(scope: Construct, id: string, props: ServingWarehouseProps) {
     super(scope, id);
@@ -163,7 +169,7 @@ export class ServingWarehouse extends Construct {
     }
     // Where a Glue job running the loader (tools/warehouse/cli.py load) gets its network interfaces.
     const connection = new GlueConnection(this, "loader-connection", {
-      name: `${props.name}-loader`,
+      name: loaderConnectionName(props.name),
       description: "Network of the warehouse loader: private subnet, loader security group",
       connectionType: "NETWORK",
       physicalConnectionRequirements: {
@@ -326,11 +332,15 @@ export class ServingWarehouse extends Construct {
     }
 
     this.instanceIdentifier = db.identifier;
+    this.resourceId = db.resourceId;
     this.endpoint = db.address;
     this.securityGroupId = warehouseSg.id;
     this.loaderSecurityGroupId = loaderSg.id;
     this.masterUserSecretArn = db.masterUserSecret.get(0).secretArn;
     this.monitoringRoleName = monitoringRole.roleName;
     this.loaderConnectionName = connection.name;
+    this.loaderSubnetId = props.subnetIds[0];
   }
 }
+
+export * from "./loader";

@@ -28,6 +28,7 @@ import {
   rerun,
   type Session,
   up,
+  type WarehouseAnswer,
 } from "./lake";
 import { StepError, Steps } from "./steps";
 
@@ -80,6 +81,27 @@ function printAnswers(io: Io, answers: Record<AnalystQuery, QueryAnswer>): void 
   }
 }
 
+/** The warehouse step's dashboard: each row from the marts beside curated's total for it. */
+export function printWarehouse(io: Io, answer: WarehouseAnswer): void {
+  const { dashboard, parameters, marts, curated, load } = answer;
+  io.out("");
+  io.out(
+    `Serving warehouse: ${dashboard} ${parameters.year ?? ""} (warehouse/sql/dashboards/${dashboard}.sql), ` +
+      `PostgreSQL marts | curated on the local Athena engine:`,
+  );
+  const width = Math.max(0, ...marts.map((r) => r[0].length));
+  const amount = Math.max(0, ...[...marts, ...curated].map((r) => r[1].length));
+  for (const [i, row] of marts.entries()) {
+    io.out(
+      `  ${row[0].padEnd(width)}  ${row[1].padStart(amount)} | ${(curated[i]?.[1] ?? "").padStart(amount)}`,
+    );
+  }
+  io.out(
+    `  ${answer.equal ? "answers equal" : "ANSWERS DIFFER"}; marts loaded from ${load.payments} payments, ` +
+      `$${load.total_usd}, reconciled with curated to the cent`,
+  );
+}
+
 async function choose(then: string | undefined): Promise<"keep" | "destroy"> {
   if (then === "keep" || then === "destroy") return then;
   // CI has no stdin: nothing may wait for an answer there, and nothing should be left running.
@@ -126,6 +148,7 @@ async function runUp(io: Io, paths: LakePaths, opts: UpOptions) {
   });
   io.out(lake.smokeOutput.trimEnd());
   printAnswers(io, lake.answers);
+  printWarehouse(io, lake.warehouse);
   io.out("");
   io.out(
     `Steps: ${lake.steps.timings.map((t) => `${t.step} ${t.seconds.toFixed(0)} s`).join(", ")}; ` +

@@ -473,6 +473,48 @@ export async function analystAnswers(
   );
 }
 
+/** One dashboard's answer from the PostgreSQL marts beside the same answer from curated (tools/warehouse). */
+export interface WarehouseAnswer {
+  readonly dashboard: string;
+  readonly parameters: Record<string, string>;
+  /** The reconciled load: curated's general payments and dollars, all years (decimal text). */
+  readonly load: { readonly payments: number; readonly total_usd: string };
+  /** Rows as text (decimals exact): from the marts, and from curated on the local Athena engine. */
+  readonly marts: string[][];
+  readonly curated: string[][];
+  readonly equal: boolean;
+}
+
+/**
+ * The serving warehouse on a real local PostgreSQL (docs/warehouse.md): `tools/warehouse/cli.py local` starts
+ * a throw-away server, applies the migrations, loads the marts from the curated zone in local AWS's S3
+ * (reconciled with curated to the cent) and answers one dashboard from the marts and from curated; it exits 1,
+ * failing the step, when the two answers differ.
+ */
+export async function warehouseAnswer(
+  steps: Steps,
+  env: NodeJS.ProcessEnv,
+  outputs: LakeOutputs,
+): Promise<WarehouseAnswer> {
+  return steps.run(
+    "warehouse",
+    "serving warehouse: local PostgreSQL, migrations, marts from curated, one dashboard",
+    async (log) => {
+      const args = [join(repoRoot, "tools", "warehouse", "cli.py"), "local", "--json"];
+      args.push("--curated", `s3://${outputs.curatedBucket}/curated/`);
+      args.push("--s3-endpoint", env[LOCAL_ENDPOINT_ENV] ?? "");
+      const out = await exec(python, args, {
+        cwd: repoRoot,
+        env,
+        log,
+        step: "warehouse",
+        captureStdout: true,
+      });
+      return JSON.parse(out) as WarehouseAnswer;
+    },
+  );
+}
+
 function s3(endpoint: string): S3Client {
   return new S3Client({
     endpoint,
@@ -572,6 +614,7 @@ export interface RunningLake {
   readonly outputs: LakeOutputs;
   readonly smokeOutput: string;
   readonly answers: Record<AnalystQuery, QueryAnswer>;
+  readonly warehouse: WarehouseAnswer;
   readonly steps: Steps;
 }
 
@@ -606,8 +649,9 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
     await runGlueJobs(steps, paths, env, moto.port, outputs);
     const smokeOutput = await smoke(steps, paths, env);
     const answers = await analystAnswers(steps, env, outputs);
+    const warehouse = await warehouseAnswer(steps, env, outputs);
     await complete;
-    return { moto, paths, env, outputs, smokeOutput, answers, steps };
+    return { moto, paths, env, outputs, smokeOutput, answers, warehouse, steps };
   } catch (error) {
     await complete?.catch(() => undefined); // no terraform left running against a stopped moto
     await moto.stop();

@@ -3,16 +3,16 @@
     .venv/bin/python tools/warehouse/cli.py migrate                 # WAREHOUSE_DSN: an administrative user
     .venv/bin/python tools/warehouse/cli.py load --curated DIR|s3://bucket/curated/ [--s3-endpoint URL]
     .venv/bin/python tools/warehouse/cli.py load --athena-workgroup WG --database DB --unload-prefix s3://...
-    .venv/bin/python tools/warehouse/cli.py local --curated DIR|s3://bucket/curated/ [--s3-endpoint URL]
-    .venv/bin/python tools/warehouse/cli.py local --sample          # make warehouse-demo
+    .venv/bin/python tools/warehouse/cli.py local --curated DIR|s3://bucket/curated/ [--s3-endpoint URL] \
+        [--json]
 
 `migrate` and `load` connect with WAREHOUSE_DSN (a libpq connection string), or with IAM database
 authentication when WAREHOUSE_IAM_HOST is set (WAREHOUSE_IAM_USER, WAREHOUSE_IAM_DATABASE, AWS_REGION; the
 token is the password, TLS is required). `load --curated` computes the marts locally (the local Athena engine
 over curated Parquet); `load --athena-workgroup` has Athena UNLOAD them to Parquet on S3 (the AWS path).
 `local` starts a throw-away PostgreSQL server, applies the migrations, loads the marts from curated, prints
-one dashboard's answer from the marts beside the same answer from curated, and stops the server; `--sample`
-first builds a small curated lake from generated CMS files with the Glue jobs on local Spark (a minute or so).
+one dashboard's answer from the marts beside the same answer from curated (`--json`: as one JSON object on
+stdout), and stops the server; `make demo` runs it as the local lake's `warehouse` step.
 
 Exit codes: 0 done; 1 a step failed (migration, extract, load or reconciliation; the marts are unchanged);
 2 bad usage.
@@ -21,9 +21,8 @@ Exit codes: 0 done; 1 a step failed (migration, extract, load or reconciliation;
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ sys.path[:0] = [str(REPO / "tools" / p) for p in ("warehouse", "local-athena")] 
 
 from dashboards import dashboards, sample_parameters  # noqa: E402
 from extract import ExtractError, extract_local, run_unloads  # noqa: E402
-from loader import LoadError, load  # noqa: E402
+from loader import ConnectionSettingsError, LoadError, conninfo_from_environment, load  # noqa: E402
 from local_athena import WarehouseError, connect, local_warehouse  # noqa: E402
 from local_postgres import LocalPostgres, LocalPostgresError  # noqa: E402
 from migrations import MigrationError, apply  # noqa: E402
@@ -45,26 +44,7 @@ DEMO_DASHBOARD = "top_manufacturers"
 
 
 class UsageError(Exception):
-    """Bad arguments or environment (exit 2)."""
-
-
-def conninfo_from_environment() -> str:
-    """WAREHOUSE_DSN, or an IAM authentication token for WAREHOUSE_IAM_USER on WAREHOUSE_IAM_HOST."""
-    host = os.environ.get("WAREHOUSE_IAM_HOST")
-    if host:
-        import boto3  # only the AWS path needs it
-
-        user = os.environ.get("WAREHOUSE_IAM_USER", "warehouse_loader_iam")
-        port = int(os.environ.get("WAREHOUSE_IAM_PORT", "5432"))
-        token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
-        database = os.environ.get("WAREHOUSE_IAM_DATABASE", "warehouse")
-        return psycopg.conninfo.make_conninfo(
-            host=host, port=port, user=user, dbname=database, password=token, sslmode="require"
-        )
-    dsn = os.environ.get("WAREHOUSE_DSN")
-    if not dsn:
-        raise UsageError("set WAREHOUSE_DSN (a libpq connection string) or WAREHOUSE_IAM_HOST for IAM auth")
-    return dsn
+    """Bad arguments (exit 2)."""
 
 
 @contextmanager
@@ -100,29 +80,12 @@ def load_from_athena(conninfo: str, workgroup: str, database: str, prefix: str) 
     timed(f"load {report.load_id}: {report.payments} payments, ${report.total_usd} swapped in", started)
 
 
-def sample_curated(root: Path) -> str:
-    """A small curated zone under `root`: generated CMS files through the real clean and curate jobs."""
-    import sample_data
-    from open_payments_lake.clean_pipeline import run_clean
-    from open_payments_lake.curate_pipeline import run_curate
-    from open_payments_lake.local_zones import LocalZones
-    from open_payments_lake.session import local_session
-
-    started = time.monotonic()
-    layouts = ["general.modern-91", "removed-deleted-4"]
-    sample_data.generate(root, rows=500, seed=19, years=[2022, 2023], layout_ids=layouts, raw=True)
-    spark = local_session("warehouse-demo")
-    zones = LocalZones(root)
-    try:
-        run_clean(spark, zones.clean_options())
-        run_curate(spark, zones.curate_options())
-    finally:
-        spark.stop()
-    timed("sample curated lake built (generated files, Glue clean and curate on local Spark)", started)
-    return zones.curated
+def as_text(answer: list[tuple]) -> list[list[str]]:
+    """Rows with every value as text: decimals stay exact for callers that compare cents."""
+    return [[str(v) for v in row] for row in answer]
 
 
-def local(curated: str, s3_endpoint: str | None) -> None:
+def local(curated: str, s3_endpoint: str | None, as_json: bool = False) -> None:
     started = time.monotonic()
     with LocalPostgres() as pg, curated_root(curated, s3_endpoint) as root:
         timed(f"PostgreSQL started on 127.0.0.1:{pg.port}", started)
@@ -135,11 +98,26 @@ def local(curated: str, s3_endpoint: str | None) -> None:
             values = sample_parameters(conn)
             marts = dashboard.on_marts(conn, values)
         curated_answer = dashboard.on_curated(connect(root, "open_payments_curated"), values)
-        print(f"\n{dashboard.name} {values['year']}: PostgreSQL marts | curated (local Athena engine)")
-        for left, right in zip(marts, curated_answer, strict=False):
-            print(f"  {left[0]:<40} {left[1]:>16} | {right[1]:>16}")
-        print("  answers equal" if marts == curated_answer else "  ANSWERS DIFFER")
-        if marts != curated_answer:
+        equal = marts == curated_answer
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "dashboard": dashboard.name,
+                        "parameters": {k: str(v) for k, v in values.items()},
+                        "load": {"payments": report.payments, "total_usd": str(report.total_usd)},
+                        "marts": as_text(marts),
+                        "curated": as_text(curated_answer),
+                        "equal": equal,
+                    }
+                )
+            )
+        else:
+            print(f"\n{dashboard.name} {values['year']}: PostgreSQL marts | curated (local Athena engine)")
+            for left, right in zip(marts, curated_answer, strict=False):
+                print(f"  {left[0]:<40} {left[1]:>16} | {right[1]:>16}")
+            print("  answers equal" if equal else "  ANSWERS DIFFER")
+        if not equal:
             raise LoadError(f"{dashboard.name}: the marts and curated disagree")
 
 
@@ -151,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     local_cmd = commands.add_parser("local", help="a real PostgreSQL here: migrate, load, one dashboard")
     for sub in (load_cmd, local_cmd):
         sub.add_argument("--curated", help="curated root: a folder or s3://<bucket>/curated/")
-        if sub is local_cmd:
-            sub.add_argument("--sample", action="store_true", help="build a small sample curated lake first")
         sub.add_argument("--s3-endpoint", help="S3 endpoint URL for an s3:// curated root (e.g. local AWS)")
+    local_cmd.add_argument("--json", action="store_true", help="the answers as one JSON object on stdout")
     load_cmd.add_argument("--athena-workgroup", help="AWS path: the lake's Athena workgroup")
     load_cmd.add_argument("--database", help="AWS path: the curated Glue database")
     load_cmd.add_argument("--unload-prefix", help="AWS path: an empty s3://<curated bucket>/warehouse/<run>/")
@@ -162,13 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             applied = apply(conninfo_from_environment())
             print(f"applied {', '.join(applied) if applied else 'nothing (up to date)'}")
-        elif args.command == "local" and args.sample:
-            with tempfile.TemporaryDirectory(prefix="warehouse-demo-") as tmp:
-                local(sample_curated(Path(tmp)), None)
         elif args.command == "local":
             if not args.curated:
-                raise UsageError("local needs --curated <folder or s3://bucket/curated/>, or --sample")
-            local(args.curated, args.s3_endpoint)
+                raise UsageError("local needs --curated <folder or s3://bucket/curated/>")
+            local(args.curated, args.s3_endpoint, args.json)
         elif args.curated:
             load_from_curated(conninfo_from_environment(), args.curated, args.s3_endpoint)
         elif args.athena_workgroup and args.database and args.unload_prefix:
@@ -177,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             raise UsageError("load needs --curated, or --athena-workgroup, --database and --unload-prefix")
-    except UsageError as e:
+    except (UsageError, ConnectionSettingsError) as e:
         print(f"warehouse: error: {e}", file=sys.stderr)
         return 2
     except (MigrationError, ExtractError, LoadError, LocalPostgresError, psycopg.Error) as e:

@@ -21,9 +21,7 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[2]
 EXTRACT_SQL = REPO / "warehouse" / "sql" / "extract"
 TOTALS = "curated_totals"
-sys.path.insert(0, str(REPO / "tools" / "local-athena"))
-
-from local_athena import connect, transpile  # noqa: E402  (tools/local-athena is not an installed package)
+LOCAL_ATHENA = REPO / "tools" / "local-athena"
 
 
 class ExtractError(Exception):
@@ -37,6 +35,11 @@ def extract_queries() -> dict[str, str]:
 
 def extract_local(curated_root: Path, database: str = "open_payments_curated") -> dict[str, pa.Table]:
     """Run every extract query on the local curated Parquet (`<root>/<dataset>/program_year=*/`)."""
+    # Imported here: the AWS path (the Glue loader job) has no DuckDB, and does not ship the local engine.
+    if str(LOCAL_ATHENA) not in sys.path:
+        sys.path.insert(0, str(LOCAL_ATHENA))
+    from local_athena import connect, transpile
+
     if not curated_root.is_dir():
         raise ExtractError(f"{curated_root}: no such directory (expected the curated zone's root)")
     con = connect(curated_root, database)

@@ -16,6 +16,7 @@ Reconciliation (exact decimal arithmetic, no floats):
 from __future__ import annotations
 
 import io
+import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -141,6 +142,36 @@ def reconcile(conn: psycopg.Connection, names: list[str], expected: dict[int, tu
         raise ReconciliationError(
             "the new marts do not match curated; nothing changed:\n  " + "\n  ".join(differences)
         )
+
+
+class ConnectionSettingsError(Exception):
+    """Neither a connection string nor an IAM login is configured; the message says what to set."""
+
+
+def conninfo_from_environment(environ: dict[str, str] | None = None) -> str:
+    """WAREHOUSE_DSN, or an IAM authentication token for WAREHOUSE_IAM_USER on WAREHOUSE_IAM_HOST.
+
+    With IAM database authentication the token (rds:GenerateDBAuthToken, signed locally with the caller's
+    credentials, valid 15 minutes) is the password and TLS is required.
+    """
+    env = os.environ if environ is None else environ
+    host = env.get("WAREHOUSE_IAM_HOST")
+    if host:
+        import boto3  # only the AWS path needs it
+
+        user = env.get("WAREHOUSE_IAM_USER", "warehouse_loader_iam")
+        port = int(env.get("WAREHOUSE_IAM_PORT", "5432"))
+        token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
+        database = env.get("WAREHOUSE_IAM_DATABASE", "warehouse")
+        return psycopg.conninfo.make_conninfo(
+            host=host, port=port, user=user, dbname=database, password=token, sslmode="require"
+        )
+    dsn = env.get("WAREHOUSE_DSN")
+    if not dsn:
+        raise ConnectionSettingsError(
+            "set WAREHOUSE_DSN (a libpq connection string) or WAREHOUSE_IAM_HOST for IAM auth"
+        )
+    return dsn
 
 
 def load(

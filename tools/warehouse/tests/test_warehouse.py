@@ -3,6 +3,7 @@ reconciliation with curated to the cent, the reader's limits, and a failed load 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -178,3 +179,16 @@ def test_cli_names_what_is_missing(monkeypatch, capsys):
     assert "set WAREHOUSE_DSN" in capsys.readouterr().err
     assert cli.main(["load"]) == 2
     assert "load needs --curated" in capsys.readouterr().err
+
+
+def test_cli_local_answers_one_dashboard_from_both_sides_as_json(curated_root, capsys):
+    """What `make demo`'s warehouse step runs: its own server, the migrations, a load, the two answers."""
+    assert cli.main(["local", "--curated", str(curated_root), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["dashboard"] == cli.DEMO_DASHBOARD
+    assert answer["equal"] is True
+    assert answer["marts"] == answer["curated"] and len(answer["marts"]) > 0
+    totals = parquet_totals(curated_root)
+    assert answer["load"]["payments"] == sum(p for p, _ in totals.values())
+    assert Decimal(answer["load"]["total_usd"]) == sum((d for _, d in totals.values()), Decimal(0))
+    assert answer["parameters"]["year"] == str(max(totals))
