@@ -356,11 +356,12 @@ export class LakeStack extends TerraformStack {
       permissionsBoundaryArn: arns.policy(location, this.access.boundaryName),
       environmentTag: { key: "environment", value: config.tags.environment },
       warehouse:
-        this.warehouse && this.warehouseNetwork
+        this.warehouse && this.warehouseNetwork && this.warehouseLoader
           ? {
               name: names.warehouse,
               flowLogsRoleName: this.warehouseNetwork.flowLogRoleName,
               monitoringRoleName: this.warehouse.monitoringRoleName,
+              loaderRoleName: this.warehouseLoader.roleName,
               dataKeyArn: this.keys.data.keyArn,
             }
           : undefined,

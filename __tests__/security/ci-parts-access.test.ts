@@ -139,10 +139,11 @@ describe("the deployer creates and updates the warehouse in its own environment"
     ).not.toBe("Allowed");
   });
 
-  it("its two service roles only with the lake's boundary, each passed to its one service", async () => {
+  it("its three service roles only with the lake's boundary, each passed to its one service", async () => {
     const roles = [
       [`${p}-warehouse-flow-logs`, "vpc-flow-logs.amazonaws.com"],
       [`${p}-warehouse-monitoring`, "monitoring.rds.amazonaws.com"],
+      [`${p}-warehouse-loader`, "glue.amazonaws.com"],
     ] as const;
     for (const [name, service] of roles) {
       const role = v.naming.roleArn(name);
@@ -161,6 +162,16 @@ describe("the deployer creates and updates the warehouse in its own environment"
         "Allowed",
       );
     }
+  });
+
+  it("the loader's Glue job, its code objects and its log group, under the lake's own Glue grants", async () => {
+    const job = `${p}-warehouse-loader`;
+    expect(await deployer("glue:CreateJob", arn("glue", `job/${job}`))).toBe("Allowed");
+    expect(await deployer("glue:UpdateJob", arn("glue", `job/${job}`))).toBe("Allowed");
+    expect(await deployer("logs:CreateLogGroup", arn("logs", `log-group:/aws-glue/jobs/${job}`))).toBe(
+      "Allowed",
+    );
+    expect(await deployer("glue:StartJobRun", arn("glue", `job/${job}`))).not.toBe("Allowed");
   });
 });
 

@@ -131,12 +131,19 @@ const NETWORK_TYPES = [
  * The serving warehouse: its VPC, subnets, route table, endpoints, security groups and flow log, pinned by the
  * environment tag (EC2 names nothing in advance): created only with the tag in the request, changed only
  * where the resource carries it, and a child only inside a parent that carries it. The RDS instance, subnet
- * and parameter groups by name; the RDS-managed master secret only through RDS (never its value); the two
- * service roles under the workload boundary, each passed to its one service.
+ * and parameter groups by name; the RDS-managed master secret only through RDS (never its value); the three
+ * service roles (flow logs, monitoring, the loader job) under the workload boundary, each passed to its one
+ * service. The loader's Glue job, code objects and log group fall under the lake's own Glue grants.
  */
 export function warehouseGrants(
   ctx: PartContext,
-  w: { name: string; flowLogsRoleName: string; monitoringRoleName: string; dataKeyArn: string },
+  w: {
+    name: string;
+    flowLogsRoleName: string;
+    monitoringRoleName: string;
+    loaderRoleName: string;
+    dataKeyArn: string;
+  },
 ): ServiceGrant[] {
   const l = ctx.location;
   const ec2 = (type: string) => regional(l, "ec2", `${type}/*`);
@@ -363,6 +370,7 @@ export function warehouseGrants(
       [
         { roleName: w.flowLogsRoleName, service: "vpc-flow-logs.amazonaws.com" },
         { roleName: w.monitoringRoleName, service: "monitoring.rds.amazonaws.com" },
+        { roleName: w.loaderRoleName, service: "glue.amazonaws.com" },
       ],
       ctx.workloadBoundaryArn,
     ),

@@ -76,9 +76,11 @@ export interface GithubCiRolesProps {
 export interface WarehouseDeployScope {
   /** Name of every warehouse resource and prefix of the others' names, e.g. `opl-dev-warehouse`. */
   readonly name: string;
-  /** The flow-log delivery role (passed to VPC Flow Logs) and the enhanced-monitoring role (passed to RDS). */
+  /** The flow-log delivery role (passed to VPC Flow Logs), the enhanced-monitoring role (passed to RDS) and the
+   * loader job's role (passed to Glue). */
   readonly flowLogsRoleName: string;
   readonly monitoringRoleName: string;
+  readonly loaderRoleName: string;
   /** The key encrypting storage, Performance Insights and the RDS-managed master secret. */
   readonly dataKeyArn: string;
 }
