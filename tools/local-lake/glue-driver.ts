@@ -2,6 +2,7 @@
 // local run (tools/orchestration/local-run.ts): one spark-submit of glue_local.py (the .venv's pyspark, hadoop-aws
 // over s3a to moto through the TLS front), which then runs job after job, each through its own entry script as
 // `__main__` with exactly the arguments it is given, as Glue runs a job's script.
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
 import { localAwsEnv } from "../local-aws/moto-server";
@@ -12,6 +13,16 @@ const repoRoot = join(__dirname, "..", "..");
 
 // Spark 3.5.4 is built on Hadoop 3.3.4 (pyspark/jars/hadoop-client-api-3.3.4.jar): hadoop-aws must match it.
 const HADOOP_AWS = "org.apache.hadoop:hadoop-aws:3.3.4";
+
+/** What the driver's processes need: Spark's home, the .venv's Python, the jobs' package (Glue's --extra-py-files). */
+export function sparkEnv(): NodeJS.ProcessEnv {
+  return {
+    SPARK_HOME: join(repoRoot, ".venv", "lib", "python3.11", "site-packages", "pyspark"),
+    PYSPARK_PYTHON: join(repoRoot, ".venv", "bin", "python"),
+    // Spark's Python workers import the jobs' package from here, as Glue does from --extra-py-files.
+    PYTHONPATH: join(repoRoot, "glue-scripts"),
+  };
+}
 
 /** A job of glue-scripts/jobs.json, its arguments filled for one lake. */
 export interface GlueJob {
@@ -109,7 +120,7 @@ export interface GlueDriverOptions {
   readonly front: TlsFront;
   /** The lake's data key: S3A writes every object with it, as the Glue security configuration makes Glue do. */
   readonly dataKeyArn: string;
-  /** Environment of the driver: SPARK_HOME, PYSPARK_PYTHON, PYTHONPATH with glue-scripts (lake.ts localEnv). */
+  /** Environment of the driver: local AWS credentials and sparkEnv() (lake.ts localEnv has both). */
   readonly env: NodeJS.ProcessEnv;
   /** The driver's whole output, every job's log and traceback included. */
   readonly log: string;
@@ -119,43 +130,57 @@ export interface GlueDriverOptions {
 
 /**
  * Starts the driver and waits until its Spark session is up. Runs are served one after the other, in the order
- * they were asked for; a job that fails leaves the driver running for the next one.
+ * they were asked for; a job that fails leaves the driver running for the next one. Requests go over a loopback
+ * TCP connection the driver opens to us: spark-submit does not pass its stdin on to the Python driver.
  */
 export async function startGlueDriver(options: GlueDriverOptions): Promise<GlueDriver> {
+  const server = createServer();
+  const connected = new Promise<Socket>((ok) => server.once("connection", ok));
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => ok());
+  });
   const child = startWithEvents(
     join(repoRoot, ".venv", "bin", "spark-submit"),
     [
       ...sparkSubmitArgs(options.front, options.dataKeyArn),
       join(repoRoot, "tools", "local-lake", "glue_local.py"),
+      String((server.address() as AddressInfo).port),
     ],
     { cwd: repoRoot, env: options.env, log: options.log, step: options.step },
   );
+  let requests: Socket;
   try {
     await child.next((e) => e.event === "ready");
+    requests = await connected;
   } catch (error) {
     await child.stop();
     throw error;
+  } finally {
+    server.close(); // one connection: no other comes
   }
+  // A driver that ended early resets the connection: its exit is what `next()` and `exited` report.
+  requests.on("error", () => undefined);
   let queue: Promise<unknown> = Promise.resolve();
   const ended = (job: LocalJobRun) => (e: ChildEvent) =>
     e.job === job.id && (e.event === "done" || e.event === "failed");
   return {
     run(job) {
       const result = queue.then(async () => {
-        child.send(
-          JSON.stringify({ id: job.id, script: job.script, argv: Object.entries(job.arguments).flat() }),
-        );
+        const argv = Object.entries(job.arguments).flat();
+        requests.write(`${JSON.stringify({ id: job.id, script: job.script, argv })}\n`);
         const event = await child.next(ended(job));
         const seconds = Number(event.seconds);
-        if (event.event === "failed")
+        if (event.event === "failed") {
           throw new LocalJobFailed(job.id, String(event.error), seconds, options.log);
+        }
         return { seconds };
       });
       queue = result.catch(() => undefined);
       return result;
     },
     async close() {
-      child.endInput();
+      requests.end();
       const timer = setTimeout(() => void child.stop(), 30_000);
       try {
         await child.exited;

@@ -6,10 +6,11 @@ local run (tools/orchestration/local-run.ts). Each job runs through its own entr
 only the driver is shared: the JVM, the hadoop-aws classes and S3A's connections start once instead of once
 per job (each spark-submit costs a JVM start, a Maven resolution of hadoop-aws and a cold JIT).
 
-    spark-submit ... glue_local.py
+    spark-submit ... glue_local.py PORT
 
-Requests: one JSON object a line on stdin, {"id": "clean", "script": "/path/clean_job.py", "argv": [...]};
-the driver ends at the end of its input. Progress goes to stdout as one JSON object a line: {"event":
+Requests: one JSON object a line, {"id": "clean", "script": "/path/clean_job.py", "argv": [...]}, read from
+a TCP connection to 127.0.0.1:PORT (spark-submit gives the Python driver no stdin); the driver ends when the
+connection does. Progress goes to stdout as one JSON object a line: {"event":
 "ready"}, then for each request {"event": "start", "job": id} and either {"event": "done", "job": id,
 "seconds": s} or {"event": "failed", "job": id, "seconds": s, "error": "<exception>: <message>"} (its
 traceback on stderr). A failed job leaves the driver serving, as a failed Glue run leaves the next run.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import runpy
+import socket
 import sys
 import time
 import traceback
@@ -63,14 +65,18 @@ def serve(requests: Iterable[str]) -> int:
     return 0
 
 
-def main() -> int:
+def main(port: int) -> int:
     # The session the entry scripts' build_session() gets back from getOrCreate().
     SparkSession.builder.getOrCreate()
-    say(event="ready")
-    return serve(sys.stdin)
+    with (
+        socket.create_connection(("127.0.0.1", port)) as connection,
+        connection.makefile("r", encoding="utf-8") as requests,
+    ):
+        say(event="ready")
+        return serve(requests)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 1:
-        sys.exit("usage: glue_local.py < requests (one JSON job a line)")
-    sys.exit(main())
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        sys.exit("usage: glue_local.py PORT (requests: one JSON job a line from 127.0.0.1:PORT)")
+    sys.exit(main(int(sys.argv[1])))

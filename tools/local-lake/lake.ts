@@ -16,7 +16,7 @@ import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
-import { glueJobs, LocalJobFailed, startGlueDriver } from "./glue-driver";
+import { glueJobs, LocalJobFailed, sparkEnv, startGlueDriver } from "./glue-driver";
 import { exec, StepError, Steps } from "./steps";
 import { startTlsFront } from "./tls-front";
 
@@ -119,10 +119,7 @@ export function localEnv(endpoint: string): NodeJS.ProcessEnv {
     TF_IN_AUTOMATION: "1",
     TF_INPUT: "0",
     NO_PROXY: ["127.0.0.1", process.env.NO_PROXY].filter(Boolean).join(","),
-    SPARK_HOME: join(repoRoot, ".venv", "lib", "python3.11", "site-packages", "pyspark"),
-    PYSPARK_PYTHON: python,
-    // Spark's Python workers import the jobs' package from here, as Glue does from --extra-py-files.
-    PYTHONPATH: join(repoRoot, "glue-scripts"),
+    ...sparkEnv(),
   };
 }
 

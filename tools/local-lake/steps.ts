@@ -125,10 +125,6 @@ export type ChildEvent = Record<string, unknown>;
 
 /** A running child that reports progress as JSON lines on stdout (everything also goes to its log). */
 export interface EventProcess {
-  /** Writes a line to the child's stdin (requests to a serving child). */
-  send(line: string): void;
-  /** Closes the child's stdin: a serving child ends when its input does. */
-  endInput(): void;
   /** Resolves with the next event `matches` accepts; rejects with a StepError if the child exits first. */
   next(matches: (event: ChildEvent) => boolean): Promise<ChildEvent>;
   /** Resolves when the child exited with 0; rejects with a StepError quoting its log otherwise. */
@@ -150,9 +146,7 @@ export function startWithEvents(
   const wake = () => {
     for (const w of waiters.splice(0)) w();
   };
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", fd] });
-  // A child that ended early closes its stdin: the write's EPIPE is the exit `next()` and `exited` report.
-  child.stdin?.on("error", () => undefined);
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", fd] });
   let pending = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     writeSync(fd, chunk);
@@ -190,12 +184,6 @@ export function startWithEvents(
   exited.catch(() => undefined); // observed through next() or by the caller awaiting `exited`
   return {
     exited,
-    send(line) {
-      child.stdin?.write(`${line}\n`);
-    },
-    endInput() {
-      child.stdin?.end();
-    },
     async stop() {
       if (ended) return;
       child.kill("SIGTERM");
