@@ -235,7 +235,8 @@ function largeIngestTask(env: NodeJS.ProcessEnv): Task {
 
 /**
  * Executes the state machine definition with aws-local-stepfunctions: Lambda tasks run the real handlers in this
- * process, the Glue, SNS and CodeBuild integrations call moto (or run the CodeBuild bundle), all against `endpoint`.
+ * process, the CodeBuild task runs the ingest CLI bundle, the Glue jobs run on `spark` (or moto alone), the
+ * crawler and SNS integrations call moto, all against `endpoint`.
  * Returns the outcome and each state's duration, in the order the states ended.
  */
 export async function runRefreshLocally(options: LocalRunOptions): Promise<LocalRunResult> {
