@@ -1,23 +1,30 @@
-"""Runs the lake's Glue job scripts one after the other in one local Spark driver (submitted by lake.ts).
+"""Runs the lake's Glue job scripts in one local Spark driver, one job run per request read from stdin.
 
-Each job runs through its own entry script, executed as `__main__` with `sys.argv` set to the arguments
-glue-scripts/jobs.json gives it, so the code that runs is exactly what Glue runs; only the driver is shared:
-the JVM, the hadoop-aws classes and S3A's connections start once instead of once per job (each spark-submit
-costs a JVM start, a Maven resolution of hadoop-aws and a cold JIT).
+Started by tools/local-lake/glue-driver.ts for the local lake (lake.ts) and for the refresh state machine's
+local run (tools/orchestration/local-run.ts). Each job runs through its own entry script, executed as
+`__main__` with `sys.argv` set to the job run's arguments, so the code that runs is exactly what Glue runs;
+only the driver is shared: the JVM, the hadoop-aws classes and S3A's connections start once instead of once
+per job (each spark-submit costs a JVM start, a Maven resolution of hadoop-aws and a cold JIT).
 
-    spark-submit ... glue_local.py JOBS.json
+    spark-submit ... glue_local.py PORT
 
-JOBS.json: [{"id": "clean", "script": "/path/clean_job.py", "argv": ["--raw_path", "s3://...", ...]}, ...].
-Progress goes to stdout as one JSON object a line ({"event": "ready"}, then {"event": "start"|"done",
-"job": id, "seconds": s}); a failing job's exception ends the driver with its traceback (exit code 1).
+Requests: one JSON object a line, {"id": "clean", "script": "/path/clean_job.py", "argv": [...]}, read from
+a TCP connection to 127.0.0.1:PORT (spark-submit gives the Python driver no stdin); the driver ends when the
+connection does. Progress goes to stdout as one JSON object a line: {"event":
+"ready"}, then for each request {"event": "start", "job": id} and either {"event": "done", "job": id,
+"seconds": s} or {"event": "failed", "job": id, "seconds": s, "error": "<exception>: <message>"} (its
+traceback on stderr). A failed job leaves the driver serving, as a failed Glue run leaves the next run.
 """
 
 from __future__ import annotations
 
 import json
 import runpy
+import socket
 import sys
 import time
+import traceback
+from collections.abc import Iterable
 
 from pyspark.sql import SparkSession
 
@@ -26,22 +33,50 @@ def say(**event: object) -> None:
     print(json.dumps(event), flush=True)
 
 
-def main(jobs_file: str) -> int:
-    with open(jobs_file, encoding="utf-8") as handle:
-        jobs = json.load(handle)
-    # The session the entry scripts' build_session() gets back from getOrCreate().
-    SparkSession.builder.getOrCreate()
-    say(event="ready")
-    for job in jobs:
+def run_job(job: dict) -> str | None:
+    """Runs one entry script as Glue would; returns None when it succeeded, else the error it ended with."""
+    sys.argv = [job["script"], *job["argv"]]
+    try:
+        runpy.run_path(job["script"], run_name="__main__")
+    except SystemExit as exit_:
+        if exit_.code in (None, 0):
+            return None
+        traceback.print_exc()
+        return f"SystemExit: {exit_.code}"
+    except Exception as error:
+        traceback.print_exc()
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def serve(requests: Iterable[str]) -> int:
+    for line in requests:
+        if not line.strip():
+            continue
+        job = json.loads(line)
         say(event="start", job=job["id"])
         started = time.monotonic()
-        sys.argv = [job["script"], *job["argv"]]
-        runpy.run_path(job["script"], run_name="__main__")
-        say(event="done", job=job["id"], seconds=round(time.monotonic() - started, 1))
+        error = run_job(job)
+        seconds = round(time.monotonic() - started, 1)
+        if error is None:
+            say(event="done", job=job["id"], seconds=seconds)
+        else:
+            say(event="failed", job=job["id"], seconds=seconds, error=error)
     return 0
 
 
+def main(port: int) -> int:
+    # The session the entry scripts' build_session() gets back from getOrCreate().
+    SparkSession.builder.getOrCreate()
+    with (
+        socket.create_connection(("127.0.0.1", port)) as connection,
+        connection.makefile("r", encoding="utf-8") as requests,
+    ):
+        say(event="ready")
+        return serve(requests)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: glue_local.py JOBS.json")
-    sys.exit(main(sys.argv[1]))
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        sys.exit("usage: glue_local.py PORT (requests: one JSON job a line from 127.0.0.1:PORT)")
+    sys.exit(main(int(sys.argv[1])))

@@ -13,19 +13,17 @@ import {
 } from "@aws-sdk/client-s3";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
 import { App } from "../../modules/core";
-import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
 import { addEnvironment } from "../../stacks";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
-import { exec, Steps, startWithEvents } from "./steps";
-import { startTlsFront, type TlsFront } from "./tls-front";
+import { glueJobs, LocalJobFailed, sparkEnv, startGlueDriver } from "./glue-driver";
+import { exec, StepError, Steps } from "./steps";
+import { startTlsFront } from "./tls-front";
 
+export { glueJobs };
 export const repoRoot = resolve(__dirname, "..", "..");
 const python = join(repoRoot, ".venv", "bin", "python");
 const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
-
-// Spark 3.5.4 is built on Hadoop 3.3.4 (pyspark/jars/hadoop-client-api-3.3.4.jar): hadoop-aws must match it.
-const HADOOP_AWS = "org.apache.hadoop:hadoop-aws:3.3.4";
 
 /** The analyst questions printed at the end, from sql/analytics/ (file stem). */
 export const ANALYST_QUERIES = [
@@ -121,10 +119,7 @@ export function localEnv(endpoint: string): NodeJS.ProcessEnv {
     TF_IN_AUTOMATION: "1",
     TF_INPUT: "0",
     NO_PROXY: ["127.0.0.1", process.env.NO_PROXY].filter(Boolean).join(","),
-    SPARK_HOME: join(repoRoot, ".venv", "lib", "python3.11", "site-packages", "pyspark"),
-    PYSPARK_PYTHON: python,
-    // Spark's Python workers import the jobs' package from here, as Glue does from --extra-py-files.
-    PYTHONPATH: join(repoRoot, "glue-scripts"),
+    ...sparkEnv(),
   };
 }
 
@@ -312,68 +307,10 @@ export async function ingest(
   );
 }
 
-interface GlueJob {
-  id: string;
-  script: string;
-  arguments: Record<string, string>;
-}
-
-/** The jobs of glue-scripts/jobs.json with their placeholders filled from the lake's outputs, as modules/etl does. */
-export function glueJobs(outputs: LakeOutputs): GlueJob[] {
-  const buckets = {
-    raw_bucket: outputs.rawBucket,
-    cleaned_bucket: outputs.cleanedBucket,
-    curated_bucket: outputs.curatedBucket,
-  };
-  return loadGlueJobs(join(repoRoot, "glue-scripts")).map((job) => ({
-    id: job.id,
-    script: job.script,
-    arguments: {
-      ...resolveArguments(job.arguments, buckets),
-      // Glue's scratch location, where the ETL module points it (modules/etl).
-      "--TempDir": `s3://${outputs.cleanedBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
-    },
-  }));
-}
-
-/** spark-submit settings that make the jobs' s3:// paths reach moto's S3 through s3a, over the TLS front. */
-export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
-  const conf = {
-    "spark.jars.ivy": join(repoRoot, ".build", "ivy"),
-    "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-    "spark.hadoop.fs.s3a.endpoint": front.endpoint,
-    "spark.hadoop.fs.s3a.path.style.access": "true",
-    "spark.hadoop.fs.s3a.connection.ssl.enabled": "true",
-    // Plain JSSE (honours the trust store below) rather than the optional native OpenSSL binding.
-    "spark.hadoop.fs.s3a.ssl.channel.mode": "default_jsse",
-    "spark.hadoop.fs.s3a.access.key": localAwsEnv.AWS_ACCESS_KEY_ID,
-    "spark.hadoop.fs.s3a.secret.key": localAwsEnv.AWS_SECRET_ACCESS_KEY,
-    "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-    // As the lake's Glue security configuration: every object written with the data key.
-    "spark.hadoop.fs.s3a.encryption.algorithm": "SSE-KMS",
-    "spark.hadoop.fs.s3a.encryption.key": dataKeyArn,
-  };
-  const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
-  const jvm = [
-    `-Djavax.net.ssl.trustStore=${front.trustStore}`,
-    `-Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,
-    // A short-lived driver over a few hundred rows: the optimizing JIT (C2) spent more CPU compiling than its
-    // code saved, the largest single share of the jobs' CPU; the serial collector suits a 1 GB heap on 2 cores.
-    // Both cut the jobs' CPU by a quarter (jdk.ThreadCPULoad of a flight recording; see README).
-    "-XX:TieredStopAtLevel=1",
-    "-XX:+UseSerialGC",
-  ];
-  args.push("--driver-java-options", jvm.join(" "));
-  for (const [k, v] of Object.entries(conf)) args.push("--conf", `${k}=${v}`);
-  return args;
-}
-
 /**
  * Runs the Glue jobs of glue-scripts/jobs.json in order, each through its own entry script with the arguments
- * jobs.json gives it, in one local Spark driver (tools/local-lake/glue_local.py): the JVM, hadoop-aws and S3A
- * start once, not once per job. Steps: the driver's start, then each job.
+ * jobs.json gives it, in one local Spark driver (glue-driver.ts): the JVM, hadoop-aws and S3A start once, not
+ * once per job. Steps: the driver's start, then each job; a failing job fails its step and ends the run.
  */
 export async function runGlueJobs(
   steps: Steps,
@@ -382,46 +319,29 @@ export async function runGlueJobs(
   motoPort: number,
   outputs: LakeOutputs,
 ): Promise<void> {
-  const submit = join(repoRoot, ".venv", "bin", "spark-submit");
   const front = await steps.run("tls-front", "TLS front for Spark's S3A (SSE-KMS needs HTTPS)", (log) =>
     startTlsFront(motoPort, paths.workDir, log, "tls-front"),
   );
   try {
-    const jobs = glueJobs(outputs);
-    const jobsFile = join(paths.workDir, "glue-jobs.json");
-    writeFileSync(
-      jobsFile,
-      JSON.stringify(
-        jobs.map((job) => ({
-          id: job.id,
-          script: join(repoRoot, "glue-scripts", job.script),
-          argv: Object.entries(job.arguments).flat(),
-        })),
-        null,
-        2,
-      ),
-    );
-    const driver = startWithEvents(
-      submit,
-      [
-        ...sparkSubmitArgs(front, outputs.dataKey),
-        join(repoRoot, "tools", "local-lake", "glue_local.py"),
-        jobsFile,
-      ],
-      { cwd: repoRoot, env, log: steps.logFile("glue"), step: "glue" },
+    const log = steps.logFile("glue");
+    const driver = await steps.run(
+      "spark",
+      "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)",
+      () => startGlueDriver({ front, dataKeyArn: outputs.dataKey, env, log, step: "glue" }),
     );
     try {
-      await steps.run("spark", "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)", () =>
-        driver.next((e) => e.event === "ready"),
-      );
-      for (const job of jobs) {
-        await steps.run(`glue-${job.id}`, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
-          driver.next((e) => e.event === "done" && e.job === job.id),
+      for (const job of glueJobs(outputs)) {
+        const step = `glue-${job.id}`;
+        await steps.run(step, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
+          driver
+            .run({ id: job.id, script: join(repoRoot, "glue-scripts", job.script), arguments: job.arguments })
+            .catch((error: Error) => {
+              throw error instanceof LocalJobFailed ? new StepError(step, log, error.error) : error;
+            }),
         );
       }
-      await driver.exited;
     } finally {
-      await driver.stop();
+      await driver.close();
     }
   } finally {
     await front.close();

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { AthenaClient, CreateWorkGroupCommand } from "@aws-sdk/client-athena";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -6,7 +8,13 @@ import {
   CreateJobCommand,
   GlueClient,
 } from "@aws-sdk/client-glue";
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import {
+  CreateBucketCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
@@ -14,9 +22,11 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { GLUE_ARTIFACTS_PREFIX } from "../../modules/etl";
 import { refreshDefinition } from "../../modules/orchestration/definition";
 import { createIngestionTarget } from "../ingest/bench/local-lake";
-import { ENGINE_V3, WORKGROUP_CHECK_ID } from "../smoke/workgroup-check";
+import { glueJobs } from "../local-lake/glue-driver";
+import { ENGINE_V3 } from "../smoke/workgroup-check";
 import type { HandlerSetting } from "./handlers/environment";
 
 /**
@@ -39,6 +49,8 @@ const names = LOCAL_REFRESH_NAMES;
 const role = "arn:aws:iam::123456789012:role/opl-local-glue";
 
 export interface LocalRefreshTarget {
+  /** The data key the Glue jobs write with (the local Spark's SSE-KMS key). */
+  readonly dataKeyArn: string;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly topicArn: string;
@@ -82,12 +94,34 @@ export async function createLocalRefreshTarget(
       }),
     );
   }
-  for (const job of Object.values(names.jobs)) {
+  // The lake's data key: the Glue jobs write with it (SSE-KMS), as the Glue security configuration makes them.
+  const kms = new KMSClient(client);
+  const dataKeyArn = String(
+    (await kms.send(new CreateKeyCommand({ Description: "opl-local data" }))).KeyMetadata?.Arn,
+  );
+  kms.destroy();
+  // The jobs of glue-scripts/jobs.json as the ETL module defines them: the script uploaded to the artifacts
+  // prefix, the arguments (placeholders filled with these buckets) as the job's DefaultArguments.
+  const jobs = glueJobs({ rawBucket: names.raw, cleanedBucket: names.cleaned, curatedBucket: names.curated });
+  for (const [id, name] of Object.entries(names.jobs)) {
+    const job = jobs.find((j) => j.id === id);
+    if (!job) throw new Error(`glue-scripts/jobs.json has no job "${id}" (LOCAL_REFRESH_NAMES.jobs)`);
+    const key = `${GLUE_ARTIFACTS_PREFIX}/scripts/${job.script}`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: names.cleaned,
+        Key: key,
+        Body: readFileSync(join(__dirname, "..", "..", "glue-scripts", job.script)),
+      }),
+    );
     await glue.send(
       new CreateJobCommand({
-        Name: job,
+        Name: name,
         Role: role,
-        Command: { Name: "glueetl", ScriptLocation: `s3://${names.cleaned}/${job}.py` },
+        Command: { Name: "glueetl", ScriptLocation: `s3://${names.cleaned}/${key}`, PythonVersion: "3" },
+        GlueVersion: "5.0",
+        DefaultArguments: job.arguments,
+        ExecutionProperty: { MaxConcurrentRuns: 1 },
       }),
     );
   }
@@ -161,6 +195,7 @@ export async function createLocalRefreshTarget(
   glue.destroy();
   sns.destroy();
   return {
+    dataKeyArn,
     s3,
     sqs,
     topicArn,
@@ -176,8 +211,8 @@ export async function createLocalRefreshTarget(
       cleanedBucket: names.cleaned,
       curatedBucket: names.curated,
       lakeName: "opl",
-      // moto runs no Athena SQL and Glue wrote no tables: only the check that reads the workgroup back can run.
-      smokeOnly: WORKGROUP_CHECK_ID,
+      // moto runs no Athena SQL: the checks query the curated Parquet with the local Athena engine.
+      smokeLocalWarehouse: `s3://${names.curated}/curated/`,
     },
     definition: (mapConcurrency = 2) =>
       refreshDefinition({

@@ -1,31 +1,30 @@
 import "./promise-with-resolvers";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   GetCrawlerCommand,
+  GetJobCommand,
   GetJobRunCommand,
   GlueClient,
   StartCrawlerCommand,
   StartJobRunCommand,
 } from "@aws-sdk/client-glue";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { StateMachine } from "aws-local-stepfunctions";
 import { unzipSync } from "fflate";
 import type { AslDefinition, Json } from "../../modules/orchestration/definition";
 import { STEP } from "../../modules/orchestration/definition";
 import { BUNDLE_MAIN, buildBundle, INGEST_BUILD_COMMAND } from "../../modules/orchestration/lambda-bundle";
+import { LocalJobFailed } from "../local-lake/glue-driver";
 import { handler as discover } from "./handlers/discover";
 import { HANDLER_ENV, type HandlerSetting } from "./handlers/environment";
 import { handler as ingest } from "./handlers/ingest";
 import { handler as smoke } from "./handlers/smoke";
-
-/** A Glue job run's final state recorded from AWS, replayed instead of the local one (see docs/orchestration.md). */
-export interface RecordedJobRun {
-  readonly JobRunState: "FAILED" | "TIMEOUT" | "STOPPED" | "ERROR";
-  readonly ErrorMessage: string;
-}
+import type { LocalSpark } from "./local-spark";
 
 export interface LocalRunOptions {
   readonly definition: AslDefinition;
@@ -35,9 +34,13 @@ export interface LocalRunOptions {
   readonly region: string;
   /** The handlers' settings, as the cdktf module sets them on the functions. */
   readonly settings: Partial<Record<HandlerSetting, string>>;
-  /** Glue job name → a recorded unsuccessful final state to end its run with (the failure tests). */
-  readonly recordedJobRuns?: Readonly<Record<string, RecordedJobRun>>;
-  /** Milliseconds each Wait state and Glue poll waits locally (default 50). */
+  /**
+   * Runs the Glue tasks' job runs for real: each run executes the job's script (downloaded from the job's
+   * ScriptLocation in moto's S3) on this local Spark, with the job's DefaultArguments and the task's Arguments,
+   * as Glue does. Unset: moto's StartJobRun/GetJobRun alone, which step through states and run nothing.
+   */
+  readonly spark?: LocalSpark;
+  /** Milliseconds each Wait state and moto Glue poll waits locally (default 50). */
   readonly pollMs?: number;
   /** Called as each state ends (progress for a person watching). */
   readonly onStep?: (step: StepTiming) => void;
@@ -102,22 +105,22 @@ async function glueCall<T extends object>(call: () => Promise<T>): Promise<Json>
   }
 }
 
+/** Turns an SDK error of a Glue call into the error Step Functions reports (`Glue.<Exception>`). */
+const glueError = (error: Error): never => {
+  throw stateError(`Glue.${error.name}`, error.message);
+};
+
 /**
- * `glue:startJobRun.sync` against moto: starts the run, polls GetJobRun until it ends, and fails the task as Step
- * Functions does (States.TaskFailed, the run as the cause) unless it SUCCEEDED. A recorded final state, when given
- * for the job, replaces the one moto reports (moto runs no script).
+ * `glue:startJobRun.sync` against moto alone: starts the run, polls GetJobRun until it ends, and fails the task as
+ * Step Functions does (States.TaskFailed, the run as the cause) unless it SUCCEEDED. moto runs no script.
  */
-function glueJobTask(glue: GlueClient, recorded: LocalRunOptions["recordedJobRuns"], pollMs: number): Task {
+function motoJobTask(glue: GlueClient, pollMs: number): Task {
   return async (input) => {
     const jobName = String(asObject(input).JobName);
-    const { JobRunId } = await glue
-      .send(new StartJobRunCommand({ JobName: jobName }))
-      .catch((error: Error) => {
-        throw stateError(`Glue.${error.name}`, error.message);
-      });
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: jobName })).catch(glueError);
     for (;;) {
       const { JobRun } = await glue.send(new GetJobRunCommand({ JobName: jobName, RunId: JobRunId }));
-      const run = { ...(sdkJson(JobRun ?? {}) as JsonObject), ...(recorded?.[jobName] ?? {}) };
+      const run = sdkJson(JobRun ?? {}) as JsonObject;
       const state = String(run.JobRunState);
       if (state === "SUCCEEDED") return run;
       if (["FAILED", "TIMEOUT", "STOPPED", "ERROR"].includes(state)) {
@@ -126,6 +129,63 @@ function glueJobTask(glue: GlueClient, recorded: LocalRunOptions["recordedJobRun
       await sleep(pollMs);
     }
   };
+}
+
+/**
+ * `glue:startJobRun.sync` bound to local Spark: reads the job from moto's Glue (GetJob), downloads its script from
+ * its ScriptLocation, and runs it in the local Spark driver with the arguments Glue would pass (the job's
+ * DefaultArguments, overridden by the task's Arguments). The output is the run as GetJobRun describes it; a script
+ * that fails fails the task as Step Functions does: States.TaskFailed, the FAILED run (its ErrorMessage the
+ * script's exception) as the cause.
+ */
+function sparkJobTask(glue: GlueClient, s3: S3Client, spark: LocalSpark): Task {
+  return async (input) => {
+    const task = asObject(input);
+    const jobName = String(task.JobName);
+    const { Job } = await glue.send(new GetJobCommand({ JobName: jobName })).catch(glueError);
+    const args: Record<string, string> = {
+      ...(Job?.DefaultArguments ?? {}),
+      ...Object.fromEntries(Object.entries(asObject(task.Arguments ?? {})).map(([k, v]) => [k, String(v)])),
+    };
+    const id = `jr_local_${randomUUID().replaceAll("-", "")}`;
+    const dir = join(spark.workDir, id);
+    const startedOn = new Date().toISOString();
+    const run = (state: string, seconds: number, error?: string): JsonObject => ({
+      Id: id,
+      Attempt: 0,
+      JobName: jobName,
+      Arguments: args,
+      StartedOn: startedOn,
+      CompletedOn: new Date().toISOString(),
+      JobRunState: state,
+      ExecutionTime: Math.round(seconds),
+      ...(error === undefined ? {} : { ErrorMessage: error }),
+    });
+    try {
+      const script = await downloadScript(s3, String(Job?.Command?.ScriptLocation), dir);
+      const { seconds } = await spark.driver.run({ id, script, arguments: args });
+      return run("SUCCEEDED", seconds);
+    } catch (error) {
+      if (error instanceof LocalJobFailed) {
+        throw stateError("States.TaskFailed", JSON.stringify(run("FAILED", error.seconds, error.error)));
+      }
+      // The run could not start or the driver died: Glue reports such a run FAILED too.
+      throw stateError("States.TaskFailed", JSON.stringify(run("FAILED", 0, (error as Error).message)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** The job's script from its ScriptLocation (s3://bucket/key), as Glue fetches it before a run. */
+async function downloadScript(s3: S3Client, location: string, dir: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!match) throw new Error(`the job's ScriptLocation is not an s3:// URI: ${location}`);
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, basename(match[2]));
+  writeFileSync(file, await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  return file;
 }
 
 /**
@@ -175,7 +235,8 @@ function largeIngestTask(env: NodeJS.ProcessEnv): Task {
 
 /**
  * Executes the state machine definition with aws-local-stepfunctions: Lambda tasks run the real handlers in this
- * process, the Glue, SNS and CodeBuild integrations call moto (or run the CodeBuild bundle), all against `endpoint`.
+ * process, the CodeBuild task runs the ingest CLI bundle, the Glue jobs run on `spark` (or moto alone), the
+ * crawler and SNS integrations call moto, all against `endpoint`.
  * Returns the outcome and each state's duration, in the order the states ended.
  */
 export async function runRefreshLocally(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -183,6 +244,7 @@ export async function runRefreshLocally(options: LocalRunOptions): Promise<Local
   const client = { endpoint: options.endpoint, region: options.region, maxAttempts: 2 };
   const glue = new GlueClient(client);
   const sns = new SNSClient(client);
+  const s3 = new S3Client({ ...client, forcePathStyle: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [HANDLER_ENV.endpoint]: options.endpoint,
@@ -217,7 +279,7 @@ export async function runRefreshLocally(options: LocalRunOptions): Promise<Local
       ),
     );
   };
-  const glueJob = glueJobTask(glue, options.recordedJobRuns, pollMs);
+  const glueJob = options.spark ? sparkJobTask(glue, s3, options.spark) : motoJobTask(glue, pollMs);
   const handlers: Record<string, Task> = {
     [STEP.discover]: lambdaTask(discover),
     [STEP.ingestLambda]: lambdaTask(ingest),
@@ -238,7 +300,7 @@ export async function runRefreshLocally(options: LocalRunOptions): Promise<Local
       .filter(([, s]) => s.Type === "Wait")
       .map(([name]) => [name, pollMs]),
   );
-  const machine = new StateMachine(options.definition as never, {
+  const machine = new StateMachine(withAwsTaskTimeouts(options.definition) as never, {
     // The definition is validated by asl-validator in the unit tests; ARNs here are the module's (names locally).
     validationOptions: { checkArn: false },
   });
@@ -293,8 +355,37 @@ export async function runRefreshLocally(options: LocalRunOptions): Promise<Local
     Object.assign(process.env, saved);
     glue.destroy();
     sns.destroy();
+    s3.destroy();
   }
 }
+
+/**
+ * A Task state without TimeoutSeconds has none to speak of on AWS (the default is 99,999,999 s), but 60 s in
+ * aws-local-stepfunctions 3.0.0, which would time a local Spark run out. Each such Task gets the longest timer
+ * Node can set (2^31-1 ms, 24 days) instead; states that set a timeout keep theirs.
+ */
+export function withAwsTaskTimeouts(definition: AslDefinition): AslDefinition {
+  type Machine = { States: Record<string, Record<string, unknown>> };
+  const patch = (machine: Machine): Machine => ({
+    ...machine,
+    States: Object.fromEntries(
+      Object.entries(machine.States).map(([name, state]) => {
+        const out = { ...state };
+        if (out.Type === "Task" && out.TimeoutSeconds === undefined && out.TimeoutSecondsPath === undefined) {
+          out.TimeoutSeconds = NODE_MAX_TIMEOUT_SECONDS;
+        }
+        for (const key of ["ItemProcessor", "Iterator"]) {
+          if (out[key]) out[key] = patch(out[key] as Machine);
+        }
+        if (Array.isArray(out.Branches)) out.Branches = (out.Branches as Machine[]).map(patch);
+        return [name, out];
+      }),
+    ),
+  });
+  return patch(definition as unknown as Machine) as unknown as AslDefinition;
+}
+
+const NODE_MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** aws-local-stepfunctions throws ExecutionError; its cause is the Fail state's error (name) and cause (message). */
 function parseExecutionError(e: Error & { cause?: unknown }): { error: string; cause: string } {

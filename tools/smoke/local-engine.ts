@@ -111,7 +111,12 @@ export class LocalAthenaEngine implements QueryEngine {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     const args = [this.worker, "--warehouse", this.props.warehouse, "--database", this.props.database];
     if (this.props.s3Endpoint) args.push("--s3-endpoint", this.props.s3Endpoint);
-    const child = spawn(this.python, args, { stdio: ["pipe", "pipe", "pipe"], cwd: repoRoot });
+    // The environment as this process sees it now (explicitly: a host's own copy can differ, as under jest).
+    const child = spawn(this.python, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      cwd: repoRoot,
+      env: process.env,
+    });
     this.stderr = "";
     child.stderr.on("data", (b: Buffer) => {
       this.stderr = (this.stderr + b.toString("utf8")).slice(-4000);

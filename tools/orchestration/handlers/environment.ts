@@ -22,6 +22,11 @@ export const HANDLER_ENV = {
   lakeName: "LAKE_NAME",
   /** Comma-separated smoke check ids; unset: every check. */
   smokeOnly: "SMOKE_ONLY",
+  /**
+   * Local runs only: the curated root (s3://…/curated/) the smoke checks query with the local Athena engine
+   * (`--local`), because moto runs no Athena SQL. Unset (as in Lambda): Athena.
+   */
+  smokeLocalWarehouse: "SMOKE_LOCAL_WAREHOUSE",
 } as const;
 
 export type HandlerSetting = keyof typeof HANDLER_ENV;

@@ -29,6 +29,7 @@ function checksDir(): string {
  */
 export async function handler(): Promise<{ summary: RunSummary; checks: { id: string; status: string }[] }> {
   const only = optionalSetting("smokeOnly");
+  const localWarehouse = optionalSetting("smokeLocalWarehouse");
   const run = await captured((io) =>
     main(
       [
@@ -52,6 +53,7 @@ export async function handler(): Promise<{ summary: RunSummary; checks: { id: st
         "--json-report",
         "/tmp/smoke/report.json",
         ...(only ? ["--only", only] : []),
+        ...(localWarehouse ? ["--local", "--warehouse", localWarehouse] : []),
       ],
       io,
     ),

@@ -1,0 +1,193 @@
+// The local stand-in for Glue's job runner, shared by the local lake (lake.ts) and the refresh state machine's
+// local run (tools/orchestration/local-run.ts): one spark-submit of glue_local.py (the .venv's pyspark, hadoop-aws
+// over s3a to moto through the TLS front), which then runs job after job, each through its own entry script as
+// `__main__` with exactly the arguments it is given, as Glue runs a job's script.
+import { type AddressInfo, createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
+import { localAwsEnv } from "../local-aws/moto-server";
+import { type ChildEvent, startWithEvents } from "./steps";
+import type { TlsFront } from "./tls-front";
+
+const repoRoot = join(__dirname, "..", "..");
+
+// Spark 3.5.4 is built on Hadoop 3.3.4 (pyspark/jars/hadoop-client-api-3.3.4.jar): hadoop-aws must match it.
+const HADOOP_AWS = "org.apache.hadoop:hadoop-aws:3.3.4";
+
+/** What the driver's processes need: Spark's home, the .venv's Python, the jobs' package (Glue's --extra-py-files). */
+export function sparkEnv(): NodeJS.ProcessEnv {
+  return {
+    SPARK_HOME: join(repoRoot, ".venv", "lib", "python3.11", "site-packages", "pyspark"),
+    PYSPARK_PYTHON: join(repoRoot, ".venv", "bin", "python"),
+    // Spark's Python workers import the jobs' package from here, as Glue does from --extra-py-files.
+    PYTHONPATH: join(repoRoot, "glue-scripts"),
+  };
+}
+
+/** A job of glue-scripts/jobs.json, its arguments filled for one lake. */
+export interface GlueJob {
+  readonly id: string;
+  /** The entry script's file name in glue-scripts/. */
+  readonly script: string;
+  readonly arguments: Record<string, string>;
+}
+
+/** The jobs of glue-scripts/jobs.json with their placeholders filled from the lake's buckets, as modules/etl does. */
+export function glueJobs(buckets: {
+  readonly rawBucket: string;
+  readonly cleanedBucket: string;
+  readonly curatedBucket: string;
+}): GlueJob[] {
+  const placeholders = {
+    raw_bucket: buckets.rawBucket,
+    cleaned_bucket: buckets.cleanedBucket,
+    curated_bucket: buckets.curatedBucket,
+  };
+  return loadGlueJobs(join(repoRoot, "glue-scripts")).map((job) => ({
+    id: job.id,
+    script: job.script,
+    arguments: {
+      ...resolveArguments(job.arguments, placeholders),
+      // Glue's scratch location, where the ETL module points it (modules/etl).
+      "--TempDir": `s3://${buckets.cleanedBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
+    },
+  }));
+}
+
+/** spark-submit settings that make the jobs' s3:// paths reach moto's S3 through s3a, over the TLS front. */
+export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
+  const conf = {
+    "spark.jars.ivy": join(repoRoot, ".build", "ivy"),
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    "spark.hadoop.fs.s3a.endpoint": front.endpoint,
+    "spark.hadoop.fs.s3a.path.style.access": "true",
+    "spark.hadoop.fs.s3a.connection.ssl.enabled": "true",
+    // Plain JSSE (honours the trust store below) rather than the optional native OpenSSL binding.
+    "spark.hadoop.fs.s3a.ssl.channel.mode": "default_jsse",
+    "spark.hadoop.fs.s3a.access.key": localAwsEnv.AWS_ACCESS_KEY_ID,
+    "spark.hadoop.fs.s3a.secret.key": localAwsEnv.AWS_SECRET_ACCESS_KEY,
+    "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+    // As the lake's Glue security configuration: every object written with the data key.
+    "spark.hadoop.fs.s3a.encryption.algorithm": "SSE-KMS",
+    "spark.hadoop.fs.s3a.encryption.key": dataKeyArn,
+  };
+  const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
+  const jvm = [
+    `-Djavax.net.ssl.trustStore=${front.trustStore}`,
+    `-Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,
+    // A short-lived driver over a few hundred rows: the optimizing JIT (C2) spent more CPU compiling than its
+    // code saved, the largest single share of the jobs' CPU; the serial collector suits a 1 GB heap on 2 cores.
+    // Both cut the jobs' CPU by a quarter (jdk.ThreadCPULoad of a flight recording; see README).
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+  ];
+  args.push("--driver-java-options", jvm.join(" "));
+  for (const [k, v] of Object.entries(conf)) args.push("--conf", `${k}=${v}`);
+  return args;
+}
+
+/** One job run: its entry script (a local file) and the arguments Glue would pass it. */
+export interface LocalJobRun {
+  /** Names the run in the driver's progress (unique among the runs of one driver). */
+  readonly id: string;
+  readonly script: string;
+  readonly arguments: Readonly<Record<string, string>>;
+}
+
+/** The job's script ended with an error (the message is the exception, its traceback is in the driver's log). */
+export class LocalJobFailed extends Error {
+  override readonly name = "LocalJobFailed";
+  constructor(
+    readonly run: string,
+    readonly error: string,
+    readonly seconds: number,
+    readonly log: string,
+  ) {
+    super(`job run ${run} failed after ${seconds} s: ${error}\n  log: ${log}`);
+  }
+}
+
+export interface GlueDriver {
+  /** Runs one job to its end; rejects with LocalJobFailed if its script fails (the driver serves on). */
+  run(job: LocalJobRun): Promise<{ seconds: number }>;
+  /** Ends the driver (its input closed, then its exit awaited; killed if it does not exit). */
+  close(): Promise<void>;
+}
+
+export interface GlueDriverOptions {
+  readonly front: TlsFront;
+  /** The lake's data key: S3A writes every object with it, as the Glue security configuration makes Glue do. */
+  readonly dataKeyArn: string;
+  /** Environment of the driver: local AWS credentials and sparkEnv() (lake.ts localEnv has both). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The driver's whole output, every job's log and traceback included. */
+  readonly log: string;
+  /** Names the driver in a StepError if it ends unexpectedly. */
+  readonly step: string;
+}
+
+/**
+ * Starts the driver and waits until its Spark session is up. Runs are served one after the other, in the order
+ * they were asked for; a job that fails leaves the driver running for the next one. Requests go over a loopback
+ * TCP connection the driver opens to us: spark-submit does not pass its stdin on to the Python driver.
+ */
+export async function startGlueDriver(options: GlueDriverOptions): Promise<GlueDriver> {
+  const server = createServer();
+  const connected = new Promise<Socket>((ok) => server.once("connection", ok));
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => ok());
+  });
+  const child = startWithEvents(
+    join(repoRoot, ".venv", "bin", "spark-submit"),
+    [
+      ...sparkSubmitArgs(options.front, options.dataKeyArn),
+      join(repoRoot, "tools", "local-lake", "glue_local.py"),
+      String((server.address() as AddressInfo).port),
+    ],
+    { cwd: repoRoot, env: options.env, log: options.log, step: options.step },
+  );
+  let requests: Socket;
+  try {
+    await child.next((e) => e.event === "ready");
+    requests = await connected;
+  } catch (error) {
+    await child.stop();
+    throw error;
+  } finally {
+    server.close(); // one connection: no other comes
+  }
+  // A driver that ended early resets the connection: its exit is what `next()` and `exited` report.
+  requests.on("error", () => undefined);
+  let queue: Promise<unknown> = Promise.resolve();
+  const ended = (job: LocalJobRun) => (e: ChildEvent) =>
+    e.job === job.id && (e.event === "done" || e.event === "failed");
+  return {
+    run(job) {
+      const result = queue.then(async () => {
+        const argv = Object.entries(job.arguments).flat();
+        requests.write(`${JSON.stringify({ id: job.id, script: job.script, argv })}\n`);
+        const event = await child.next(ended(job));
+        const seconds = Number(event.seconds);
+        if (event.event === "failed") {
+          throw new LocalJobFailed(job.id, String(event.error), seconds, options.log);
+        }
+        return { seconds };
+      });
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async close() {
+      requests.end();
+      const timer = setTimeout(() => void child.stop(), 30_000);
+      try {
+        await child.exited;
+      } finally {
+        clearTimeout(timer);
+        await child.stop();
+      }
+    },
+  };
+}
