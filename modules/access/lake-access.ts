@@ -127,6 +127,15 @@ export const ATHENA_QUERY_ACTIONS = [
   "athena:BatchGetNamedQuery",
   "athena:ListNamedQueries",
 ];
+/** What a Glue job on a NETWORK connection describes to place its interfaces (no resource types: `*`). */
+export const GLUE_CONNECTION_DESCRIBE = [
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeVpcEndpoints",
+  "ec2:DescribeRouteTables",
+];
+
 export const ATHENA_CATALOG_BROWSE = [
   "athena:ListDatabases",
   "athena:GetDatabase",
@@ -543,13 +552,7 @@ function warehouseLoaderBoundary(
     }),
     allow({
       sid: "WarehouseLoaderDescribeNetwork",
-      actions: [
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeVpcEndpoints",
-        "ec2:DescribeRouteTables",
-      ],
+      actions: GLUE_CONNECTION_DESCRIBE,
       resources: ["*"],
       unscopedBecause: "these EC2 Describe actions have no resource types",
     }),

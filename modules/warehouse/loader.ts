@@ -6,7 +6,7 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
 import { unzipSync } from "fflate";
 import { type AwsLocation, arns } from "../access/arns";
-import { GLUE_CATALOG_READ } from "../access/lake-access";
+import { GLUE_CATALOG_READ, GLUE_CONNECTION_DESCRIBE } from "../access/lake-access";
 import { LakeRole } from "../access/lake-role";
 import { allow, trust } from "../access/policy";
 import { AssetType, type PolicyStatement, TerraformAsset } from "../core";
@@ -333,13 +333,7 @@ function loaderStatements(props: WarehouseLoaderProps, user: string, codePrefix:
     }),
     allow({
       sid: "DescribeNetwork",
-      actions: [
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeVpcEndpoints",
-        "ec2:DescribeRouteTables",
-      ],
+      actions: GLUE_CONNECTION_DESCRIBE,
       resources: ["*"],
       unscopedBecause: "these EC2 Describe actions have no resource types",
     }),
