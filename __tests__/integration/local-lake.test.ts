@@ -45,6 +45,7 @@ import {
   up,
 } from "../../tools/local-lake/lake";
 import { Steps } from "../../tools/local-lake/steps";
+import { cents, datasetsFile, expectedCurated } from "../helpers/curated-oracle";
 
 jest.setTimeout(900_000);
 
@@ -87,73 +88,15 @@ afterAll(async () => {
 
 // ---- the oracle: the generated files, read here with csv-parse and the datasets file's layouts ----
 
-interface Spec {
-  datasets: Record<
-    string,
-    { fileToken: string; recordKey: string; amountColumn: string | null; paymentDateColumn: string | null }
-  >;
-  layouts: { id: string; dataset: string; columns: { name: string; canonical: string }[] }[];
-}
-const spec = JSON.parse(readFileSync(join(repoRoot, "datasets", "open-payments.json"), "utf8")) as Spec;
-
-/** Rows of every generated file of a dataset, keyed by canonical names (values trimmed as the jobs trim). */
-function generatedRows(dataset: string): Record<string, string>[] {
-  const token = spec.datasets[dataset].fileToken;
-  const files = readdirSync(paths.samplesDir).filter((f) => f.includes(`_${token}_PGYR`));
-  expect(files.length).toBeGreaterThan(0);
-  return files.flatMap((file) => {
-    const [header, ...records] = parse(readFileSync(join(paths.samplesDir, file)), {
-      bom: true,
-    }) as string[][];
-    const layout = spec.layouts.find(
-      (l) => l.dataset === dataset && l.columns.map((c) => c.name).join() === header.join(),
-    );
-    if (!layout) throw new Error(`no layout in datasets/open-payments.json has the header of ${file}`);
-    return records.map((values) =>
-      Object.fromEntries(
-        layout.columns.map((c, i) => [c.canonical, values[i].trim().replace(/^['\t]+/, "")]),
-      ),
-    );
-  });
-}
-
-const isDate = (text: string) => {
-  const m = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[3]), Number(m[1]) - 1, Number(m[2])));
-  return d.getUTCMonth() === Number(m[1]) - 1 && d.getUTCDate() === Number(m[2]);
-};
-
-/** Cents of a decimal text ("12.5" -> 1250n), exact. */
-function cents(text: string): bigint {
-  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?0*$/.exec(text);
-  if (!m) throw new Error(`not an amount with at most 2 decimals: ${text}`);
-  const value = BigInt(m[2]) * 100n + BigInt((m[3] ?? "").padEnd(2, "0"));
-  return m[1] ? -value : value;
-}
-
-/** General payments the curated table must hold: valid rows, a CHANGED correction over its original, removals. */
+/** General payments the curated table must hold (the shared oracle over the generated files). */
 function expectedGeneral(): Record<string, string>[] {
-  const { recordKey, amountColumn, paymentDateColumn } = spec.datasets.general;
-  const removed = new Set(
-    generatedRows("removed_deleted")
-      .filter((r) => r.payment_type === "General Payment")
-      .map((r) => `${r.program_year}#${r.record_id}`),
-  );
-  const byRecord = new Map<string, Record<string, string>>();
-  for (const row of generatedRows("general")) {
-    const valid =
-      /^-?\d{1,16}(\.\d{1,2})?$/.test(row[amountColumn ?? ""]) && isDate(row[paymentDateColumn ?? ""]);
-    const key = `${row.program_year}#${row[recordKey]}`;
-    if (!valid || removed.has(key)) continue;
-    const seen = byRecord.get(key);
-    if (!seen || (row.change_type === "CHANGED" && seen.change_type !== "CHANGED")) byRecord.set(key, row);
-  }
-  return [...byRecord.values()];
+  const files = readdirSync(paths.samplesDir).map((f) => join(paths.samplesDir, f));
+  expect(files.length).toBeGreaterThan(0);
+  return expectedCurated(files, "general").rows;
 }
 
 function sumBy(rows: Record<string, string>[], key: (r: Record<string, string>) => string) {
-  const amount = spec.datasets.general.amountColumn ?? "";
+  const amount = datasetsFile.datasets.general.amountColumn ?? "";
   const out = new Map<string, { payments: number; cents: bigint }>();
   for (const r of rows) {
     const k = key(r);
@@ -260,7 +203,7 @@ it("loads the marts into a real PostgreSQL and answers a dashboard as curated an
   expect(warehouse.marts).toEqual(warehouse.curated);
   // The load reconciled with curated; here it must also add up to the generated files, to the cent.
   const general = expectedGeneral();
-  const amount = spec.datasets.general.amountColumn ?? "";
+  const amount = datasetsFile.datasets.general.amountColumn ?? "";
   expect(warehouse.load.payments).toBe(general.length);
   expect(asCents(warehouse.load.total_usd)).toBe(general.reduce((sum, r) => sum + cents(r[amount]), 0n));
   // The dashboard's year is the latest, and its ten totals are that year's top ten payers in the files.
@@ -429,7 +372,7 @@ describe("the infrastructure as applied to the local AWS", () => {
     expect(Object.keys(files)).toEqual(
       expect.arrayContaining(["open_payments_lake/__init__.py", "open_payments_lake/open-payments.json"]),
     );
-    expect(JSON.parse(strFromU8(files["open_payments_lake/open-payments.json"]))).toEqual(spec);
+    expect(JSON.parse(strFromU8(files["open_payments_lake/open-payments.json"]))).toEqual(datasetsFile);
     const [, scriptBucket, scriptKey] = Job?.Command?.ScriptLocation?.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
     const script = await s3.send(new GetObjectCommand({ Bucket: scriptBucket, Key: scriptKey }));
     expect(await script.Body?.transformToString()).toBe(
