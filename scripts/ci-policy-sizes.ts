@@ -1,6 +1,7 @@
 // Prints the CI roles' managed policies of each environment, with their sizes as IAM counts them (references
 // resolved, white space not counted) against IAM's limits: 6,144 characters per managed policy, 10 policies per
-// role. For the committed configs and for each with every optional part on (warehouse, refresh, Lake Formation).
+// role. For the committed configs and for each with every optional part on (warehouse, refresh, Lake Formation,
+// Iceberg curated tables).
 //
 //   npx tsx scripts/ci-policy-sizes.ts
 import { readFileSync } from "node:fs";
@@ -11,7 +12,8 @@ import { MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS, Testing } from "..
 import { addEnvironment } from "../stacks";
 import { stackPolicies } from "./policies";
 
-/** A committed environment with every optional part on (warehouse, refresh, Lake Formation), as its file would say. */
+/** A committed environment with every optional part on (warehouse, refresh, Lake Formation, Iceberg curated
+ * tables), as its file would say. */
 export function configWithEveryPart(environment: "dev" | "prod"): LakeConfig {
   const raw = JSON.parse(readFileSync(join(DEFAULT_CONFIG_DIR, `${environment}.json`), "utf8"));
   const admin = `arn:aws:iam::${raw.accountId}:role/${raw.keys.breakGlassRoleName}`;
@@ -26,6 +28,7 @@ export function configWithEveryPart(environment: "dev" | "prod"): LakeConfig {
       },
       orchestration: { ...raw.orchestration, enabled: true, budgetMonthlyUsd: 200 },
       lakeFormation: raw.lakeFormation ?? { admins: [admin] },
+      etl: { ...raw.etl, curatedFormat: "iceberg" },
     },
     { source: `${environment} with every part`, env: {} },
   );

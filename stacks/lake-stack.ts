@@ -13,7 +13,7 @@ import { alarmArnPattern, LakeOrchestration } from "../modules/orchestration";
 import { LakeDataQuality } from "../modules/quality";
 import { ATHENA_RESULTS_PREFIX, LakeQuery } from "../modules/query";
 import { configureBackend, githubOidcProviderArn } from "../modules/state";
-import { LakeStorage } from "../modules/storage";
+import { icebergTableFolder, LakeStorage } from "../modules/storage";
 import {
   ENHANCED_MONITORING_LOG_GROUP,
   LOADER_DATABASE_USER,
@@ -187,6 +187,7 @@ export class LakeStack extends TerraformStack {
           namePrefix: this.naming.prefix,
           curatedDatabaseName: this.catalog.curatedDatabaseName,
           tableNames: Object.values(this.catalog.curatedTableNames),
+          tableDependencies: this.catalog.curatedTableResources,
           maxViolationRatio: config.etl.maxRuleViolationRatio,
         })
       : undefined;
@@ -213,6 +214,7 @@ export class LakeStack extends TerraformStack {
         jobRoleArn: glueJobRole.roleArn,
         crawlerRoleArn: crawlerRole.roleArn,
         recipientIdentityReaderArns: config.lakeFormation.recipientIdentityReaders,
+        tableDependencies: this.catalog.curatedTableResources,
       });
     }
     const alertsTopicName = this.naming.resource("alerts", NAME_LIMITS.snsTopic);
@@ -376,6 +378,14 @@ export class LakeStack extends TerraformStack {
           }
         : undefined,
       lakeFormation: config.lakeFormation !== undefined,
+      lakehouse:
+        config.etl.curatedFormat === "iceberg"
+          ? {
+              curatedBucketArn: curated.bucketArn,
+              tableLocations: Object.values(this.catalog.curatedTableNames).map(icebergTableFolder),
+              dataKeyArn: this.keys.data.keyArn,
+            }
+          : undefined,
     });
     // The deployer uploads the Glue code into the SSE-KMS cleaned bucket; with the warehouse, RDS and Secrets
     // Manager encrypt the database and its master secret for it (grants for AWS resources only).

@@ -1,9 +1,17 @@
 import { readFileSync } from "node:fs";
+import { curatedTables, icebergColumns } from "../../modules/catalog";
 import { loadQualityRules, QUALITY_RULES_FILE, renderDqdl } from "../../modules/quality";
-import { configWith, rawConfig, resourcesOfType, synthEnvironment } from "../helpers/synth";
+import { configWith, policyOf, rawConfig, resourcesOfType, single, synthEnvironment } from "../helpers/synth";
 
 type Ruleset = { name: string; ruleset: string; target_table: { database_name: string; table_name: string } };
 type Job = { name: string; default_arguments: Record<string, string>; command: { script_location: string } };
+type IcebergTable = {
+  name: string;
+  open_table_format_input: unknown;
+  partition_keys?: unknown;
+  storage_descriptor: { location: string; columns: Array<{ name: string; type: string }> };
+  lifecycle: { ignore_changes: string[] };
+};
 type Trigger = { actions: Array<{ job_name?: string; crawler_name?: string }>; predicate?: unknown };
 
 /** The rules of a DQDL ruleset the module renders, read back: [metric SQL, threshold]. */
@@ -104,14 +112,95 @@ describe("curated format from config", () => {
       "--datalake-formats": "iceberg",
       "--conf": args["--conf"],
     });
-    // No Parquet table definitions and no curated crawler: the job's Iceberg commits are the catalog.
-    expect(resourcesOfType(lake, "aws_glue_catalog_table")).toHaveLength(0);
+    // No curated crawler: the job's Iceberg commits register what it writes.
     expect(resourcesOfType(lake, "aws_glue_crawler")).toHaveLength(1);
     // The workflow: ... curate, then maintain once curate succeeded.
     const triggers = resourcesOfType(lake, "aws_glue_trigger").map((t) => t.config as Trigger);
     const maintain = triggers.filter((t) => t.actions[0].job_name?.includes("aws_glue_job.etl_job-maintain"));
     expect(maintain).toHaveLength(1);
     expect(JSON.stringify(maintain[0].predicate)).toContain("aws_glue_job.etl_job-curate");
+  });
+
+  it("iceberg: terraform creates each curated table as an empty Iceberg table, then leaves it to the job", () => {
+    const { lake } = synthEnvironment(withEtl({ curatedFormat: "iceberg" }));
+    const tables = resourcesOfType(lake, "aws_glue_catalog_table").map((r) => r.config as IcebergTable);
+    expect(tables.map((t) => t.name).sort()).toEqual(
+      curatedTables()
+        .map((t) => t.tableName)
+        .sort(),
+    );
+    for (const spec of curatedTables()) {
+      const table = single(
+        tables.filter((t) => t.name === spec.tableName),
+        spec.tableName,
+      );
+      expect(table.open_table_format_input).toEqual({
+        iceberg_input: { metadata_operation: "CREATE", version: "2" },
+      });
+      // Glue's CreateTable takes no partitions: program_year is a column until the job adds the partition field.
+      expect(table.partition_keys).toBeUndefined();
+      expect(table.storage_descriptor.columns).toEqual(icebergColumns(spec));
+      expect(table.storage_descriptor.columns.at(-1)).toEqual({ name: "program_year", type: "int" });
+      expect(table.storage_descriptor.location).toMatch(
+        new RegExp(
+          `^s3://\\$\\{aws_s3_bucket\\.storage_curated_bucket_\\w+\\.bucket\\}/curated/iceberg/${spec.tableName}$`,
+        ),
+      );
+      // The job's commits move metadata_location and the columns: terraform must not revert them.
+      expect(table.lifecycle.ignore_changes).toEqual(["parameters", "storage_descriptor", "partition_keys"]);
+    }
+  });
+
+  it("iceberg: rulesets and Lake Formation tags name a table only after terraform created it", () => {
+    const { lake } = synthEnvironment(
+      configWith("dev", {
+        etl: {
+          ...(rawConfig("dev").etl as Record<string, unknown>),
+          curatedFormat: "iceberg",
+          qualityRulesets: true,
+        },
+        lakeFormation: { admins: ["arn:aws:iam::111111111111:role/DataLakeAdmin"] },
+      }),
+    );
+    const tableAddresses = resourcesOfType(lake, "aws_glue_catalog_table").map((r) => r.address);
+    expect(tableAddresses).toHaveLength(curatedTables().length);
+    const naming = [
+      ...resourcesOfType(lake, "aws_glue_data_quality_ruleset"),
+      ...resourcesOfType(lake, "aws_lakeformation_resource_lf_tags").filter(
+        (r) => "table" in r.config || "table_with_columns" in r.config,
+      ),
+    ];
+    expect(naming.length).toBeGreaterThanOrEqual(2 * curatedTables().length);
+    for (const resource of naming) {
+      const dependsOn = (resource.config as { depends_on?: string[] }).depends_on ?? [];
+      expect({ resource: resource.address, dependsOn }).toEqual({
+        resource: resource.address,
+        dependsOn: expect.arrayContaining(tableAddresses),
+      });
+    }
+  });
+
+  it("iceberg: the deployer may write only the tables' metadata files, with the data key through S3", () => {
+    const deployPolicies = (format: "parquet" | "iceberg") =>
+      resourcesOfType(synthEnvironment(withEtl({ curatedFormat: format })).lake, "aws_iam_policy")
+        .filter((r) => String((r.config as { name: string }).name).includes("ci-deploy"))
+        .map((r) => policyOf((r.config as { policy: string }).policy));
+    const statement = (format: "parquet" | "iceberg", sid: string) =>
+      deployPolicies(format)
+        .flatMap((p) => p.Statement)
+        .filter((st) => st.Sid === sid);
+    expect(statement("parquet", "CreateIcebergTableMetadata")).toEqual([]);
+    const [metadata] = statement("iceberg", "CreateIcebergTableMetadata");
+    expect(metadata.Action).toEqual(["s3:PutObject", "s3:GetObject"]);
+    expect(metadata.Resource).toEqual(
+      curatedTables().map((t) =>
+        expect.stringMatching(new RegExp(`/curated/iceberg/${t.tableName}/metadata/\\*\\.metadata\\.json$`)),
+      ),
+    );
+    const [key] = statement("iceberg", "IcebergMetadataWithDataKey");
+    expect(key.Condition).toEqual({
+      StringEquals: expect.objectContaining({ "kms:ViaService": expect.stringMatching(/^s3\./) }),
+    });
   });
 
   it("refuses an unknown format naming the field", () => {

@@ -1,5 +1,5 @@
 // What the CI roles may do to the optional parts of an environment (the serving warehouse, the hands-off
-// refresh, Lake Formation), decided by the IAM policy simulator over the synthesized managed policies of the
+// refresh, Lake Formation, Iceberg curated tables), decided by the IAM policy simulator over the synthesized managed policies of the
 // CI roles (and the key or bucket policy where AWS consults one): dev with every part on, dev with every part
 // off, where the deployer holds none of the part grants, and dev as committed (the refresh only).
 import { ROLE_PURPOSES } from "../../modules/access";
@@ -359,6 +359,34 @@ describe("Lake Formation: both CI roles read, neither changes it", () => {
   });
 });
 
+describe("Iceberg curated tables: the deployer writes their first metadata file and nothing else of the data", () => {
+  const curated = (key: string) => `${v.bucketArn("curated")}/${key}`;
+  const table = "curated/iceberg/general_payments";
+  it("may put and read back a table's metadata JSON, which Glue's CreateTable writes as its caller", async () => {
+    const cases: Case[] = [
+      ["s3:PutObject", curated(`${table}/metadata/00000-0a.metadata.json`)],
+      ["s3:GetObject", curated(`${table}/metadata/00000-0a.metadata.json`)],
+    ];
+    expect(await decisions(cases)).toEqual(all("Allowed", cases));
+  });
+  it("may not read or write data files or manifests (column bounds), delete, or write outside the tables", async () => {
+    const cases: Case[] = [
+      ["s3:GetObject", curated(`${table}/data/program_year=2023/00000-0-a.parquet`)],
+      ["s3:PutObject", curated(`${table}/data/program_year=2023/00000-0-a.parquet`)],
+      ["s3:GetObject", curated(`${table}/metadata/snap-1-1-a.avro`)],
+      ["s3:GetObject", curated(`${table}/metadata/a-m0.avro`)],
+      ["s3:DeleteObject", curated(`${table}/metadata/00000-0a.metadata.json`)],
+      ["s3:PutObject", curated("curated/iceberg/other_table/metadata/00000-0a.metadata.json")],
+      ["s3:PutObject", curated("curated/general/program_year=2023/part-0.parquet")],
+    ];
+    expect(await decisions(cases)).toEqual(all("ImplicitlyDenied", cases));
+    const plan = (action: string, resource: string, context?: Context) =>
+      may(on, ROLE_PURPOSES.ciPlan, action, resource, context);
+    const metadata: Case[] = [["s3:PutObject", curated(`${table}/metadata/00000-0a.metadata.json`)]];
+    expect(await decisions(metadata, plan)).toEqual(all("ImplicitlyDenied", metadata));
+  });
+});
+
 describe("least privilege across configurations", () => {
   it("the plan role reads the parts but creates nothing of them", async () => {
     const plan = (action: string, resource: string, context?: Context) =>
@@ -391,6 +419,7 @@ describe("least privilege across configurations", () => {
       ["states:CreateStateMachine", arn("states", `stateMachine:${p}-refresh`)],
       ["iam:CreateRole", v.roleArn("refresh"), { "iam:PermissionsBoundary": v.refreshBoundaryArn }],
       ["lakeformation:GetDataLakeSettings", "*"],
+      ["s3:PutObject", `${v.bucketArn("curated")}/curated/iceberg/general_payments/metadata/0.metadata.json`],
     ];
     expect(await decisions(cases, partsOffDeployer)).toEqual(all("ImplicitlyDenied", cases));
   });

@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import takewhile
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -77,8 +78,9 @@ def use_hadoop_catalog(spark: SparkSession, catalog: str, warehouse: str) -> Non
 
 def ensure_table(spark: SparkSession, table: str, schema_of: DataFrame) -> bool:
     """Create `table` (partitioned by program year, sorted, TABLE_PROPERTIES) with the columns of `schema_of`
-    unless it exists; True when created."""
+    unless it exists, else bring an existing table to that layout (`converge_layout`); True when created."""
     if spark.catalog.tableExists(table):
+        converge_layout(spark, table, schema_of)
         return False
     catalog_database = table.rsplit(".", 1)[0]
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog_database}")
@@ -91,6 +93,71 @@ def ensure_table(spark: SparkSession, table: str, schema_of: DataFrame) -> bool:
     )
     spark.sql(f"ALTER TABLE {table} WRITE ORDERED BY {', '.join(SORT_COLUMNS)}")
     return True
+
+
+def column_differences(table_columns: dict[str, str], written: dict[str, str]) -> list[str]:
+    """What keeps a MERGE of `written` (name -> Spark type) into a table of `table_columns` from working."""
+    problems = [f"{c} is missing from the table" for c in written if c not in table_columns]
+    problems += [f"{c} is in the table but not written" for c in table_columns if c not in written]
+    problems += [
+        f"{c} is {table_columns[c]} in the table but {t} written"
+        for c, t in written.items()
+        if c in table_columns and table_columns[c] != t
+    ]
+    return problems
+
+
+def converge_layout(spark: SparkSession, table: str, schema_of: DataFrame) -> list[str]:
+    """Give an existing table the layout `ensure_table` creates: the Glue catalog's CreateTable (terraform's
+    table, docs/lakehouse.md) makes an unpartitioned, unsorted table without properties. Refuses a table whose
+    columns differ from what the job writes. Returns the changes made (none on a table of this job)."""
+    table_columns = {f.name: f.dataType.simpleString() for f in spark.table(table).schema.fields}
+    written = {f.name: f.dataType.simpleString() for f in schema_of.schema.fields}
+    problems = column_differences(table_columns, written)
+    if problems:
+        raise ValueError(
+            f"{table} does not have the columns the curate job writes: {'; '.join(problems)}. Define the "
+            "table from modules/catalog (curatedTables) or evolve it with ALTER TABLE before the run."
+        )
+    changes: list[str] = []
+    properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    missing = {k: v for k, v in TABLE_PROPERTIES.items() if properties.get(k) != v}
+    if missing:
+        listed = ", ".join(f"'{k}' = '{v}'" for k, v in missing.items())
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({listed})")
+        changes.append(f"properties {sorted(missing)}")
+    if PARTITION_COLUMN not in partition_fields(spark, table):
+        spark.sql(f"ALTER TABLE {table} ADD PARTITION FIELD {PARTITION_COLUMN}")
+        changes.append(f"partition field {PARTITION_COLUMN}")
+    if sort_columns(properties.get("sort-order", "")) != list(SORT_COLUMNS):
+        spark.sql(f"ALTER TABLE {table} WRITE ORDERED BY {', '.join(SORT_COLUMNS)}")
+        changes.append(f"write order {', '.join(SORT_COLUMNS)}")
+    for change in changes:
+        log.info("%s: set %s", table, change)
+    return changes
+
+
+def partition_fields(spark: SparkSession, table: str) -> list[str]:
+    """The table's current partition fields as DESCRIBE shows them: identity columns only under
+    `# Partition Information`, else every transform (e.g. `bucket(16, id)`) as a `Part N` row."""
+    rows = [(r["col_name"], r["data_type"]) for r in spark.sql(f"DESCRIBE TABLE {table}").collect()]
+    names = [name for name, _ in rows]
+    if "# Partition Information" in names:
+        section = rows[names.index("# Partition Information") + 1 :]
+        return [
+            name
+            for name, _ in takewhile(lambda r: r[0] and r[0] != "# Detailed Table Information", section)
+            if not name.startswith("#")
+        ]
+    if "# Partitioning" in names:
+        section = rows[names.index("# Partitioning") + 1 :]
+        return [kind for _, kind in takewhile(lambda r: r[0].startswith("Part "), section)]
+    return []
+
+
+def sort_columns(sort_order: str) -> list[str]:
+    """The columns of Iceberg's `sort-order` table property, e.g. `a ASC NULLS FIRST, b ASC NULLS FIRST`."""
+    return [term.strip().split(" ")[0] for term in sort_order.split(",") if term.strip()]
 
 
 def merge_statement(table: str, source_view: str, columns: list[str], key: str, years: set[int]) -> str:

@@ -6,13 +6,15 @@ time-travel read of each tag reconcile with the oracle to the cent, before and a
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from oracle import curated_rows, expect_file
-from shared_data import OPEN_PAYMENTS
+from shared_data import OPEN_PAYMENTS, REPO
 from test_jobs import place_raw
 
 from open_payments_lake import iceberg
@@ -152,3 +154,67 @@ def test_maintenance_job_arguments_are_checked_and_missing_tables_skipped(spark,
         {"iceberg_namespace": "maintained.curated", "expire_after_days": "30", "retain_last": "5"}
     )
     assert iceberg.maintain_namespace(spark, options, ["not_created_yet"]) == []
+
+
+def terraform_columns(table_name: str) -> list[tuple[str, str]]:
+    """The columns terraform gives the Iceberg table: modules/catalog `icebergColumns`."""
+    script = (
+        "import { curatedTables, icebergColumns } from './modules/catalog';"
+        f"const spec = curatedTables().find((t) => t.tableName === '{table_name}');"
+        "if (!spec) throw new Error('no curated table {table_name}');"
+        "console.log(JSON.stringify(icebergColumns(spec)));"
+    )
+    tsx = REPO / "node_modules" / ".bin" / "tsx"
+    done = subprocess.run([str(tsx), "-e", script], cwd=REPO, check=True, capture_output=True, text=True)
+    return [(c["name"], c["type"]) for c in json.loads(done.stdout)]
+
+
+def test_a_table_terraform_created_takes_its_first_publication(spark, tmp_path):
+    """Terraform's table (Glue CreateTable with an Iceberg input): an empty v2 table with the catalog's
+    columns, no partition field, no sort order, no properties. The curate job gives it the layout, then merges
+    and tags the publication, to the cent."""
+    root, files = tmp_path / "lake", tmp_path / "files"
+    files.mkdir()
+    zones = LocalZones(root)
+    # A catalog of its own: Spark keeps a catalog's first warehouse, and the module's tables use "lake".
+    namespace = "terraform.curated"
+    table = f"{namespace}.ownership_interests"
+    iceberg.use_hadoop_catalog(spark, "terraform", zones.iceberg_warehouse)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+    columns = ", ".join(f"`{name}` {kind}" for name, kind in terraform_columns("ownership_interests"))
+    spark.sql(f"CREATE TABLE {table} ({columns}) USING iceberg TBLPROPERTIES ('format-version' = '2')")
+    assert iceberg.partition_fields(spark, table) == []
+
+    with REAL.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = [next(reader) for _ in range(20)]
+    detail = write_csv(files / f"{stem('DTL_OWNRSHP', JANUARY)}.csv", header, rows)
+    place_raw(root, detail, "ownership", YEAR, JANUARY, detail.stem)
+    run_clean(spark, zones.clean_options(1.0, {"ownership"}))
+    run_curate(spark, zones.curate_options(curated_format="iceberg", iceberg_namespace=namespace))
+
+    expected = expect_file(load_spec(), detail, "ownership", YEAR, JANUARY)
+    oracle = {k[1]: v[AMOUNT] for k, v in curated_rows([expected], {YEAR: []}).items()}
+    assert amounts(spark.table(table)) == oracle
+    assert iceberg.partition_fields(spark, table) == ["program_year"]
+    files_years = spark.sql(f"SELECT DISTINCT partition.program_year AS y FROM {table}.files").collect()
+    assert [r["y"] for r in files_years] == [YEAR]
+    properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    assert iceberg.sort_columns(properties["sort-order"]) == list(iceberg.SORT_COLUMNS)
+    assert {k: properties.get(k) for k in iceberg.TABLE_PROPERTIES} == iceberg.TABLE_PROPERTIES
+    refs = {r["name"]: r["snapshot_id"] for r in spark.sql(f"SELECT * FROM {table}.refs").collect()}
+    assert refs[JANUARY] == refs["main"]
+    # Converged once: the next run changes nothing.
+    assert iceberg.converge_layout(spark, table, spark.table(table)) == []
+
+
+def test_a_table_with_other_columns_is_refused_naming_them():
+    written = {"record_id": "string", "amount": "decimal(18,2)", "program_year": "int"}
+    assert iceberg.column_differences(dict(written), written) == []
+    table = {"record_id": "string", "amount": "decimal(12,2)", "old": "string"}
+    assert iceberg.column_differences(table, written) == [
+        "program_year is missing from the table",
+        "old is in the table but not written",
+        "amount is decimal(12,2) in the table but decimal(18,2) written",
+    ]

@@ -532,6 +532,43 @@ export function orchestrationGrants(
   ];
 }
 
+/** The curated Iceberg tables terraform creates (etl.curatedFormat iceberg, docs/lakehouse.md). */
+export interface LakehouseDeployScope {
+  readonly curatedBucketArn: string;
+  /** Each table's folder in the curated bucket, e.g. `curated/iceberg/general_payments`. */
+  readonly tableLocations: readonly string[];
+  readonly dataKeyArn: string;
+}
+
+/**
+ * Glue's CreateTable for an Iceberg table writes the table's first metadata file as its caller, so the deployer
+ * may write (and read back) exactly the tables' `*.metadata.json` files: schemas and snapshot lists, never data
+ * files nor the manifests, whose column bounds could show recipient names.
+ */
+export function lakehouseGrants(ctx: PartContext, scope: LakehouseDeployScope): ServiceGrant[] {
+  if (scope.tableLocations.length === 0) throw new Error("lakehouse grants: no table locations");
+  return [
+    {
+      sid: "CreateIcebergTableMetadata",
+      read: [],
+      write: ["s3:PutObject", "s3:GetObject"],
+      resources: scope.tableLocations.map((l) => `${scope.curatedBucketArn}/${l}/metadata/*.metadata.json`),
+    },
+    {
+      sid: "IcebergMetadataWithDataKey",
+      read: [],
+      write: ["kms:GenerateDataKey", "kms:Decrypt"],
+      resources: [scope.dataKeyArn],
+      conditions: {
+        StringEquals: {
+          "kms:ViaService": ctx.via("s3"),
+          "kms:EncryptionContext:aws:s3:arn": scope.curatedBucketArn,
+        },
+      },
+    },
+  ];
+}
+
 /**
  * Lake Formation, read only: terraform refreshes the settings, tags, grants and registered locations. Writing
  * them is an administrator's (PutDataLakeSettings makes its caller's choice of administrators, so the deployer

@@ -3,7 +3,9 @@ import { serviceEndpoint } from "../config";
 import { type AwsLocation, arns } from "./arns";
 import {
   alarmGrants,
+  type LakehouseDeployScope,
   lakeFormationGrants,
+  lakehouseGrants,
   logGroupGrant,
   orchestrationGrants,
   type PartContext,
@@ -70,6 +72,9 @@ export interface GithubCiRolesProps {
   readonly orchestration?: OrchestrationDeployScope;
   /** Lake Formation, when the environment configures it: both roles read its settings, neither changes them. */
   readonly lakeFormation?: boolean;
+  /** Iceberg curated tables, when the environment writes them: the deployer creates them (Glue writes their
+   * first metadata file as the deployer). */
+  readonly lakehouse?: LakehouseDeployScope;
 }
 
 /** What the deployer may create for the serving warehouse (docs/warehouse.md). */
@@ -105,7 +110,7 @@ export interface OrchestrationDeployScope {
 }
 
 /** The part of the environment a grant serves: each part gets managed policies of its own. */
-type Part = "core" | "warehouse" | "orchestration" | "lake-formation";
+type Part = "core" | "warehouse" | "orchestration" | "lake-formation" | "lakehouse";
 
 /**
  * The CI roles assumed by GitHub Actions through OIDC, from jobs of the pipeline's workflow file only:
@@ -115,7 +120,7 @@ type Part = "core" | "warehouse" | "orchestration" | "lake-formation";
  * resources; neither can read lake data through IAM, change the CI roles or the workload roles' permissions
  * boundary, so CI cannot widen its own access (an administrator applies changes to those). Their grants are
  * customer-managed policies of their own, one set per part of the environment (`core`, and `warehouse`,
- * `orchestration`, `lake-formation` only where the config enables them; modules/access/ci-part-grants.ts).
+ * `orchestration`, `lake-formation`, `lakehouse` only where the config enables them; modules/access/ci-part-grants.ts).
  */
 export class GithubCiRoles extends Construct {
   readonly planRole: LakeRole;
@@ -488,6 +493,7 @@ export class GithubCiRoles extends Construct {
         ? [...orchestrationGrants(ctx, props.orchestration), ...alarmGrants(ctx)]
         : [],
       "lake-formation": props.lakeFormation ? lakeFormationGrants() : [],
+      lakehouse: props.lakehouse ? lakehouseGrants(ctx, props.lakehouse) : [],
     };
     const statements = (mode: "plan" | "deploy", part: Part) =>
       grants[part].flatMap((g) => {

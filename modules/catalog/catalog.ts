@@ -3,13 +3,15 @@ import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { GlueCrawler } from "@cdktf/provider-aws/lib/glue-crawler";
 import { Construct } from "constructs";
 import openPayments from "../../datasets/open-payments.json";
+import type { ITerraformDependable } from "../core";
+import { icebergTableFolder } from "../storage/layout";
 import {
   type CrawlPolicy,
   CURATED_CRAWL_POLICY,
   RAW_CRAWL_POLICY,
   validateCrawlPolicy,
 } from "./crawl-policy";
-import { curatedTables, PARTITION_COLUMN } from "./curated-schema";
+import { curatedTables, icebergColumns, PARTITION_COLUMN } from "./curated-schema";
 
 export interface LakeCatalogProps {
   readonly rawDatabaseName: string;
@@ -23,8 +25,9 @@ export interface LakeCatalogProps {
   readonly securityConfigurationName: string;
   /**
    * parquet (default): the curated tables are defined here and a crawler registers their partitions.
-   * iceberg: the curate job creates and commits the Iceberg tables in the curated database itself, so neither
-   * the table definitions nor the curated crawler exist.
+   * iceberg: the tables are created here as empty Iceberg tables (Glue writes their first metadata file), so the
+   * data-quality rulesets and Lake Formation tags that name them apply before any data; the curate job gives them
+   * their partition spec, sort order and properties and commits every publication. No curated crawler.
    */
   readonly curatedFormat?: "parquet" | "iceberg";
 }
@@ -57,6 +60,8 @@ export class LakeCatalog extends Construct {
   readonly curatedCrawlerName: string | undefined;
   /** Curated table name by dataset. */
   readonly curatedTableNames: Readonly<Record<string, string>>;
+  /** The curated tables: what names one of them (rulesets, Lake Formation tags) depends on these. */
+  readonly curatedTableResources: readonly ITerraformDependable[];
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -86,13 +91,16 @@ export class LakeCatalog extends Construct {
     });
 
     const iceberg = props.curatedFormat === "iceberg";
-    const tables = (iceberg ? [] : curatedTables()).map(
-      (spec) =>
-        new GlueCatalogTable(this, `curated-${spec.dataset}`, {
-          databaseName: curatedDatabase.name,
-          name: spec.tableName,
-          description: openPayments.datasets[spec.dataset].title,
-          tableType: "EXTERNAL_TABLE",
+    const tables = curatedTables().map((spec) => {
+      const common = {
+        databaseName: curatedDatabase.name,
+        name: spec.tableName,
+        description: openPayments.datasets[spec.dataset].title,
+        tableType: "EXTERNAL_TABLE",
+      };
+      if (!iceberg) {
+        return new GlueCatalogTable(this, `curated-${spec.dataset}`, {
+          ...common,
           parameters: { classification: "parquet", EXTERNAL: "TRUE", "parquet.compression": "ZSTD" },
           partitionKeys: [PARTITION_COLUMN],
           storageDescriptor: {
@@ -101,8 +109,23 @@ export class LakeCatalog extends Construct {
             serDeInfo: { serializationLibrary: PARQUET.serializationLibrary },
             columns: spec.columns,
           },
-        }),
-    );
+        });
+      }
+      // Glue's CreateTable writes the table's first Iceberg metadata (format v2, no snapshot) from these
+      // columns; it takes neither partitions nor table properties, so the partition column is a plain column
+      // until the curate job's first run adds the partition field. From then on the table is Iceberg's: the
+      // job's commits move metadata_location (parameters) and the column list (storage descriptor), which
+      // terraform must neither revert nor re-apply (schema changes are the job's ALTER TABLE, not an UpdateTable).
+      return new GlueCatalogTable(this, `curated-${spec.dataset}`, {
+        ...common,
+        openTableFormatInput: { icebergInput: { metadataOperation: "CREATE", version: "2" } },
+        storageDescriptor: {
+          location: `s3://${props.curatedBucketName}/${icebergTableFolder(spec.tableName)}`,
+          columns: icebergColumns(spec),
+        },
+        lifecycle: { ignoreChanges: ["parameters", "storage_descriptor", "partition_keys"] },
+      });
+    });
 
     // Raw files are CSV with a header line; one S3 target per dataset gives one table per dataset, whose
     // partitions are program_year / publication / file stem. Manifests are not data.
@@ -146,5 +169,6 @@ export class LakeCatalog extends Construct {
     this.rawCrawlerName = rawCrawler.name;
     this.curatedCrawlerName = curatedCrawler?.name;
     this.curatedTableNames = Object.fromEntries(curatedTables().map((t) => [t.dataset, t.tableName]));
+    this.curatedTableResources = tables;
   }
 }

@@ -72,3 +72,11 @@ export function curatedTables(): CuratedTableSpec[] {
     ];
   });
 }
+
+/**
+ * The columns of a curated table created as an Iceberg table by Glue's CreateTable, which takes no partitions:
+ * the partition column is a plain last column until the curate job adds the partition field.
+ */
+export function icebergColumns(spec: CuratedTableSpec): GlueColumn[] {
+  return [...spec.columns, PARTITION_COLUMN];
+}

@@ -3,6 +3,8 @@
  * import of it here makes a move to the community fork a one-line change. Everything else imports these
  * names from `modules/core`.
  */
+
+export type { ITerraformDependable } from "cdktf";
 export {
   App,
   AssetType,

@@ -8,6 +8,7 @@ import { GlueWorkflow } from "@cdktf/provider-aws/lib/glue-workflow";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "../core";
+import { ICEBERG_PREFIX } from "../storage/layout";
 import { type ArgumentPlaceholder, type GlueJobSpec, loadGlueJobs, resolveArguments } from "./jobs-manifest";
 import { buildPythonPackage, PACKAGE_NAME } from "./python-package";
 
@@ -50,11 +51,6 @@ export interface LakeEtlProps {
   readonly datasetsFile?: string;
 }
 
-/**
- * Where the curated Iceberg tables live in the curated bucket: under the curated/ prefix, which the job role may
- * write and the analyst and crawler roles may read (the Glue catalog points at their metadata).
- */
-export const ICEBERG_PREFIX = "curated/iceberg";
 /** Iceberg's runtime and SQL extensions in Glue 5.0 (with --datalake-formats iceberg: Iceberg 1.7.1). */
 const ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions";
 

@@ -7,6 +7,7 @@ import { LakeformationResourceLfTags } from "@cdktf/provider-aws/lib/lakeformati
 import { Construct } from "constructs";
 import openPayments from "../../datasets/open-payments.json";
 import { curatedTables } from "../catalog";
+import type { ITerraformDependable } from "../core";
 
 /** Lake Formation's service-linked role (path and name), which reads registered locations. */
 export const LAKE_FORMATION_SERVICE_ROLE =
@@ -43,6 +44,8 @@ export interface LakeFormationProps {
   readonly crawlerRoleArn: string;
   /** Roles that may also select the recipient-identity columns (granted explicitly, by tag). */
   readonly recipientIdentityReaderArns?: readonly string[];
+  /** The curated tables' resources: their tags are assigned once the tables exist. */
+  readonly tableDependencies?: readonly ITerraformDependable[];
 }
 
 /**
@@ -91,7 +94,7 @@ export class LakeFormationGovernance extends Construct {
       new LakeformationResourceLfTags(this, `table-tags-${table.name}`, {
         table: { databaseName: props.curatedDatabaseName, name: table.name },
         lfTag: [tag("zone", "curated"), tag("sensitivity", "public")],
-        dependsOn: tags,
+        dependsOn: [...tags, ...(props.tableDependencies ?? [])],
       });
       const identity = recipientIdentityColumns(table.columns);
       if (identity.length > 0) {
@@ -102,7 +105,7 @@ export class LakeFormationGovernance extends Construct {
             columnNames: identity,
           },
           lfTag: [tag("sensitivity", "recipient-identity")],
-          dependsOn: tags,
+          dependsOn: [...tags, ...(props.tableDependencies ?? [])],
         });
       }
     }

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { GlueDataQualityRuleset } from "@cdktf/provider-aws/lib/glue-data-quality-ruleset";
 import { Construct } from "constructs";
 import { z } from "zod";
+import type { ITerraformDependable } from "../core";
 import { escapeTerraformTemplate } from "../query";
 
 const repoRoot = resolve(__dirname, "..", "..");
@@ -57,6 +58,8 @@ export interface LakeDataQualityProps {
   /** The same ratio the curate job fails on (`--max_rule_violation_ratio`). */
   readonly maxViolationRatio: number;
   readonly rules?: QualityRules;
+  /** The tables' resources: a ruleset is created once its table exists. */
+  readonly tableDependencies?: readonly ITerraformDependable[];
 }
 
 /** One Glue Data Quality ruleset per curated table, with the curate job's rules and threshold. */
@@ -80,6 +83,7 @@ export class LakeDataQuality extends Construct {
         description: `The curate job's data-quality rules on ${table} (violations / rows <= ${props.maxViolationRatio})`,
         ruleset: escapeTerraformTemplate(renderDqdl(metrics, props.maxViolationRatio)),
         targetTable: { databaseName: props.curatedDatabaseName, tableName: table },
+        dependsOn: props.tableDependencies ? [...props.tableDependencies] : undefined,
       });
       names[table] = ruleset.name;
     }
