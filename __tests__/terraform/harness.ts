@@ -6,6 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import type { LakeConfig } from "../../modules/config";
+import { App } from "../../modules/core";
+import { addEnvironment } from "../../stacks";
 
 const run = promisify(execFile);
 
@@ -64,6 +67,26 @@ export async function synthesize(): Promise<{ outdir: string; stacks: Synthesize
   });
   if (stacks.length === 0) throw new Error(`synthesis produced no stacks in ${outdir}`);
   return { outdir, stacks };
+}
+
+/**
+ * Synthesizes one config variant's lake stack (a config the committed files do not hold) into a fresh temporary
+ * directory, in process: `<outdir>/stacks/lake-<env>`.
+ */
+export function synthesizeLake(
+  config: LakeConfig,
+  label: string,
+): { outdir: string; stack: SynthesizedStack } {
+  const outdir = mkdtempSync(join(tmpdir(), `lake-${label}-synth-`));
+  const app = new App({ outdir });
+  addEnvironment(app, config);
+  app.synth();
+  const name = `lake-${config.environment}`;
+  const dir = join(outdir, "stacks", name);
+  return {
+    outdir,
+    stack: { name, dir, config: JSON.parse(readFileSync(join(dir, "cdk.tf.json"), "utf8")) as TerraformJson },
+  };
 }
 
 /**

@@ -1,14 +1,17 @@
 // The lake stack of dev with Iceberg curated tables, the data-quality rulesets and Lake Formation (the committed
 // configs write Parquet, see docs/lakehouse.md), proven with the real provider through the mirror: terraform
 // validate and an offline plan that creates the Iceberg tables with the rulesets and tags that name them.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { curatedTables } from "../../modules/catalog";
-import { App } from "../../modules/core";
-import { addEnvironment } from "../../stacks";
 import { configWith, rawConfig } from "../helpers/synth";
-import { planOffline, type SynthesizedStack, terraform, terraformCliConfig, terraformEnv } from "./harness";
+import {
+  planOffline,
+  type SynthesizedStack,
+  synthesizeLake,
+  terraform,
+  terraformCliConfig,
+  terraformEnv,
+} from "./harness";
 
 const config = configWith("dev", {
   etl: {
@@ -22,12 +25,7 @@ let outdir: string;
 let stack: SynthesizedStack;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), "lake-lakehouse-synth-"));
-  const app = new App({ outdir });
-  addEnvironment(app, config);
-  app.synth();
-  const dir = join(outdir, "stacks", "lake-dev");
-  stack = { name: "lake-dev", dir, config: JSON.parse(readFileSync(join(dir, "cdk.tf.json"), "utf8")) };
+  ({ outdir, stack } = synthesizeLake(config, "lakehouse"));
 }, 120_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -2,19 +2,16 @@
 // docs/warehouse.md), proven like the committed stacks: terraform validate and an offline plan with the real
 // provider through the mirror (one init, validate and plan), checkov against security/checkov-skips.json and
 // parliament against security/parliament-allowlist.json, with no new skip or allow-list entry.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { App } from "../../modules/core";
+import { rmSync } from "node:fs";
 import { describeVerdict, judge, loadSkips, scanStacks } from "../../scripts/checkov";
 import * as parliament from "../../scripts/parliament";
-import { addEnvironment } from "../../stacks";
 import { withWarehouse } from "../helpers/warehouse-variant";
 import { lake } from "./expected-resources";
 import {
   createdPerType,
   planOffline,
   type SynthesizedStack,
+  synthesizeLake,
   terraform,
   terraformCliConfig,
   terraformEnv,
@@ -26,12 +23,7 @@ let stack: SynthesizedStack;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), "lake-warehouse-synth-"));
-  const app = new App({ outdir });
-  addEnvironment(app, config);
-  app.synth();
-  const dir = join(outdir, "stacks", "lake-prod");
-  stack = { name: "lake-prod", dir, config: JSON.parse(readFileSync(join(dir, "cdk.tf.json"), "utf8")) };
+  ({ outdir, stack } = synthesizeLake(config, "warehouse"));
   env = terraformEnv(terraformCliConfig([stack]));
 }, 120_000);
 

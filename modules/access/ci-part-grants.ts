@@ -82,6 +82,21 @@ function boundedRoles(
   ];
 }
 
+/** Use of a key for data keys, only through one service and under the given encryption-context conditions. */
+export function keyUseGrant(
+  sid: string,
+  keyArn: string,
+  conditions: Record<string, string | string[]>,
+): ServiceGrant {
+  return {
+    sid,
+    read: [],
+    write: ["kms:GenerateDataKey", "kms:Decrypt"],
+    resources: [keyArn],
+    conditions: { StringEquals: conditions },
+  };
+}
+
 /** Log groups (the lake's and a part's): created, tagged and retained by the deployer, never read. */
 export function logGroupGrant(location: AwsLocation, sid: string, names: string[]): ServiceGrant {
   return {
@@ -505,18 +520,10 @@ export function orchestrationGrants(
         },
       },
     },
-    {
-      sid: "LogsKeyForStateMachine",
-      read: [],
-      write: ["kms:GenerateDataKey", "kms:Decrypt"],
-      resources: [o.logsKeyArn],
-      conditions: {
-        StringEquals: {
-          "kms:ViaService": ctx.via("states"),
-          "kms:EncryptionContext:aws:states:stateMachineArn": stateMachineArn,
-        },
-      },
-    },
+    keyUseGrant("LogsKeyForStateMachine", o.logsKeyArn, {
+      "kms:ViaService": ctx.via("states"),
+      "kms:EncryptionContext:aws:states:stateMachineArn": stateMachineArn,
+    }),
     logGroupGrant(ctx.location, "RefreshLogGroups", [
       `/aws/lambda/${named}`,
       `/aws/codebuild/${named}`,
@@ -554,18 +561,10 @@ export function lakehouseGrants(ctx: PartContext, scope: LakehouseDeployScope): 
       write: ["s3:PutObject", "s3:GetObject"],
       resources: scope.tableLocations.map((l) => `${scope.curatedBucketArn}/${l}/metadata/*.metadata.json`),
     },
-    {
-      sid: "IcebergMetadataWithDataKey",
-      read: [],
-      write: ["kms:GenerateDataKey", "kms:Decrypt"],
-      resources: [scope.dataKeyArn],
-      conditions: {
-        StringEquals: {
-          "kms:ViaService": ctx.via("s3"),
-          "kms:EncryptionContext:aws:s3:arn": scope.curatedBucketArn,
-        },
-      },
-    },
+    keyUseGrant("IcebergMetadataWithDataKey", scope.dataKeyArn, {
+      "kms:ViaService": ctx.via("s3"),
+      "kms:EncryptionContext:aws:s3:arn": scope.curatedBucketArn,
+    }),
   ];
 }
 

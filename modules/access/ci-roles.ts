@@ -3,6 +3,7 @@ import { serviceEndpoint } from "../config";
 import { type AwsLocation, arns } from "./arns";
 import {
   alarmGrants,
+  keyUseGrant,
   type LakehouseDeployScope,
   lakeFormationGrants,
   lakehouseGrants,
@@ -218,18 +219,10 @@ export class GithubCiRoles extends Construct {
         resources: ["*"],
         unscopedBecause: "kms:ListAliases has no resource types (the provider reads aliases with it)",
       },
-      {
-        sid: "UploadGlueCodeWithDataKey",
-        read: [],
-        write: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [props.artifactsKeyArn],
-        conditions: {
-          StringEquals: {
-            "kms:ViaService": via("s3"),
-            "kms:EncryptionContext:aws:s3:arn": props.artifactsBucketArn,
-          },
-        },
-      },
+      keyUseGrant("UploadGlueCodeWithDataKey", props.artifactsKeyArn, {
+        "kms:ViaService": via("s3"),
+        "kms:EncryptionContext:aws:s3:arn": props.artifactsBucketArn,
+      }),
       {
         sid: "ReadLakeRoles",
         read: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
