@@ -14,9 +14,6 @@ Column rules (documented in glue-scripts/README.md):
 
 from __future__ import annotations
 
-import functools
-import operator
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -64,7 +61,29 @@ def positional(raw: DataFrame, layout: Layout) -> DataFrame:
     return raw.toDF(*[raw_column(i) for i in range(len(layout.header))], CORRUPT)
 
 
-def clean_text(column: str) -> Column:
+# The per-column rules are spelled as Spark SQL and each output column is one F.expr: built from Column
+# objects, every operator is a call into the JVM (~120 us each), about 100 per canonical column, so a
+# 252-column Research layout took 56,000 calls and 6-7 s before Spark planned anything.
+
+
+def sql_identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def sql_string(text: str) -> str:
+    """A Spark SQL string literal: backslashes and quotes escaped, every other character as itself."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _any(conditions) -> str:
+    return "(" + " OR ".join(conditions) + ")"
+
+
+def _when(condition: str, value: str) -> str:
+    return f"CASE WHEN {condition} THEN {value} END"
+
+
+def clean_text_sql(column: str) -> str:
     """The named column trimmed, leading apostrophes/tabs removed, empty -> null.
 
     Character-set trims rather than regular expressions, each behind a guard of plain byte comparisons:
@@ -72,130 +91,146 @@ def clean_text(column: str) -> Column:
     value starts or ends with a character of the set. `value < '!'` holds exactly when the value is empty or
     its first byte is at most a space, which covers every leading whitespace character.
     """
-    value = F.col(column)
-    leading = F.when(
-        (value < "!") | value.startswith("'"), F.call_function("ltrim", F.lit(WHITESPACE + "'"), value)
-    ).otherwise(value)
-    trimmed = F.when(
-        _any(leading.endswith(c) for c in WHITESPACE), F.call_function("rtrim", F.lit(WHITESPACE), leading)
-    ).otherwise(leading)
-    return F.when(trimmed != "", trimmed)
+    value = sql_identifier(column)
+    leading = (
+        f"CASE WHEN {value} < '!' OR startswith({value}, {sql_string(chr(39))}) "
+        f"THEN ltrim({sql_string(WHITESPACE + chr(39))}, {value}) ELSE {value} END"
+    )
+    ends_in_space = _any(f"endswith({leading}, {sql_string(c)})" for c in WHITESPACE)
+    trimmed = f"CASE WHEN {ends_in_space} THEN rtrim({sql_string(WHITESPACE)}, {leading}) ELSE {leading} END"
+    return _when(f"{trimmed} != ''", trimmed)
 
 
-def _any(conditions) -> Column:
-    return functools.reduce(operator.or_, conditions)
+def clean_text(column: str) -> Column:
+    return F.expr(clean_text_sql(column))
 
 
-def has_leading_quote_or_tab(value: Column) -> Column:
+def has_leading_quote_or_tab_sql(column: str) -> str:
     """The first non-space character is an apostrophe or a tab (prefix comparisons: no substring is built)."""
-    stripped = F.ltrim(value)
-    return stripped.startswith("'") | stripped.startswith("\t")
+    stripped = f"ltrim({sql_identifier(column)})"
+    return f"(startswith({stripped}, {sql_string(chr(39))}) OR startswith({stripped}, {sql_string(chr(9))}))"
 
 
-def is_spreadsheet_error(text: Column) -> Column:
-    return text.isin(*SPREADSHEET_ERRORS)
+def has_leading_quote_or_tab(column: str) -> Column:
+    return F.expr(has_leading_quote_or_tab_sql(column))
 
 
-def typed_value(text: Column, column_type: str) -> Column:
+def is_spreadsheet_error_sql(text: str) -> str:
+    return f"({text} IN ({', '.join(sql_string(e) for e in SPREADSHEET_ERRORS)}))"
+
+
+def typed_value_sql(column: str, column_type: str) -> str:
     """The typed value of a cleaned text, or null when the text is null or not a valid value of the type."""
+    text = sql_identifier(column)
     if column_type == "string":
-        return F.when(~is_spreadsheet_error(text), text)
-    valid = text.rlike(TYPE_PATTERNS[column_type])
-    if column_type == "decimal":
-        return F.when(valid, text.cast(MONEY))
-    if column_type == "integer":
-        return F.when(valid, text.cast(T.IntegerType()))
-    if column_type == "boolean":
-        return F.when(valid, F.lower(text) == "yes")
-    if column_type == "date":
+        return _when(f"NOT {is_spreadsheet_error_sql(text)}", text)
+    if column_type not in TYPE_PATTERNS:
+        raise ValueError(f"unknown column type {column_type!r}: expected string|decimal|date|integer|boolean")
+    valid = f"{text} RLIKE {sql_string(TYPE_PATTERNS[column_type])}"
+    value = {
+        "decimal": f"CAST({text} AS DECIMAL({MONEY.precision},{MONEY.scale}))",
+        "integer": f"CAST({text} AS INT)",
+        "boolean": f"lower({text}) = 'yes'",
         # Spark's formatter resolves strictly: 02/30 is null, never 03/01.
-        return F.when(valid, F.to_date(text, "MM/dd/yyyy"))
-    raise ValueError(f"unknown column type {column_type!r}: expected string|decimal|date|integer|boolean")
+        "date": f"to_date({text}, 'MM/dd/yyyy')",
+    }[column_type]
+    return _when(valid, value)
 
 
-def failures(labels: list[Column]) -> Column:
+def typed_value(column: str, column_type: str) -> Column:
+    return F.expr(typed_value_sql(column, column_type))
+
+
+def failures_sql(labels: list[str]) -> str:
     """The non-null labels joined with `;`, or null when every label is null.
 
     concat_ws skips nulls natively: unlike array_compact (a higher-order function, evaluated interpreted with
     all of its arguments), this stays in generated code.
     """
-    joined = F.concat_ws(";", *labels)
-    return F.when(joined != "", joined)
+    joined = f"concat_ws(';', {', '.join(labels)})"
+    return _when(f"{joined} != ''", joined)
 
 
 def to_canonical_text(raw: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
     """Header columns -> canonical columns (cleaned text, legacy-only gaps null), keeping the raw columns."""
     position = {name: i for i, name in enumerate(layout.canonical)}
+    texts = {
+        c.name: clean_text_sql(raw_column(position[c.name])) for c in dataset.columns if c.name in position
+    }
     text_columns = [
-        (
-            clean_text(raw_column(position[c.name]))
-            if c.name in position
-            else F.lit(None).cast(T.StringType())
-        ).alias(c.name)
+        F.expr(f"{texts.get(c.name, 'CAST(NULL AS STRING)')} AS {sql_identifier(c.name)}")
         for c in dataset.columns
     ]
     return raw.select("*", *text_columns)
 
 
-def repairs(layout: Layout, dataset: Dataset) -> Column:
+def repairs_sql(layout: Layout, dataset: Dataset) -> str:
     """The repairs of this row, `;`-separated (null when none): leading apostrophes/tabs stripped from any
     value, spreadsheet errors nulled in string columns. Reads the raw columns and the cleaned texts."""
     labels = []
     for index, name in enumerate(layout.canonical):
         labels.append(
-            F.when(has_leading_quote_or_tab(F.col(raw_column(index))), F.lit(f"leading_quote_or_tab:{name}"))
+            _when(has_leading_quote_or_tab_sql(raw_column(index)), sql_string(f"leading_quote_or_tab:{name}"))
         )
         if dataset.column(name).type == "string":
             labels.append(
-                F.when(is_spreadsheet_error(F.col(name)), F.lit(f"spreadsheet_error_nulled:{name}"))
+                _when(
+                    is_spreadsheet_error_sql(sql_identifier(name)),
+                    sql_string(f"spreadsheet_error_nulled:{name}"),
+                )
             )
-    return failures(labels)
+    return failures_sql(labels)
 
 
 def type_and_validate(df: DataFrame, layout: Layout, dataset: Dataset) -> DataFrame:
     """Typed canonical columns plus `reason` (null when the row is clean) and `raw_values` (quarantined rows).
 
     Expects the output of to_canonical_text plus `_file_program_year` and the provenance columns. Adds
-    `_repairs` (see `repairs`).
+    `_repairs` (see `repairs_sql`).
     """
-    labels = [F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed_record:field_count"))]
+    labels = [_when(f"{sql_identifier(CORRUPT)} IS NOT NULL", "'malformed_record:field_count'")]
     typed = []
     for column in dataset.columns:
-        text = F.col(column.name)
-        value = typed_value(text, column.type)
-        typed.append(value.alias(column.name))
+        text = sql_identifier(column.name)
+        value = typed_value_sql(column.name, column.type)
+        typed.append(F.expr(f"{value} AS {text}"))
         if column.type != "string":
             labels.append(
-                F.when(is_spreadsheet_error(text), F.lit(f"spreadsheet_error:{column.name}")).when(
-                    text.isNotNull() & value.isNull(), F.lit(f"invalid_{column.type}:{column.name}")
-                )
+                f"CASE WHEN {is_spreadsheet_error_sql(text)} "
+                f"THEN {sql_string(f'spreadsheet_error:{column.name}')} "
+                f"WHEN {text} IS NOT NULL AND ({value}) IS NULL "
+                f"THEN {sql_string(f'invalid_{column.type}:{column.name}')} END"
             )
     required = [dataset.record_key, "program_year", dataset.amount_column, dataset.payment_date_column]
     for name in (r for r in required if r):
-        labels.append(F.when(F.col(name).isNull(), F.lit(f"missing:{name}")))
+        labels.append(_when(f"{sql_identifier(name)} IS NULL", sql_string(f"missing:{name}")))
+    key = sql_identifier(dataset.record_key)
     labels.append(
-        F.when(
-            F.col(dataset.record_key).isNotNull() & ~F.col(dataset.record_key).rlike(RECORD_ID_PATTERN),
-            F.lit(f"invalid_record_id:{dataset.record_key}"),
+        _when(
+            f"{key} IS NOT NULL AND NOT ({key} RLIKE {sql_string(RECORD_ID_PATTERN)})",
+            sql_string(f"invalid_record_id:{dataset.record_key}"),
         )
     )
     labels.append(
-        F.when(
-            F.col("program_year") != F.col("_file_program_year").cast(T.StringType()),
-            F.lit("program_year_mismatch:program_year"),
+        _when(
+            "`program_year` != CAST(`_file_program_year` AS STRING)",
+            "'program_year_mismatch:program_year'",
         )
     )
-    raw_values = F.to_json(F.struct(*[F.col(raw_column(i)).alias(h) for i, h in enumerate(layout.header)]))
+    raw_values = "to_json(named_struct({}))".format(
+        ", ".join(f"{sql_string(h)}, {sql_identifier(raw_column(i))}" for i, h in enumerate(layout.header))
+    )
     record_position = layout.canonical.index(dataset.record_key)
+    reason = failures_sql(labels)
     # One projection computes each typed value once: the reason and the outputs both read it from here.
     return df.select(
         *typed,
         *PROVENANCE,
         "_file_program_year",
         F.col(raw_column(record_position)).alias("_raw_record_id"),
-        repairs(layout, dataset).alias("_repairs"),
-        failures(labels).alias("reason"),
-        F.when(failures(labels).isNotNull(), raw_values).alias("raw_values"),
+        F.expr(f"{repairs_sql(layout, dataset)} AS _repairs"),
+        F.expr(f"{reason} AS reason"),
+        F.expr(f"CASE WHEN ({reason}) IS NOT NULL THEN {raw_values} END AS raw_values"),
     )
 
 

@@ -186,8 +186,10 @@ function readSession(paths: LakePaths): Session | undefined {
   }
 }
 
+// moto's dashboard page: data.json would serialize every backend's state, slow on a used lake, and a 500 on
+// some states (an IAM lookup of "default_user" failed after several runs), which made `down` refuse to destroy.
 async function answering(endpoint: string): Promise<boolean> {
-  const res = await fetch(`${endpoint}/moto-api/data.json`).catch(() => undefined);
+  const res = await fetch(`${endpoint}/moto-api/`).catch(() => undefined);
   return res?.ok === true;
 }
 
