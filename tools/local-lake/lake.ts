@@ -11,6 +11,7 @@ import {
   PutBucketLoggingCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { z } from "zod";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
 import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
@@ -469,16 +470,20 @@ export async function emptyBucket(endpoint: string, bucket: string): Promise<voi
 }
 
 /**
- * Destroys one stack on the local AWS. Three things differ from a plain `terraform destroy`, each because of
- * what the local lake is, none hidden:
+ * Destroys one stack on the local AWS. What differs from a plain `terraform destroy`, each because of what the
+ * local lake is, none hidden:
  * - the buckets are emptied first (versioned, no force_destroy by design; local data is disposable);
  * - their server access logging is switched off through the S3 API before that: moto writes an access-log
  *   object for every request, so a logs bucket emptied while logging is on fills up again during the destroy
  *   and cannot be deleted (terraform then deletes the already empty logging configuration);
  * - Athena named queries are dropped from the state instead of deleted: moto (5.2.5) implements no
  *   DeleteNamedQuery. They live only in moto's memory and go when it stops;
+ * - key policies are dropped from the state too: their key's scheduled deletion (which terraform does) takes
+ *   them with it, while the provider's delete first puts the default policy back and then waits for it to read
+ *   back the same several times, 1 s apart (about 4 s on the critical path of each stack);
  * - no refresh before the destroy (`-refresh=false`): the local AWS holds only what these stacks created, so
  *   the state is current, and a refresh reads every resource back once more for nothing.
+ * The state is read once (`state pull`: outputs and resources): every terraform command costs its start-up.
  */
 async function destroyStack(
   dir: string,
@@ -489,19 +494,32 @@ async function destroyStack(
   step: string,
 ): Promise<void> {
   const tf = (args: string[]) => terraform(dir, args, env, log, step);
-  const destroy = ["destroy", "-auto-approve", "-input=false", "-refresh=false"];
-  const buckets = bucketNames(stack, JSON.parse(await tf(["output", "-json"])));
-  const addresses = (await tf(["state", "list"])).split("\n").filter(Boolean);
-  const ofType = (type: string) => addresses.filter((a) => a.startsWith(`${type}.`));
+  const state = terraformState.parse(JSON.parse(await tf(["state", "pull"])));
+  const buckets = bucketNames(stack, state.outputs);
   const client = s3(endpoint);
-  for (const bucket of buckets) {
-    await client.send(new PutBucketLoggingCommand({ Bucket: bucket, BucketLoggingStatus: {} }));
-  }
-  for (const bucket of buckets) await emptyBucket(endpoint, bucket);
-  const namedQueries = ofType("aws_athena_named_query");
-  if (namedQueries.length > 0) await tf(["state", "rm", ...namedQueries]);
-  await tf(destroy);
+  await Promise.all(
+    buckets.map((bucket) =>
+      client.send(new PutBucketLoggingCommand({ Bucket: bucket, BucketLoggingStatus: {} })),
+    ),
+  );
+  await Promise.all(buckets.map((bucket) => emptyBucket(endpoint, bucket)));
+  const dropped = state.resources
+    .filter((r) => r.mode === "managed" && DROPPED_FROM_STATE.includes(r.type))
+    .map((r) => [r.module, r.type, r.name].filter(Boolean).join("."));
+  if (dropped.length > 0) await tf(["state", "rm", ...dropped]);
+  await tf(["destroy", "-auto-approve", "-input=false", "-refresh=false"]);
 }
+
+/** Resource types `destroyStack` drops from the state instead of destroying (why: its doc comment). */
+const DROPPED_FROM_STATE: readonly string[] = ["aws_athena_named_query", "aws_kms_key_policy"];
+
+/** The parts of `terraform state pull` that a destroy reads. */
+const terraformState = z.object({
+  outputs: z.record(z.string(), z.unknown()).default({}),
+  resources: z
+    .array(z.object({ mode: z.string(), type: z.string(), name: z.string(), module: z.string().optional() }))
+    .default([]),
+});
 
 export async function destroyStacks(
   steps: Steps,
