@@ -54,8 +54,12 @@ export function glueJobs(buckets: {
   }));
 }
 
-/** spark-submit settings that make the jobs' s3:// paths reach moto's S3 through s3a, over the TLS front. */
-export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
+/**
+ * spark-submit settings that make the jobs' s3:// paths reach moto's S3 through s3a, over the TLS front. The
+ * data key is not among them: each run names it (LocalJobRun.dataKeyArn), so the driver can start before the
+ * lake that creates the key is applied.
+ */
+export function sparkSubmitArgs(front: TlsFront): string[] {
   const conf = {
     "spark.jars.ivy": join(repoRoot, ".build", "ivy"),
     "spark.ui.enabled": "false",
@@ -69,9 +73,6 @@ export function sparkSubmitArgs(front: TlsFront, dataKeyArn: string): string[] {
     "spark.hadoop.fs.s3a.access.key": localAwsEnv.AWS_ACCESS_KEY_ID,
     "spark.hadoop.fs.s3a.secret.key": localAwsEnv.AWS_SECRET_ACCESS_KEY,
     "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-    // As the lake's Glue security configuration: every object written with the data key.
-    "spark.hadoop.fs.s3a.encryption.algorithm": "SSE-KMS",
-    "spark.hadoop.fs.s3a.encryption.key": dataKeyArn,
   };
   const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
   const jvm = [
@@ -93,6 +94,11 @@ export interface LocalJobRun {
   readonly id: string;
   readonly script: string;
   readonly arguments: Readonly<Record<string, string>>;
+  /**
+   * The key of the job's security configuration: S3A writes every object of the run with it (SSE-KMS), as the
+   * lake's Glue security configuration makes Glue do. One driver serves one key: a run naming another fails.
+   */
+  readonly dataKeyArn: string;
 }
 
 /** The job's script ended with an error (the message is the exception, its traceback is in the driver's log). */
@@ -117,8 +123,6 @@ export interface GlueDriver {
 
 export interface GlueDriverOptions {
   readonly front: TlsFront;
-  /** The lake's data key: S3A writes every object with it, as the Glue security configuration makes Glue do. */
-  readonly dataKeyArn: string;
   /** Environment of the driver: local AWS credentials and sparkEnv() (lake.ts localEnv has both). */
   readonly env: NodeJS.ProcessEnv;
   /** The driver's whole output, every job's log and traceback included. */
@@ -142,7 +146,7 @@ export async function startGlueDriver(options: GlueDriverOptions): Promise<GlueD
   const child = startWithEvents(
     join(repoRoot, ".venv", "bin", "spark-submit"),
     [
-      ...sparkSubmitArgs(options.front, options.dataKeyArn),
+      ...sparkSubmitArgs(options.front),
       join(repoRoot, "tools", "local-lake", "glue_local.py"),
       String((server.address() as AddressInfo).port),
     ],
@@ -167,7 +171,8 @@ export async function startGlueDriver(options: GlueDriverOptions): Promise<GlueD
     run(job) {
       const result = queue.then(async () => {
         const argv = Object.entries(job.arguments).flat();
-        requests.write(`${JSON.stringify({ id: job.id, script: job.script, argv })}\n`);
+        const request = { id: job.id, script: job.script, argv, s3KmsKeyArn: job.dataKeyArn };
+        requests.write(`${JSON.stringify(request)}\n`);
         const event = await child.next(ended(job));
         const seconds = Number(event.seconds);
         if (event.event === "failed") {

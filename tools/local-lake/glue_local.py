@@ -8,12 +8,13 @@ per job (each spark-submit costs a JVM start, a Maven resolution of hadoop-aws a
 
     spark-submit ... glue_local.py PORT
 
-Requests: one JSON object a line, {"id": "clean", "script": "/path/clean_job.py", "argv": [...]}, read from
-a TCP connection to 127.0.0.1:PORT (spark-submit gives the Python driver no stdin); the driver ends when the
-connection does. Progress goes to stdout as one JSON object a line: {"event":
-"ready"}, then for each request {"event": "start", "job": id} and either {"event": "done", "job": id,
-"seconds": s} or {"event": "failed", "job": id, "seconds": s, "error": "<exception>: <message>"} (its
-traceback on stderr). A failed job leaves the driver serving, as a failed Glue run leaves the next run.
+Requests: one JSON object a line, {"id": "clean", "script": "/path/clean_job.py", "argv": [...],
+"s3KmsKeyArn": "<the job's security configuration's key>"}, read from a TCP connection to 127.0.0.1:PORT
+(spark-submit gives the Python driver no stdin); the driver ends when the connection does. Progress goes to
+stdout as one JSON object a line: {"event": "ready"}, then for each request {"event": "start", "job": id} and
+either {"event": "done", "job": id, "seconds": s} or {"event": "failed", "job": id, "seconds": s, "error":
+"<exception>: <message>"} (its traceback on stderr). A failed job leaves the driver serving, as a failed Glue
+run leaves the next run.
 """
 
 from __future__ import annotations
@@ -33,10 +34,26 @@ def say(**event: object) -> None:
     print(json.dumps(event), flush=True)
 
 
+def encrypt_with(key_arn: str) -> None:
+    """S3A writes every object with this key (SSE-KMS), as a Glue security configuration's S3 encryption does.
+
+    Set before the run's first S3 access. S3A reads it when it creates a bucket's file system, which Hadoop
+    then caches for the driver's life: a later run with another key would still write with the first, so it
+    fails.
+    """
+    conf = SparkSession.builder.getOrCreate().sparkContext._jsc.hadoopConfiguration()
+    current = conf.get("fs.s3a.encryption.key")
+    if current is not None and current != key_arn:
+        raise ValueError(f"this driver writes with {current}; a run with {key_arn} needs a driver of its own")
+    conf.set("fs.s3a.encryption.algorithm", "SSE-KMS")
+    conf.set("fs.s3a.encryption.key", key_arn)
+
+
 def run_job(job: dict) -> str | None:
     """Runs one entry script as Glue would; returns None when it succeeded, else the error it ended with."""
     sys.argv = [job["script"], *job["argv"]]
     try:
+        encrypt_with(job["s3KmsKeyArn"])
         runpy.run_path(job["script"], run_name="__main__")
     except SystemExit as exit_:
         if exit_.code in (None, 0):

@@ -17,7 +17,7 @@ import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
-import { glueJobs, LocalJobFailed, sparkEnv, startGlueDriver } from "./glue-driver";
+import { type GlueDriver, glueJobs, LocalJobFailed, sparkEnv, startGlueDriver } from "./glue-driver";
 import { exec, StepError, Steps } from "./steps";
 import { startTlsFront } from "./tls-front";
 
@@ -313,13 +313,24 @@ export async function ingest(
  * jobs.json gives it, in one local Spark driver (glue-driver.ts): the JVM, hadoop-aws and S3A start once, not
  * once per job. Steps: the driver's start, then each job; a failing job fails its step and ends the run.
  */
-export async function runGlueJobs(
+/** The lake's Glue jobs' local runner: the TLS front for S3A and one Spark driver, closed together. */
+export interface LakeSpark {
+  readonly driver: GlueDriver;
+  /** The driver's log (every job's output). */
+  readonly log: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the TLS front and the Spark driver. They need only the local AWS, not the lake (each job run names the
+ * data key), so `up` starts them while terraform applies, which mostly waits on the provider's polling.
+ */
+export async function startSpark(
   steps: Steps,
   paths: LakePaths,
   env: NodeJS.ProcessEnv,
   motoPort: number,
-  outputs: LakeOutputs,
-): Promise<void> {
+): Promise<LakeSpark> {
   const front = await steps.run("tls-front", "TLS front for Spark's S3A (SSE-KMS needs HTTPS)", (log) =>
     startTlsFront(motoPort, paths.workDir, log, "tls-front"),
   );
@@ -328,24 +339,37 @@ export async function runGlueJobs(
     const driver = await steps.run(
       "spark",
       "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)",
-      () => startGlueDriver({ front, dataKeyArn: outputs.dataKey, env, log, step: "glue" }),
+      () => startGlueDriver({ front, env, log, step: "glue" }),
     );
-    try {
-      for (const job of glueJobs(outputs)) {
-        const step = `glue-${job.id}`;
-        await steps.run(step, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
-          driver
-            .run({ id: job.id, script: join(repoRoot, "glue-scripts", job.script), arguments: job.arguments })
-            .catch((error: Error) => {
-              throw error instanceof LocalJobFailed ? new StepError(step, log, error.error) : error;
-            }),
-        );
-      }
-    } finally {
-      await driver.close();
-    }
-  } finally {
+    return {
+      driver,
+      log,
+      async close() {
+        try {
+          await driver.close();
+        } finally {
+          await front.close();
+        }
+      },
+    };
+  } catch (error) {
     await front.close();
+    throw error;
+  }
+}
+
+/** Both Glue jobs of glue-scripts/jobs.json, one after the other, with the lake's buckets and data key. */
+export async function runGlueJobs(steps: Steps, spark: LakeSpark, outputs: LakeOutputs): Promise<void> {
+  for (const job of glueJobs(outputs)) {
+    const step = `glue-${job.id}`;
+    const script = join(repoRoot, "glue-scripts", job.script);
+    await steps.run(step, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
+      spark.driver
+        .run({ id: job.id, script, arguments: job.arguments, dataKeyArn: outputs.dataKey })
+        .catch((error: Error) => {
+          throw error instanceof LocalJobFailed ? new StepError(step, spark.log, error.error) : error;
+        }),
+    );
   }
 }
 
@@ -570,11 +594,14 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
     startMotoServer({ port, logFile: log }),
   );
   let complete: Promise<void> | undefined;
+  let spark: Promise<LakeSpark> | undefined;
   try {
     const env = localEnv(moto.endpoint);
     await steps.run("synth", "synthesize the local environment (cdktf)", async () =>
       synthesize(paths, moto.endpoint),
     );
+    spark = startSpark(steps, paths, env, moto.port);
+    spark.catch(() => undefined); // awaited below, or closed on the way out
     const applied = await applyStacks(steps, paths, env);
     complete = applied.complete;
     const { outputs } = applied;
@@ -584,13 +611,20 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
       await generateSamples(steps, paths, options.samples ?? DEFAULT_SAMPLES);
       await ingest(steps, paths, env, [paths.samplesDir]);
     }
-    await runGlueJobs(steps, paths, env, moto.port, outputs);
+    const running = await spark;
+    spark = undefined;
+    try {
+      await runGlueJobs(steps, running, outputs);
+    } finally {
+      await running.close();
+    }
     const smokeOutput = await smoke(steps, paths, env);
     const answers = await analystAnswers(steps, env, outputs);
     const warehouse = await warehouseAnswer(steps, env, outputs);
     await complete;
     return { moto, paths, env, outputs, smokeOutput, answers, warehouse, steps };
   } catch (error) {
+    await spark?.then((s) => s.close()).catch(() => undefined);
     await complete?.catch(() => undefined); // no terraform left running against a stopped moto
     await moto.stop();
     throw error;
@@ -619,7 +653,12 @@ export async function rerun(options: RerunOptions): Promise<Rerun> {
   const env = localEnv(options.endpoint);
   const outputs = readOutputs(paths.outputsFile);
   if (options.files.length > 0) await ingest(steps, paths, env, options.files, "the given files");
-  await runGlueJobs(steps, paths, env, Number(new URL(options.endpoint).port), outputs);
+  const spark = await startSpark(steps, paths, env, Number(new URL(options.endpoint).port));
+  try {
+    await runGlueJobs(steps, spark, outputs);
+  } finally {
+    await spark.close();
+  }
   const smokeOutput = await smoke(steps, paths, env);
   const answers = await analystAnswers(steps, env, outputs);
   return { steps, smokeOutput, answers };

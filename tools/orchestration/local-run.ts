@@ -163,7 +163,12 @@ function sparkJobTask(glue: GlueClient, s3: S3Client, spark: LocalSpark): Task {
     });
     try {
       const script = await downloadScript(s3, String(Job?.Command?.ScriptLocation), dir);
-      const { seconds } = await spark.driver.run({ id, script, arguments: args });
+      const { seconds } = await spark.driver.run({
+        id,
+        script,
+        arguments: args,
+        dataKeyArn: spark.dataKeyArn,
+      });
       return run("SUCCEEDED", seconds);
     } catch (error) {
       if (error instanceof LocalJobFailed) {

@@ -7,6 +7,8 @@ import { startTlsFront } from "../local-lake/tls-front";
 /** The local lake's Spark driver (tools/local-lake/glue-driver.ts) against one moto server, for the local run. */
 export interface LocalSpark {
   readonly driver: GlueDriver;
+  /** The lake's data key, which the refresh's job runs write with (their security configuration's key). */
+  readonly dataKeyArn: string;
   /** Where the run's scripts are downloaded to and the driver's log lies (`glue.log`: every job's output). */
   readonly workDir: string;
   readonly log: string;
@@ -33,13 +35,13 @@ export async function startLocalSpark(options: {
   try {
     const driver = await startGlueDriver({
       front,
-      dataKeyArn: options.dataKeyArn,
       env: { ...process.env, ...localAwsEnv, ...sparkEnv(), NO_PROXY: "127.0.0.1" },
       log,
       step: "glue",
     });
     return {
       driver,
+      dataKeyArn: options.dataKeyArn,
       workDir: options.workDir,
       log,
       async close() {
