@@ -195,3 +195,26 @@ export async function startGlueDriver(options: GlueDriverOptions): Promise<GlueD
     },
   };
 }
+
+/**
+ * A driver started on a running TLS front, the two closed together: closing the result closes the driver, then
+ * the front; if the driver cannot start, the front is closed at once.
+ */
+export async function driverOnFront(front: TlsFront, start: () => Promise<GlueDriver>): Promise<GlueDriver> {
+  try {
+    const driver = await start();
+    return {
+      run: (job) => driver.run(job),
+      async close() {
+        try {
+          await driver.close();
+        } finally {
+          await front.close();
+        }
+      },
+    };
+  } catch (error) {
+    await front.close();
+    throw error;
+  }
+}

@@ -17,7 +17,14 @@ import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
-import { type GlueDriver, glueJobs, LocalJobFailed, sparkEnv, startGlueDriver } from "./glue-driver";
+import {
+  driverOnFront,
+  type GlueDriver,
+  glueJobs,
+  LocalJobFailed,
+  sparkEnv,
+  startGlueDriver,
+} from "./glue-driver";
 import { exec, StepError, Steps } from "./steps";
 import { startTlsFront } from "./tls-front";
 
@@ -313,12 +320,11 @@ export async function ingest(
  * jobs.json gives it, in one local Spark driver (glue-driver.ts): the JVM, hadoop-aws and S3A start once, not
  * once per job. Steps: the driver's start, then each job; a failing job fails its step and ends the run.
  */
-/** The lake's Glue jobs' local runner: the TLS front for S3A and one Spark driver, closed together. */
+/** The lake's Glue jobs' local runner: one Spark driver on the TLS front for S3A (closing it closes both). */
 export interface LakeSpark {
   readonly driver: GlueDriver;
   /** The driver's log (every job's output). */
   readonly log: string;
-  close(): Promise<void>;
 }
 
 /**
@@ -334,28 +340,13 @@ export async function startSpark(
   const front = await steps.run("tls-front", "TLS front for Spark's S3A (SSE-KMS needs HTTPS)", (log) =>
     startTlsFront(motoPort, paths.workDir, log, "tls-front"),
   );
-  try {
-    const log = steps.logFile("glue");
-    const driver = await steps.run(
-      "spark",
-      "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)",
-      () => startGlueDriver({ front, env, log, step: "glue" }),
-    );
-    return {
-      driver,
-      log,
-      async close() {
-        try {
-          await driver.close();
-        } finally {
-          await front.close();
-        }
-      },
-    };
-  } catch (error) {
-    await front.close();
-    throw error;
-  }
+  const log = steps.logFile("glue");
+  const driver = await driverOnFront(front, () =>
+    steps.run("spark", "local Spark driver for the Glue jobs (JVM, hadoop-aws, S3A)", () =>
+      startGlueDriver({ front, env, log, step: "glue" }),
+    ),
+  );
+  return { driver, log };
 }
 
 /** Both Glue jobs of glue-scripts/jobs.json, one after the other, with the lake's buckets and data key. */
@@ -616,7 +607,7 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
     try {
       await runGlueJobs(steps, running, outputs);
     } finally {
-      await running.close();
+      await running.driver.close();
     }
     const smokeOutput = await smoke(steps, paths, env);
     const answers = await analystAnswers(steps, env, outputs);
@@ -624,7 +615,7 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
     await complete;
     return { moto, paths, env, outputs, smokeOutput, answers, warehouse, steps };
   } catch (error) {
-    await spark?.then((s) => s.close()).catch(() => undefined);
+    await spark?.then((s) => s.driver.close()).catch(() => undefined);
     await complete?.catch(() => undefined); // no terraform left running against a stopped moto
     await moto.stop();
     throw error;
@@ -657,7 +648,7 @@ export async function rerun(options: RerunOptions): Promise<Rerun> {
   try {
     await runGlueJobs(steps, spark, outputs);
   } finally {
-    await spark.close();
+    await spark.driver.close();
   }
   const smokeOutput = await smoke(steps, paths, env);
   const answers = await analystAnswers(steps, env, outputs);

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { localAwsEnv } from "../local-aws/moto-server";
-import { type GlueDriver, sparkEnv, startGlueDriver } from "../local-lake/glue-driver";
+import { driverOnFront, type GlueDriver, sparkEnv, startGlueDriver } from "../local-lake/glue-driver";
 import { startTlsFront } from "../local-lake/tls-front";
 
 /** The local lake's Spark driver (tools/local-lake/glue-driver.ts) against one moto server, for the local run. */
@@ -32,28 +32,19 @@ export async function startLocalSpark(options: {
     join(options.workDir, "tls-front.log"),
     "tls-front",
   );
-  try {
-    const driver = await startGlueDriver({
+  const driver = await driverOnFront(front, () =>
+    startGlueDriver({
       front,
       env: { ...process.env, ...localAwsEnv, ...sparkEnv(), NO_PROXY: "127.0.0.1" },
       log,
       step: "glue",
-    });
-    return {
-      driver,
-      dataKeyArn: options.dataKeyArn,
-      workDir: options.workDir,
-      log,
-      async close() {
-        try {
-          await driver.close();
-        } finally {
-          await front.close();
-        }
-      },
-    };
-  } catch (error) {
-    await front.close();
-    throw error;
-  }
+    }),
+  );
+  return {
+    driver,
+    dataKeyArn: options.dataKeyArn,
+    workDir: options.workDir,
+    log,
+    close: () => driver.close(),
+  };
 }
