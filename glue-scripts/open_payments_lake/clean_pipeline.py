@@ -24,6 +24,7 @@ from .clean_transforms import (
     to_canonical_text,
     type_and_validate,
 )
+from .concurrency import concurrently, raise_first
 from .raw_objects import (
     KEY_PATTERN,
     RawFolder,
@@ -121,21 +122,20 @@ def discover(spark: SparkSession, raw_path: str) -> list[IngestedFile]:
     The ingestion CLI writes manifest.json last, after every part is verified: a folder without one is an
     ingestion in progress (or a failed one, which raw keeps) and is never read.
     """
+    patterns = {folders: (f"{folders}/part-*.csv", f"{folders}/{MANIFEST}") for folders in FOLDERS_GLOBS}
+    found = storage.glob_under(spark, raw_path, [p for pair in patterns.values() for p in pair])
     parts: dict[str, list[RawPart]] = defaultdict(list)
-    for folders in FOLDERS_GLOBS:
-        for uri in storage.glob(spark, storage.join(raw_path, folders, "part-*.csv")):
-            part = parse_raw_uri(uri)
-            parts[uri.rsplit("/", 1)[0]].append(part)
-        for uri in storage.glob(spark, storage.join(raw_path, folders, MANIFEST)):
+    manifests: set[str] = set()
+    for part_pattern, manifest_pattern in patterns.values():
+        for uri in found[part_pattern]:
+            parts[uri.rsplit("/", 1)[0]].append(parse_raw_uri(uri))
+        for uri in found[manifest_pattern]:
+            manifests.add(uri)
             parts.setdefault(uri.rsplit("/", 1)[0], [])
     files = []
     for folder_uri, folder_parts in sorted(parts.items()):
         manifest_uri = f"{folder_uri}/{MANIFEST}"
-        manifest = (
-            json.loads(storage.read_text(spark, manifest_uri))
-            if storage.exists(spark, manifest_uri)
-            else None
-        )
+        manifest = json.loads(storage.read_text(spark, manifest_uri)) if manifest_uri in manifests else None
         files.append(
             IngestedFile(parse_raw_folder(folder_uri), tuple(sorted(folder_parts, key=_key)), manifest)
         )
@@ -356,6 +356,45 @@ def threshold_failures(files: list[dict], max_quarantine_ratio: float) -> list[s
     return failures
 
 
+@dataclass(frozen=True)
+class StagedDataset:
+    """One dataset's typed rows, staged, with its per-file report entries and the years it touches."""
+
+    name: str
+    typed: DataFrame
+    files: list[dict]
+    years: set[int]
+    cleaned_years: set[int]
+
+
+def stage_dataset(
+    spark: SparkSession,
+    spec: Spec,
+    name: str,
+    inputs: list[PartInput],
+    staging_path: str,
+    quarantine_path: str,
+) -> StagedDataset:
+    """Type one dataset's parts, stage the rows, count each file's outcomes and write its quarantine."""
+    typed = stage(spark, clean_dataset(spark, spec, name, inputs), staging_path)
+    files = file_report(inputs, outcome_counts(typed).collect())
+    years = {i.part.program_year for i in inputs}
+    log.info(
+        "%s: %d records, %d quarantined",
+        name,
+        sum(f["raw_records"] for f in files),
+        sum(f["quarantined"] for f in files),
+    )
+    replace_partitions(
+        spark,
+        quarantine_rows(typed, spec.dataset(name)),
+        storage.join(quarantine_path, name),
+        years,
+        {f["program_year"] for f in files if f["quarantined"]},
+    )
+    return StagedDataset(name, typed, files, years, {f["program_year"] for f in files if f["cleaned"]})
+
+
 def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = None) -> dict:
     """Run the clean job; returns the report, also written under --report_path however the run ends (a refused
     or failed run with status "failed" and its reason, then the error is raised)."""
@@ -403,45 +442,35 @@ def _clean(spark: SparkSession, options: CleanOptions, spec: Spec, started: date
         by_dataset[i.part.dataset].append(i)
 
     files: list[dict] = report["files"]
-    written: list[tuple[str, DataFrame, set[int], set[int]]] = []
     staging = storage.join(options.temp_path, "clean-staging", started.strftime("%Y%m%dT%H%M%S%fZ"))
     try:
-        for name in sorted(by_dataset):
-            inputs = by_dataset[name]
-            typed = stage(spark, clean_dataset(spark, spec, name, inputs), storage.join(staging, name))
-            dataset_files = file_report(inputs, outcome_counts(typed).collect())
-            files.extend(dataset_files)
-            report["totals"] = _totals(files)
-            years = {i.part.program_year for i in inputs}
-            quarantined_years = {f["program_year"] for f in dataset_files if f["quarantined"]}
-            cleaned_years = {f["program_year"] for f in dataset_files if f["cleaned"]}
-            log.info(
-                "%s: %d records, %d quarantined",
-                name,
-                sum(f["raw_records"] for f in dataset_files),
-                sum(f["quarantined"] for f in dataset_files),
-            )
-            replace_partitions(
-                spark,
-                quarantine_rows(typed, spec.dataset(name)),
-                storage.join(options.quarantine_path, name),
-                years,
-                quarantined_years,
-            )
-            written.append((name, typed, years, cleaned_years))
-
+        outcomes = concurrently(
+            lambda name: stage_dataset(
+                spark, spec, name, by_dataset[name], storage.join(staging, name), options.quarantine_path
+            ),
+            sorted(by_dataset),
+        )
+        staged = [o for o in outcomes if isinstance(o, StagedDataset)]
+        for dataset in staged:
+            files.extend(dataset.files)
+        report["totals"] = _totals(files)
+        raise_first(outcomes)
         report["failures"] = threshold_failures(files, options.max_quarantine_ratio)
         if report["failures"]:
             raise ThresholdExceeded(
                 "clean job failed; cleaned zone left unchanged:\n" + "\n".join(report["failures"])
             )
-        for name, typed, years, cleaned_years in written:
-            replace_partitions(
-                spark,
-                cleaned_rows(typed, spec.dataset(name)),
-                storage.join(options.cleaned_path, name),
-                years,
-                cleaned_years,
+        raise_first(
+            concurrently(
+                lambda d: replace_partitions(
+                    spark,
+                    cleaned_rows(d.typed, spec.dataset(d.name)),
+                    storage.join(options.cleaned_path, d.name),
+                    d.years,
+                    d.cleaned_years,
+                ),
+                staged,
             )
+        )
     finally:
         storage.delete(spark, staging)

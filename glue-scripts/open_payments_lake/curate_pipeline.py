@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from . import iceberg, quality, storage
 from .arguments import ratio, selection
+from .concurrency import concurrently, raise_first
 from .curate_transforms import (
     curated_columns,
     derive,
@@ -21,7 +22,7 @@ from .curate_transforms import (
     resolve_duplicates,
 )
 from .reports import ThresholdExceeded, reported_run
-from .spec import Spec, load_spec
+from .spec import Dataset, Spec, load_spec
 from .writing import replace_partitions
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,93 @@ def _totals(entries: list[dict]) -> dict:
     return {key: sum(e[key] for e in entries) for key in keys}
 
 
+@dataclass(frozen=True)
+class AssessedDataset:
+    """One dataset's curated rows (a plan, not yet written), its report entries and rule failures."""
+
+    dataset: Dataset
+    curated: DataFrame
+    entries: list[dict]
+    failures: list[str]
+    years: set[int]
+    years_with_rows: set[int]
+    publications: set[str]
+
+
+def assess_dataset(
+    spark: SparkSession,
+    options: CurateOptions,
+    dataset: Dataset,
+    removed: DataFrame | None,
+    removed_stamps: set[str],
+    held: ExitStack,
+) -> AssessedDataset | None:
+    """Plan one dataset's curated rows and count them per year and quality rule; None if it has no cleaned
+    data. Its duplicated keys are held in `held` until the rows are written."""
+    cleaned = read_cleaned(spark, options, dataset.name)
+    if cleaned is None:
+        log.info("%s: no cleaned data", dataset.name)
+        return None
+    publications = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
+    ranks = publication_ranks(spark, publications | removed_stamps)
+    # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
+    # cheaper than building Spark's in-memory cache of ~100-column rows (docs/benchmarks.md).
+    rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
+    marked = mark_removed(rows, removed, ranks)
+    kept = marked.where(~F.col("_removed")).drop("_removed")
+    duplicated = held.enter_context(duplicated_keys(kept, dataset))
+    curated = derive(resolve_duplicates(kept, dataset, duplicated), dataset).select(*curated_columns(dataset))
+    cleaned_counts, kept_counts = _per_year_counts(marked)
+    rules = quality.rule_counts(curated, dataset)
+    entries = []
+    for year in sorted(cleaned_counts):
+        curated_rows = rules.get(year, {}).get("rows", 0)
+        entries.append(
+            {
+                "dataset": dataset.name,
+                "curated_table": dataset.curated_table,
+                "program_year": year,
+                "cleaned_rows": cleaned_counts[year],
+                "removed": cleaned_counts[year] - kept_counts.get(year, 0),
+                "duplicates_resolved": kept_counts.get(year, 0) - curated_rows,
+                "curated_rows": curated_rows,
+                "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
+            }
+        )
+    log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
+    return AssessedDataset(
+        dataset,
+        curated,
+        entries,
+        quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio),
+        set(cleaned_counts),
+        set(rules),
+        publications,
+    )
+
+
+def write_dataset(
+    spark: SparkSession, options: CurateOptions, assessed: AssessedDataset
+) -> dict[str, int | None]:
+    """Write one dataset's curated rows; {table: the snapshot it committed} if the format is Iceberg."""
+    dataset, curated = assessed.dataset, assessed.curated
+    if options.curated_format == "iceberg":
+        table = iceberg.Namespace.parse(options.iceberg_namespace).table(dataset.curated_table)
+        snapshot = iceberg.apply_publication(
+            spark, table, curated, dataset.record_key, assessed.years, assessed.publications
+        )
+        return {table: snapshot}
+    ordered = curated.sortWithinPartitions("program_year", *iceberg.SORT_COLUMNS)
+    replace_partitions(
+        spark,
+        ordered,
+        storage.join(options.curated_path, dataset.name),
+        assessed.years,
+        assessed.years_with_rows,
+    )
+    return {}
+
+
 def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dict) -> None:
     """Fills `report` as the run learns (each dataset's partitions), so a failure reports what was known."""
     removed = read_cleaned(spark, options, REMOVED_DATASET)
@@ -132,60 +220,21 @@ def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dic
     )
     datasets = [d for d in spec.curated_datasets if options.datasets is None or d.name in options.datasets]
     entries: list[dict] = report["partitions"]
-    failures: list[str] = []
-    outputs = []
-    # The duplicated keys of each dataset are held until its curated rows are written.
     with ExitStack() as held:
-        for dataset in datasets:
-            cleaned = read_cleaned(spark, options, dataset.name)
-            if cleaned is None:
-                log.info("%s: no cleaned data", dataset.name)
-                continue
-            publications = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
-            stamps = publications | removed_stamps
-            ranks = publication_ranks(spark, stamps)
-            # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
-            # cheaper than building Spark's in-memory cache of ~100-column rows (docs/benchmarks.md).
-            rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
-            marked = mark_removed(rows, removed, ranks)
-            kept = marked.where(~F.col("_removed")).drop("_removed")
-            duplicated = held.enter_context(duplicated_keys(kept, dataset))
-            curated = derive(resolve_duplicates(kept, dataset, duplicated), dataset).select(
-                *curated_columns(dataset)
+        outcomes = concurrently(
+            lambda dataset: assess_dataset(spark, options, dataset, removed, removed_stamps, held), datasets
+        )
+        assessed = [o for o in outcomes if isinstance(o, AssessedDataset)]
+        for a in assessed:
+            entries.extend(a.entries)
+        report["totals"] = _totals(entries)
+        raise_first(outcomes)
+        report["failures"] = [failure for a in assessed for failure in a.failures]
+        if report["failures"]:
+            raise ThresholdExceeded(
+                "curate job failed; curated zone left unchanged:\n" + "\n".join(report["failures"])
             )
-            cleaned_counts, kept_counts = _per_year_counts(marked)
-            rules = quality.rule_counts(curated, dataset)
-            for year in sorted(cleaned_counts):
-                curated_rows = rules.get(year, {}).get("rows", 0)
-                entries.append(
-                    {
-                        "dataset": dataset.name,
-                        "curated_table": dataset.curated_table,
-                        "program_year": year,
-                        "cleaned_rows": cleaned_counts[year],
-                        "removed": cleaned_counts[year] - kept_counts.get(year, 0),
-                        "duplicates_resolved": kept_counts.get(year, 0) - curated_rows,
-                        "curated_rows": curated_rows,
-                        "rules": {k: v for k, v in rules.get(year, {}).items() if k != "rows"},
-                    }
-                )
-            report["totals"] = _totals(entries)
-            log.info("%s: %s", dataset.name, {y: rules[y]["rows"] for y in sorted(rules)})
-            failures += quality.threshold_failures(dataset.name, rules, options.max_rule_violation_ratio)
-            outputs.append((dataset, curated, set(cleaned_counts), set(rules), publications))
-
-        report["failures"] = failures
-        if failures:
-            raise ThresholdExceeded("curate job failed; curated zone left unchanged:\n" + "\n".join(failures))
-        for dataset, curated, years, years_with_rows, publications in outputs:
-            if options.curated_format == "iceberg":
-                table = iceberg.Namespace.parse(options.iceberg_namespace).table(dataset.curated_table)
-                snapshot = iceberg.apply_publication(
-                    spark, table, curated, dataset.record_key, years, publications
-                )
-                report.setdefault("iceberg_snapshots", {})[table] = snapshot
-                continue
-            ordered = curated.sortWithinPartitions("program_year", *iceberg.SORT_COLUMNS)
-            replace_partitions(
-                spark, ordered, storage.join(options.curated_path, dataset.name), years, years_with_rows
-            )
+        written = concurrently(lambda a: write_dataset(spark, options, a), assessed)
+        raise_first(written)
+        if options.curated_format == "iceberg":
+            report["iceberg_snapshots"] = {t: s for snapshots in written for t, s in snapshots.items()}

@@ -4,6 +4,7 @@ and local paths (tests)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -28,9 +29,25 @@ def glob(spark: SparkSession, pattern: str) -> list[str]:
     return sorted(s.getPath().toString() for s in statuses if s.isFile())
 
 
-def exists(spark: SparkSession, uri: str) -> bool:
-    path, fs = _path_and_fs(spark, uri)
-    return bool(fs.exists(path))
+def glob_under(spark: SparkSession, root: str, patterns: list[str]) -> dict[str, list[str]]:
+    """Files under root matching each Hadoop-style glob relative to it (`*` within one path segment), sorted;
+    [] for a pattern when nothing matches or root does not exist.
+
+    One recursive listing serves every pattern: on S3A that is a few paged LIST requests for the whole tree,
+    where a glob lists each directory its wildcards pass through.
+    """
+    path, fs = _path_and_fs(spark, root)
+    listed = []
+    if fs.exists(path):
+        found = fs.listFiles(path, True)
+        while found.hasNext():
+            listed.append(found.next().getPath().toString())
+    base = re.escape(fs.makeQualified(path).toString().rstrip("/") + "/")
+    matched = {}
+    for pattern in patterns:
+        regex = re.compile(base + "[^/]*".join(re.escape(p) for p in pattern.strip("/").split("*")))
+        matched[pattern] = sorted(uri for uri in listed if regex.fullmatch(uri))
+    return matched
 
 
 def read_first_line(spark: SparkSession, uri: str) -> str:

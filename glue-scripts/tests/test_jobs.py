@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,15 @@ from pyspark.sql import functions as F
 from shared_data import OPEN_PAYMENTS
 
 import sample_data
-from open_payments_lake.clean_pipeline import IncompleteIngestionError, ThresholdExceeded, discover, run_clean
+from open_payments_lake import storage
+from open_payments_lake.clean_pipeline import (
+    FOLDERS_GLOBS,
+    IncompleteIngestionError,
+    ThresholdExceeded,
+    discover,
+    run_clean,
+)
+from open_payments_lake.concurrency import concurrently, raise_first
 from open_payments_lake.curate_pipeline import run_curate
 from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, TEMP, LocalZones
 from open_payments_lake.raw_objects import parse_raw_uri
@@ -210,6 +219,47 @@ def failed_report(root: Path, reports: str, error: BaseException) -> dict:
     assert report["error"] == {"type": type(error).__name__, "message": "\n".join(message)}
     assert report["failures"]
     return report
+
+
+def test_one_listing_finds_what_hadoop_globs_find(spark, tmp_path):
+    """discover lists the raw zone once and matches its patterns itself: the same files as Hadoop's globs,
+    a wildcard never spanning folders, and nothing (not an error) under a zone that does not exist yet."""
+    for key in (
+        "general/program_year=2023/publication=P01/f/ingestion=1/part-00001.csv",
+        "general/program_year=2023/publication=P01/f/ingestion=1/manifest.json",
+        "general/program_year=2023/publication=P01/f/part-00001.csv",
+        "general/program_year=2023/publication=P01/f/ingestion=1/old/part-00001.csv",
+        "general/program_year=2023/publication=P01/part-00001.csv",
+        "general/program_year=2023/publication=P01/f/ingestion=1/part-00001.csv.tmp",
+        "ownership/program_year=2022/publication=P02/g/ingestion=7/part-00002.csv",
+    ):
+        (tmp_path / "raw" / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "raw" / key).write_text("x")
+    root = str(tmp_path / "raw")
+    patterns = [f"{folders}/{name}" for folders in FOLDERS_GLOBS for name in ("part-*.csv", "manifest.json")]
+    found = storage.glob_under(spark, root, patterns)
+    assert found == {p: storage.glob(spark, storage.join(root, p)) for p in patterns}
+    assert sum(map(len, found.values())) == 4
+    assert storage.glob_under(spark, str(tmp_path / "nothing"), patterns) == {p: [] for p in patterns}
+
+
+def test_datasets_run_concurrently_and_every_one_ends_before_a_failure_is_raised():
+    ended = []
+
+    def work(item):
+        if item == "b":
+            raise ValueError("b broke")
+        time.sleep(0.3 if item == "d" else 0)  # still working when "b" has failed
+        ended.append(item)
+        return item.upper()
+
+    outcomes = concurrently(work, ["a", "b", "c", "d"])
+    shown = [o if isinstance(o, str) else repr(o) for o in outcomes]
+    assert shown == ["A", "ValueError('b broke')", "C", "D"]
+    assert sorted(ended) == ["a", "c", "d"]
+    with pytest.raises(ValueError, match="b broke"):
+        raise_first(outcomes)
+    raise_first(["A", "C"])
 
 
 def test_a_listed_part_that_is_missing_fails_before_anything_is_written(spark, tmp_path):
