@@ -122,11 +122,11 @@ def discover(spark: SparkSession, raw_path: str) -> list[IngestedFile]:
     The ingestion CLI writes manifest.json last, after every part is verified: a folder without one is an
     ingestion in progress (or a failed one, which raw keeps) and is never read.
     """
-    patterns = {folders: (f"{folders}/part-*.csv", f"{folders}/{MANIFEST}") for folders in FOLDERS_GLOBS}
-    found = storage.glob_under(spark, raw_path, [p for pair in patterns.values() for p in pair])
+    patterns = [(f"{folders}/part-*.csv", f"{folders}/{MANIFEST}") for folders in FOLDERS_GLOBS]
+    found = storage.glob_under(spark, raw_path, [p for pair in patterns for p in pair])
     parts: dict[str, list[RawPart]] = defaultdict(list)
     manifests: set[str] = set()
-    for part_pattern, manifest_pattern in patterns.values():
+    for part_pattern, manifest_pattern in patterns:
         for uri in found[part_pattern]:
             parts[uri.rsplit("/", 1)[0]].append(parse_raw_uri(uri))
         for uri in found[manifest_pattern]:

@@ -235,6 +235,8 @@ def _curate(spark: SparkSession, options: CurateOptions, spec: Spec, report: dic
                 "curate job failed; curated zone left unchanged:\n" + "\n".join(report["failures"])
             )
         written = concurrently(lambda a: write_dataset(spark, options, a), assessed)
+        if options.curated_format == "iceberg":  # the tables that did commit, even if another failed
+            report["iceberg_snapshots"] = {
+                table: snapshot for w in written if isinstance(w, dict) for table, snapshot in w.items()
+            }
         raise_first(written)
-        if options.curated_format == "iceberg":
-            report["iceberg_snapshots"] = {t: s for snapshots in written for t, s in snapshots.items()}

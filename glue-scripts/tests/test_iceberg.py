@@ -17,10 +17,11 @@ from oracle import curated_rows, expect_file
 from shared_data import OPEN_PAYMENTS, REPO
 from test_jobs import place_raw
 
+import sample_data
 from open_payments_lake import iceberg
 from open_payments_lake.clean_pipeline import run_clean
 from open_payments_lake.curate_pipeline import CurateOptions, run_curate
-from open_payments_lake.local_zones import LocalZones
+from open_payments_lake.local_zones import CURATE_REPORTS, LocalZones
 from open_payments_lake.spec import load_spec
 
 REAL = OPEN_PAYMENTS / "real" / "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv"
@@ -207,6 +208,31 @@ def test_a_table_terraform_created_takes_its_first_publication(spark, tmp_path):
     assert refs[JANUARY] == refs["main"]
     # Converged once: the next run changes nothing.
     assert iceberg.converge_layout(spark, table, spark.table(table)) == []
+
+
+def test_a_failed_table_write_still_reports_the_snapshots_the_others_committed(spark, tmp_path, monkeypatch):
+    """The datasets are written at once: when one table's MERGE fails, the run fails with its error and the
+    report names the snapshot each other table committed (Iceberg commits are atomic per table)."""
+    sample_data.generate(tmp_path, 8, 5, [YEAR], ["ownership.modern-30", "general.modern-91"], raw=True)
+    zones = LocalZones(tmp_path)
+    run_clean(spark, zones.clean_options(1.0))
+    namespace = "partial.curated"  # a catalog of its own (Spark keeps a catalog's first warehouse)
+    iceberg.use_hadoop_catalog(spark, "partial", zones.iceberg_warehouse)
+    merge = iceberg.apply_publication
+
+    def merge_but_general(session, table, *args):
+        if table.endswith(".general_payments"):
+            raise RuntimeError(f"{table}: commit refused")
+        return merge(session, table, *args)
+
+    monkeypatch.setattr(iceberg, "apply_publication", merge_but_general)
+    with pytest.raises(RuntimeError, match="general_payments: commit refused"):
+        run_curate(spark, zones.curate_options(curated_format="iceberg", iceberg_namespace=namespace))
+    report = json.loads((Path(zones.path(CURATE_REPORTS)) / "latest.json").read_text())
+    assert report["status"] == "failed"
+    table = f"{namespace}.ownership_interests"
+    (committed,) = spark.sql(f"SELECT snapshot_id FROM {table}.snapshots").collect()
+    assert report["iceberg_snapshots"] == {table: committed["snapshot_id"]}
 
 
 def test_a_table_with_other_columns_is_refused_naming_them():

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -244,11 +245,14 @@ def test_one_listing_finds_what_hadoop_globs_find(spark, tmp_path):
 
 
 def test_datasets_run_concurrently_and_every_one_ends_before_a_failure_is_raised():
+    # The items that succeed wait for each other at a barrier: run one after the other, it would time out.
+    together = threading.Barrier(3, timeout=10)
     ended = []
 
     def work(item):
         if item == "b":
             raise ValueError("b broke")
+        together.wait()
         time.sleep(0.3 if item == "d" else 0)  # still working when "b" has failed
         ended.append(item)
         return item.upper()
