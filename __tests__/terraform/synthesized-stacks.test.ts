@@ -1,9 +1,12 @@
 // The synthesized stacks, proven with the real terraform binary (offline, through the provider mirror) and with
 // checkov. One synthesis serves every check in this file.
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ENVIRONMENTS } from "../../modules/config";
 import { describeVerdict, judge, loadSkips, scanStacks } from "../../scripts/checkov";
 import * as parliament from "../../scripts/parliament";
+import { LOCAL_AWS_PROFILE } from "../../stacks/aws-provider";
 import { expectedResourceCounts } from "./expected-resources";
 import {
   createdPerType,
@@ -75,6 +78,26 @@ describe("offline terraform plan (local state, fake credentials, provider skip f
       expect(createdPerType(plan ?? [])).toEqual(expectedResourceCounts(name));
     },
   );
+});
+
+describe("the local stacks' provider", () => {
+  it("stops before any AWS call when the local profile (moto's endpoint) is not there", async () => {
+    const stack = stacks.find((s) => s.name === "state-bootstrap-local");
+    if (!stack) throw new Error("state-bootstrap-local was not synthesized");
+    // Its backend is local state: a real init and plan, with a shared config file lacking the profile.
+    const configDir = mkdtempSync(join(tmpdir(), "opl-no-profile-"));
+    const awsConfig = join(configDir, "config");
+    writeFileSync(awsConfig, "[profile someone-else]\nregion = us-east-1\n");
+    try {
+      const localEnv = { ...env, AWS_CONFIG_FILE: awsConfig };
+      await terraform(stack.dir, ["init", "-reconfigure", "-input=false"], localEnv);
+      await expect(
+        terraform(stack.dir, ["plan", "-input=false", "-lock=false", "-refresh=false"], localEnv),
+      ).rejects.toThrow(`failed to get shared config profile, ${LOCAL_AWS_PROFILE}`);
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("checkov", () => {

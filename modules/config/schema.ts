@@ -489,8 +489,8 @@ export const lakeConfigSchema = z
       .url({ error: "must be a URL such as http://127.0.0.1:5000" })
       .optional()
       .describe(
-        "Local environment only: the moto server every AWS service points to. Overridden at synth time by " +
-          "the environment variable LAKE_LOCAL_AWS_ENDPOINT.",
+        "Local environment only: the moto server every AWS service points to (through the local AWS " +
+          "profile). Overridden by the environment variable LAKE_LOCAL_AWS_ENDPOINT.",
       ),
   })
   .superRefine((c, ctx) => {

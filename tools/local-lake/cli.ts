@@ -205,7 +205,12 @@ async function runDown(io: Io, paths: LakePaths): Promise<void> {
         "stop that process (its resources live in moto's memory only)",
     );
   }
-  await destroyStacks(new Steps(paths.logDir, io.err), paths, localEnv(session.endpoint), session.endpoint);
+  await destroyStacks(
+    new Steps(paths.logDir, io.err),
+    paths,
+    localEnv(session.endpoint, paths),
+    session.endpoint,
+  );
   process.kill(session.pid, "SIGTERM");
   io.out(`Destroyed the lake and its state bootstrap; stopped local AWS (process ${session.pid}).`);
 }

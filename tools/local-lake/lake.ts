@@ -15,6 +15,7 @@ import { z } from "zod";
 import { LOCAL_ENDPOINT_ENV, loadConfig } from "../../modules/config";
 import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
+import { localAwsConfig } from "../../stacks/aws-provider";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
 import {
@@ -69,6 +70,8 @@ export interface LakePaths {
   /** Written while `up` keeps the lake running: what `down` and `status` need. */
   readonly sessionFile: string;
   readonly smokeDir: string;
+  /** The AWS shared config file whose profile points the local stacks' provider at moto (localAwsConfig). */
+  readonly awsConfigFile: string;
 }
 
 /** Where a lake's files go: LOCAL_LAKE_DIR if set (tests keep theirs apart), else .build/local-lake. */
@@ -88,6 +91,7 @@ export function lakePaths(
     outputsFile: join(workDir, "outputs.json"),
     sessionFile: join(workDir, "session.json"),
     smokeDir: join(workDir, "smoke"),
+    awsConfigFile: join(workDir, "aws-config"),
   };
 }
 
@@ -110,8 +114,11 @@ export interface Session {
   readonly workDir: string;
 }
 
-/** The environment every child gets: fake credentials, every AWS SDK and terraform's backend pointed at moto. */
-export function localEnv(endpoint: string): NodeJS.ProcessEnv {
+/**
+ * The environment every child gets: fake credentials, every AWS SDK and terraform's backend pointed at moto, and
+ * the shared config file of the local stacks' provider profile (written by `synthesize`).
+ */
+export function localEnv(endpoint: string, paths: LakePaths): NodeJS.ProcessEnv {
   const tfrc = process.env.TF_CLI_CONFIG_FILE;
   return {
     ...process.env,
@@ -122,6 +129,7 @@ export function localEnv(endpoint: string): NodeJS.ProcessEnv {
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     AWS_ENDPOINT_URL_STS: endpoint,
     AWS_ENDPOINT_URL_IAM: endpoint,
+    AWS_CONFIG_FILE: paths.awsConfigFile,
     TF_CLI_CONFIG_FILE:
       tfrc?.endsWith(".tfrc") && existsSync(tfrc) ? tfrc : join(repoRoot, ".build", "terraform.tfrc"),
     TF_IN_AUTOMATION: "1",
@@ -131,11 +139,14 @@ export function localEnv(endpoint: string): NodeJS.ProcessEnv {
   };
 }
 
+/** Synthesizes the local environment and writes its provider profile, pointed at `endpoint`. */
 export function synthesize(paths: LakePaths, endpoint: string): void {
   rmSync(paths.synthDir, { recursive: true, force: true });
+  const config = loadConfig("local", { env: { [LOCAL_ENDPOINT_ENV]: endpoint } });
   const app = new App({ outdir: paths.synthDir });
-  addEnvironment(app, loadConfig("local", { env: { [LOCAL_ENDPOINT_ENV]: endpoint } }));
+  addEnvironment(app, config);
   app.synth();
+  writeFileSync(paths.awsConfigFile, localAwsConfig(config.localEndpoint ?? endpoint));
 }
 
 export async function terraform(
@@ -587,7 +598,7 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
   let complete: Promise<void> | undefined;
   let spark: Promise<LakeSpark> | undefined;
   try {
-    const env = localEnv(moto.endpoint);
+    const env = localEnv(moto.endpoint, paths);
     await steps.run("synth", "synthesize the local environment (cdktf)", async () =>
       synthesize(paths, moto.endpoint),
     );
@@ -641,7 +652,7 @@ export interface Rerun {
 export async function rerun(options: RerunOptions): Promise<Rerun> {
   const paths = options.paths ?? lakePaths();
   const steps = new Steps(join(paths.logDir, "run"), options.print);
-  const env = localEnv(options.endpoint);
+  const env = localEnv(options.endpoint, paths);
   const outputs = readOutputs(paths.outputsFile);
   if (options.files.length > 0) await ingest(steps, paths, env, options.files, "the given files");
   const spark = await startSpark(steps, paths, env, Number(new URL(options.endpoint).port));
@@ -668,7 +679,7 @@ export async function queryLake(paths: LakePaths, endpoint: string, sql: string)
     ],
     {
       cwd: repoRoot,
-      env: localEnv(endpoint),
+      env: localEnv(endpoint, paths),
       log: join(paths.logDir, "query.log"),
       step: "query",
       captureStdout: true,
