@@ -17,10 +17,14 @@ interface Run {
   /** Step title -> seconds, in the order printed. */
   readonly steps: Map<string, number>;
   readonly demo: number;
+  /** Of `demo`: from `make` to the first step (make's set-up check, the CLI's start) and after the destroy. */
+  readonly beforeSteps: number;
+  readonly afterDestroy: number;
   readonly destroy: number;
   readonly total: number;
 }
 
+const STEP_START = /^\[\d+\] .+ \.\.\.$/;
 const STEP_DONE = /^\[\d+\] (.+): done in (\d+\.\d) s$/;
 const STEP_FAILED = /^\[\d+\] (.+): FAILED after/;
 const DESTROY_STEP = /^\[\d+\] terraform destroy /;
@@ -29,6 +33,7 @@ const DESTROYED = /^Destroyed the lake and its state bootstrap/;
 async function runOnce(checkout: string): Promise<Run> {
   const port = await freePort();
   const started = performance.now();
+  let firstStep: number | undefined;
   let destroyStarted: number | undefined;
   let destroyEnded: number | undefined;
   const steps = new Map<string, number>();
@@ -46,6 +51,7 @@ async function runOnce(checkout: string): Promise<Run> {
       pending = lines.pop() ?? "";
       for (const line of lines) {
         output.push(line);
+        if (firstStep === undefined && STEP_START.test(line)) firstStep = performance.now();
         if (destroyStarted === undefined && DESTROY_STEP.test(line)) destroyStarted = performance.now();
         if (DESTROYED.test(line)) destroyEnded = performance.now();
         const done = STEP_DONE.exec(line);
@@ -61,12 +67,14 @@ async function runOnce(checkout: string): Promise<Run> {
     child.once("close", (c) => ok(c ?? 1));
   });
   const ended = performance.now();
-  if (code !== 0 || destroyStarted === undefined || destroyEnded === undefined) {
+  if (code !== 0 || firstStep === undefined || destroyStarted === undefined || destroyEnded === undefined) {
     throw new Error(`make demo in ${checkout} exited with ${code}:\n${output.slice(-30).join("\n")}`);
   }
   return {
     steps,
     demo: (ended - started - (destroyEnded - destroyStarted)) / 1000,
+    beforeSteps: (firstStep - started) / 1000,
+    afterDestroy: (ended - destroyEnded) / 1000,
     destroy: (destroyEnded - destroyStarted) / 1000,
     total: (ended - started) / 1000,
   };
@@ -105,8 +113,9 @@ async function main(): Promise<void> {
       runs.get(checkout)?.push(run);
       const steps = [...run.steps].map(([title, s]) => `${title.split(" (")[0]} ${s.toFixed(1)}`).join(", ");
       process.stdout.write(
-        `run ${i + 1} ${checkout}: demo ${run.demo.toFixed(1)} s, destroy ${run.destroy.toFixed(1)} s ` +
-          `(${steps}); load ${loadavg()[0].toFixed(2)}\n`,
+        `run ${i + 1} ${checkout}: demo ${run.demo.toFixed(1)} s (before the first step ` +
+          `${run.beforeSteps.toFixed(1)}, after the destroy ${run.afterDestroy.toFixed(1)}), destroy ` +
+          `${run.destroy.toFixed(1)} s (${steps}); load ${loadavg()[0].toFixed(2)}\n`,
       );
     }
   }
@@ -122,6 +131,14 @@ async function main(): Promise<void> {
       title,
       ...checkouts.map((c) => cell((runs.get(c) ?? []).flatMap((r) => r.steps.get(title) ?? []))),
     ]),
+    [
+      "before the first step (make's set-up check, the CLI's start)",
+      ...checkouts.map((c) => cell((runs.get(c) ?? []).map((r) => r.beforeSteps))),
+    ],
+    [
+      "after the destroy (the refresh demo)",
+      ...checkouts.map((c) => cell((runs.get(c) ?? []).map((r) => r.afterDestroy))),
+    ],
     [
       "demo total (make demo without the destroy)",
       ...checkouts.map((c) => cell((runs.get(c) ?? []).map((r) => r.demo))),
