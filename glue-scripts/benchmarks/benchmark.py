@@ -13,7 +13,7 @@ columnar engine reads from curated (Parquet column chunks of the referenced colu
 metadata) vs the raw CSV size; with --warm-runs, the jobs again in the same (now warm) JVM; then how time
 grows with rows and with the number of parts.
 Targets: curated >= 10x smaller; analyst queries read <= 5 % of raw bytes; Spark within 5x DuckDB doing the
-same conversion.
+same conversion, and within 2.5x at 1 M rows (the later goal).
 """
 
 from __future__ import annotations
@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         "curated >= 10x smaller than CSV": summary["compression_ratio"] >= 10,
         "analyst queries read <= 5% of raw": all(q["share_of_raw"] <= 0.05 for q in summary["queries"]),
         "Spark within 5x DuckDB doing the same conversion": summary["spark_vs_duckdb_time"] <= 5,
+        "Spark within 2.5x DuckDB doing the same conversion (issue 16's goal at 1 M rows)": (
+            summary["spark_vs_duckdb_time"] <= 2.5
+        ),
         "DuckDB's conversion curated the same rows": summary["duckdb"]["same_curated_rows"],
     }
     for target, met in targets.items():
