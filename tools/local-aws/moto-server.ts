@@ -2,12 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { onExit } from "signal-exit";
 
 /** A moto server on loopback: the project's local AWS (no Docker). */
 export interface MotoServer {
   /** e.g. http://127.0.0.1:45123 — pass as the endpoint of every AWS client and provider block. */
   readonly endpoint: string;
   readonly port: number;
+  /** The server's process id. */
+  readonly pid: number;
   /** Wipes every resource (moto's reset API) without restarting the process. */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -20,6 +23,12 @@ export interface MotoServerOptions {
   readonly logFile?: string;
   /** How long to wait for the server to answer; default 30 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Keep the server after this process exits: a session that later commands reuse (`local-lake up`). Default:
+   * the server is stopped when this process exits, however it exits (a crash, a closed stdout, SIGTERM, Ctrl-C),
+   * so no moto is left holding its port.
+   */
+  readonly outlivesProcess?: boolean;
 }
 
 const repoRoot = resolve(__dirname, "..", "..");
@@ -63,8 +72,11 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     env: { ...process.env, ...localAwsEnv, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
   });
   let exited: number | null = null;
+  // A kill is a synchronous system call: it still runs in an exit handler, where nothing asynchronous does.
+  const removeExitHook = options.outlivesProcess ? () => undefined : onExit(() => void child.kill("SIGKILL"));
   child.once("exit", (code) => {
     exited = code ?? -1;
+    removeExitHook();
   });
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
@@ -89,6 +101,7 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
   return {
     endpoint,
     port,
+    pid: child.pid ?? -1,
     async reset() {
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);

@@ -593,7 +593,7 @@ export async function up(options: UpOptions = {}): Promise<RunningLake> {
   const steps = new Steps(paths.logDir, options.print);
   const port = options.port ?? defaultPort();
   const moto = await steps.run("moto", `start local AWS (moto on 127.0.0.1:${port})`, async (log) =>
-    startMotoServer({ port, logFile: log }),
+    startMotoServer({ port, logFile: log, outlivesProcess: true }),
   );
   let complete: Promise<void> | undefined;
   let spark: Promise<LakeSpark> | undefined;
