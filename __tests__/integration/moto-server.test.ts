@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 
-// Whatever ends the process that started local AWS, no moto is left holding its port, unless asked to outlive
-// it (`local-lake up`'s session). Real moto servers, real signals.
+// Whatever ends the process that started local AWS (`local-lake up`, the refresh demo, a test), no moto is left
+// holding its port. Real moto servers, real signals.
 
 const child = join(__dirname, "moto-child.ts");
 const tsx = join(__dirname, "..", "..", "node_modules", ".bin", "tsx");
@@ -68,15 +68,3 @@ test.each([
   },
   60_000,
 );
-
-test("a server that outlives its process keeps answering (local-lake up's session)", async () => {
-  const started = await start("outlive");
-  await exited(started.process);
-  try {
-    expect(started.process.exitCode).toBe(0);
-    expect(await answers(started.endpoint)).toBe(true);
-  } finally {
-    process.kill(started.pid, "SIGKILL");
-  }
-  expect(await gone(started.pid, started.endpoint)).toBe(true);
-}, 60_000);

@@ -23,12 +23,6 @@ export interface MotoServerOptions {
   readonly logFile?: string;
   /** How long to wait for the server to answer; default 30 s. */
   readonly startTimeoutMs?: number;
-  /**
-   * Keep the server after this process exits: a session that later commands reuse (`local-lake up`). Default:
-   * the server is stopped when this process exits, however it exits (a crash, a closed stdout, SIGTERM, Ctrl-C),
-   * so no moto is left holding its port.
-   */
-  readonly outlivesProcess?: boolean;
 }
 
 const repoRoot = resolve(__dirname, "..", "..");
@@ -72,8 +66,10 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     env: { ...process.env, ...localAwsEnv, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
   });
   let exited: number | null = null;
-  // A kill is a synchronous system call: it still runs in an exit handler, where nothing asynchronous does.
-  const removeExitHook = options.outlivesProcess ? () => undefined : onExit(() => void child.kill("SIGKILL"));
+  // The server lives only as long as this process, however the process ends (a crash, a closed stdout, SIGTERM,
+  // Ctrl-C): no moto is left holding its port. A kill is a synchronous system call, so it still runs in an exit
+  // handler, where nothing asynchronous does.
+  const removeExitHook = onExit(() => void child.kill("SIGKILL"));
   child.once("exit", (code) => {
     exited = code ?? -1;
     removeExitHook();
@@ -98,10 +94,12 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`moto_server answered on ${endpoint} but has no process id`);
   return {
     endpoint,
     port,
-    pid: child.pid ?? -1,
+    pid,
     async reset() {
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);

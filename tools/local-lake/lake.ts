@@ -586,14 +586,15 @@ export function defaultPort(): number {
   return Number(new URL(loadConfig("local", { env: {} }).localEndpoint ?? "").port);
 }
 
-/** Brings the whole lake up and runs it; moto keeps running (the caller stops it or tears the stacks down). */
+/** Brings the whole lake up and runs it; moto keeps running as long as this process (the caller stops it or
+ * tears the stacks down). */
 export async function up(options: UpOptions = {}): Promise<RunningLake> {
   const paths = options.paths ?? lakePaths();
   rmSync(paths.logDir, { recursive: true, force: true });
   const steps = new Steps(paths.logDir, options.print);
   const port = options.port ?? defaultPort();
   const moto = await steps.run("moto", `start local AWS (moto on 127.0.0.1:${port})`, async (log) =>
-    startMotoServer({ port, logFile: log, outlivesProcess: true }),
+    startMotoServer({ port, logFile: log }),
   );
   let complete: Promise<void> | undefined;
   let spark: Promise<LakeSpark> | undefined;
