@@ -18,79 +18,18 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, when run as a script
 
-from benchmarks.benchmark import positive, prepare, run_jobs, tree_bytes
+from benchmarks.benchmark import positive, prepare
+from benchmarks.measure import in_fresh_process, tree_bytes
 
 # A Glue G.1X worker: 4 vCPU, 16 GB. One worker of a job hosts the driver; the others run executors.
 G1X_VCPU = 4
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_usage(pid: int) -> tuple[float, int]:
-    """(CPU seconds, peak resident bytes) of a live process, from /proc (the JVM is not ours to wait for)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-    peak_kb = next(
-        int(line.split()[1])
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmHWM:")
-    )
-    return cpu, peak_kb * 1024
-
-
-def self_usage() -> tuple[float, int]:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
-
-
-def child_spark(root: Path, cores: int, driver_memory: str) -> dict:
-    from open_payments_lake.local_zones import LocalZones
-    from open_payments_lake.session import local_session
-
-    started = time.perf_counter()
-    spark = local_session("open-payments-scale", cores=cores, driver_memory=driver_memory, small_data=False)
-    jvm_start = round(time.perf_counter() - started, 1)
-    jobs = run_jobs(spark, root)
-    jvm_cpu, jvm_peak = process_usage(spark.sparkContext._gateway.proc.pid)
-    py_cpu, py_peak = self_usage()
-    zones = LocalZones(root)
-    result = {
-        **jobs,
-        "jvm_start_seconds": jvm_start,
-        "cpu_seconds": round(jvm_cpu + py_cpu, 1),
-        "peak_rss_bytes": jvm_peak + py_peak,
-        "cleaned_bytes": tree_bytes(Path(zones.cleaned), ".parquet"),
-        "curated_bytes": tree_bytes(Path(zones.curated), ".parquet"),
-    }
-    spark.stop()
-    return result
-
-
-def child_duckdb(root: Path, cores: int) -> dict:
-    from benchmarks import duckdb_reference
-
-    target = root / "duckdb-same"
-    shutil.rmtree(target, ignore_errors=True)
-    run = duckdb_reference.run(root / "raw", target, cores)
-    cpu, peak = self_usage()
-    return {
-        "clean_seconds": run["clean_seconds"],
-        "curate_seconds": run["curate_seconds"],
-        "seconds": run["seconds"],
-        "cpu_seconds": round(cpu, 1),
-        "peak_rss_bytes": peak,
-        "curated_rows": sum(y["rows"] for d in run["curated"].values() for y in d.values()),
-        "curated_bytes": tree_bytes(target / "curated", ".parquet"),
-    }
 
 
 def regroup(source: Path, target: Path, parts: int) -> Path:
@@ -131,14 +70,6 @@ def regroup(source: Path, target: Path, parts: int) -> Path:
     return target
 
 
-def in_fresh_process(args: list[str]) -> dict:
-    """Run this script as a child (a fresh interpreter and, for Spark, a fresh JVM); its last line is JSON."""
-    completed = subprocess.run(
-        [sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True
-    )
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 def gib(n: int) -> str:
     return f"{n / 2**30:.2f}"
 
@@ -156,18 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=positive, default=os.cpu_count() or 2)
     parser.add_argument("--driver-memory", default="8g", help="the local JVM heap (a G.1X worker: 16 GB)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--child", choices=["spark", "duckdb"], help=argparse.SUPPRESS)
-    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.child:
-        measured = (
-            child_spark(args.root, args.cores, args.driver_memory)
-            if args.child == "spark"
-            else child_duckdb(args.root, args.cores)
-        )
-        print(json.dumps(measured))
-        return 0
 
     parts_list = [int(p) for p in args.parts.split(",") if p] or [args.cores * k for k in (1, 2, 4)]
     print(f"scale run: {args.rows:,} General rows, parts {parts_list}, {args.cores} cores", flush=True)
@@ -181,13 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             root = regroup(generated, args.work / f"{args.rows}-{parts}", parts)
             print(f"  regrouped into {parts} parts in {time.perf_counter() - started:.1f}s", flush=True)
         raw_bytes = tree_bytes(root / "raw" / "general", ".csv")
-        common = ["--work", str(args.work), "--root", str(root), "--cores", str(args.cores)]
         print(f"  {parts} parts: Spark clean + curate (fresh JVM) ...", flush=True)
-        spark = in_fresh_process(["--child", "spark", "--driver-memory", args.driver_memory, *common])
+        spark = in_fresh_process("spark", root, args.cores, args.driver_memory)
         print(f"  {parts} parts: {spark['clean_seconds']} s + {spark['curate_seconds']} s", flush=True)
         if not duck:
             print(f"  {parts} parts: DuckDB, the same conversion ...", flush=True)
-            duck = in_fresh_process(["--child", "duckdb", *common])
+            duck = in_fresh_process("duckdb", root, args.cores)
             print(f"  DuckDB: {duck['seconds']} s", flush=True)
         runs.append({"parts": parts, "raw_csv_bytes": raw_bytes, "spark": spark})
         if root != generated and not args.keep:
