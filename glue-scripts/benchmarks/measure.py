@@ -22,15 +22,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # glue-scripts/, w
 
 from pyspark.sql import SparkSession
 
+from benchmarks import duckdb_reference
 from open_payments_lake.clean_pipeline import run_clean
 from open_payments_lake.curate_pipeline import run_curate
 from open_payments_lake.local_zones import LocalZones
+from open_payments_lake.session import local_session
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# The local JVM heap of benchmark.py's runs (scale.py passes its own).
+DRIVER_MEMORY = "4g"
 
 
 def tree_bytes(path: Path, suffix: str) -> int:
     return sum(p.stat().st_size for p in path.rglob(f"*{suffix}"))
+
+
+def clear_outputs(root: Path) -> None:
+    """Remove the jobs' outputs under `root`, so a run starts from the raw zone alone."""
+    for zone in ("cleaned", "curated"):
+        shutil.rmtree(root / zone, ignore_errors=True)
 
 
 def run_jobs(spark: SparkSession, root: Path) -> dict:
@@ -71,10 +81,7 @@ def self_usage() -> tuple[float, int]:
 
 def spark_run(root: Path, cores: int, driver_memory: str) -> dict:
     """Clean + curate in a new local Spark session (in a fresh process: a cold JVM); CPU, memory, sizes."""
-    from open_payments_lake.session import local_session
-
-    for zone in ("cleaned", "curated"):
-        shutil.rmtree(root / zone, ignore_errors=True)
+    clear_outputs(root)
     started = time.perf_counter()
     spark = local_session("open-payments-measure", cores=cores, driver_memory=driver_memory, small_data=False)
     jvm_start = round(time.perf_counter() - started, 1)
@@ -97,8 +104,6 @@ def spark_run(root: Path, cores: int, driver_memory: str) -> dict:
 
 def duckdb_run(root: Path, cores: int) -> dict:
     """DuckDB's same conversion (duckdb_reference.py) of the raw zone under `root`, into root/duckdb-same."""
-    from benchmarks import duckdb_reference
-
     target = root / "duckdb-same"
     shutil.rmtree(target, ignore_errors=True)
     run = duckdb_reference.run(root / "raw", target, cores)
@@ -114,7 +119,7 @@ def duckdb_run(root: Path, cores: int) -> dict:
     }
 
 
-def in_fresh_process(kind: str, root: Path, cores: int, driver_memory: str = "4g") -> dict:
+def in_fresh_process(kind: str, root: Path, cores: int, driver_memory: str = DRIVER_MEMORY) -> dict:
     """spark_run or duckdb_run in a child interpreter (and, for Spark, a fresh JVM): nothing warmed up."""
     completed = subprocess.run(
         [
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=["spark", "duckdb"], required=True)
     parser.add_argument("--root", type=Path, required=True, help="a prepared <work>/<rows>-<parts> folder")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument("--driver-memory", default=DRIVER_MEMORY)
     args = parser.parse_args(argv)
     if not (args.root / "raw").is_dir():
         parser.error(f"--root {args.root} has no raw/ folder: prepare it with benchmark.py or scale.py first")
