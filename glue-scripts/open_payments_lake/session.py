@@ -25,13 +25,26 @@ JOB_CONF = {
     # persisted set, curate_transforms.duplicated_keys, sizes itself).
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    # A partitioned write keeps one file open per program year in its task instead of first sorting the
+    # task's rows by year (a task's rows come from one or a few years; past 4 it sorts the rest as before).
+    # Sorting ~100-column rows only to group them held 784 MB per task and took a third of the cleaned write
+    # (1 M rows: 17.0 -> 11.8 s). Spark 3.4+ plans that sort before the writer sees the rows unless planned
+    # writes are off; the curated write is sorted by program year first anyway and is not affected.
+    "spark.sql.optimizer.plannedWrite.enabled": "false",
+    "spark.sql.maxConcurrentOutputFileWriters": "4",
 }
 # The clean job's rows are the raw CSV rows (92 string columns in the modern General layout). Fused into one
 # generated method they are more than the JIT's optimizing compiler handles: it spends ~5 s of CPU on each run
 # and gives up ("out of nodes"), leaving the hottest loop in slower code. Wider stages than this are evaluated
 # operator by operator with split methods instead (cold clean of 1 M rows: 49.0 -> 43.6 s, medians of 3; the
 # curate job keeps the default: its wide stages run 20-25 s slower without whole-stage code generation).
-CLEAN_CONF = {"spark.sql.codegen.maxFields": "64"}
+# The spreadsheet-error test (`IN` seven literals) appears once per column: as a hash-set lookup it is a
+# fraction of the generated code of seven comparisons, with the same result (clean projection of the General
+# layout: 646 -> 476 k characters of Java; cold clean of 1 M rows, docs/benchmarks.md).
+CLEAN_CONF = {
+    "spark.sql.codegen.maxFields": "64",
+    "spark.sql.optimizer.inSetConversionThreshold": "5",
+}
 
 
 # Iceberg's SQL (MERGE INTO, tags, CALL procedures); Glue adds it itself with --datalake-formats iceberg.

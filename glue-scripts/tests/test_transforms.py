@@ -10,7 +10,12 @@ from pyspark.sql import functions as F
 from rule_rows import RULE_ROWS, RULE_SCHEMA
 
 from open_payments_lake import curate_transforms
-from open_payments_lake.clean_transforms import clean_text, has_leading_quote_or_tab, typed_value
+from open_payments_lake.clean_transforms import (
+    clean_text,
+    has_leading_quote_or_tab,
+    is_spreadsheet_error_sql,
+    typed_value,
+)
 from open_payments_lake.curate_transforms import (
     duplicated_keys,
     mark_removed,
@@ -20,7 +25,7 @@ from open_payments_lake.curate_transforms import (
     top_level_specialty,
 )
 from open_payments_lake.quality import row_rules, rule_counts
-from open_payments_lake.session import job_settings
+from open_payments_lake.session import CLEAN_CONF, job_settings
 from open_payments_lake.spec import load_spec
 
 
@@ -47,6 +52,8 @@ def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
         "a \u00a0",
         "Wolf",
         "fish",
+        "x\f",
+        "y\r",
     ]
     assert values(spark, texts, lambda _: clean_text("v")) == [
         "a b",
@@ -65,6 +72,8 @@ def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
         "a \u00a0",
         "Wolf",  # a letter f is not a form feed
         "fish",
+        "x",
+        "y",
     ]
     assert values(spark, texts, lambda _: has_leading_quote_or_tab("v")) == [
         False,
@@ -83,7 +92,20 @@ def test_clean_text_trims_strips_leading_quote_and_tab_and_nulls_empty(spark):
         False,
         False,
         False,
+        False,
+        False,
     ]
+
+
+def test_clean_job_tests_spreadsheet_errors_with_one_set_lookup(spark):
+    """The clean job's settings turn the seven-literal `IN` into one hash-set lookup (smaller generated code,
+    session.CLEAN_CONF), with the same answers, null included."""
+    texts = ["#N/A", "#NUM!", "#n/a", " #N/A", "x", None]
+    expression = F.expr(is_spreadsheet_error_sql("v"))
+    df = spark.createDataFrame([(t,) for t in texts], "v string").select(expression.alias("error"))
+    with job_settings(spark, CLEAN_CONF):
+        assert " INSET " in df._jdf.queryExecution().optimizedPlan().toString()
+        assert [r[0] for r in df.collect()] == [True, True, False, False, False, None]
 
 
 @pytest.mark.parametrize(
