@@ -40,6 +40,7 @@ from benchmarks.measure import (
     DRIVER_MEMORY,
     clear_outputs,
     duckdb_run,
+    duckdb_target,
     in_fresh_process,
     run_jobs,
     tree_bytes,
@@ -96,7 +97,7 @@ def duckdb_same_conversion(root: Path, threads: int, runs: int) -> dict:
         "clean_seconds": results[-1]["clean_seconds"],
         "curate_seconds": results[-1]["curate_seconds"],
         "curated_rows": results[-1]["curated_rows"],
-        "curated_parquet_bytes": tree_bytes(root / "duckdb-same" / "curated" / "general", ".parquet"),
+        "curated_parquet_bytes": tree_bytes(duckdb_target(root) / "curated" / "general", ".parquet"),
     }
 
 

@@ -102,9 +102,14 @@ def spark_run(root: Path, cores: int, driver_memory: str) -> dict:
     return result
 
 
+def duckdb_target(root: Path) -> Path:
+    """Where duckdb_run writes DuckDB's cleaned and curated zones for the raw zone under `root`."""
+    return root / "duckdb-same"
+
+
 def duckdb_run(root: Path, cores: int) -> dict:
-    """DuckDB's same conversion (duckdb_reference.py) of the raw zone under `root`, into root/duckdb-same."""
-    target = root / "duckdb-same"
+    """DuckDB's same conversion (duckdb_reference.py) of the raw zone under `root`, into duckdb_target."""
+    target = duckdb_target(root)
     shutil.rmtree(target, ignore_errors=True)
     run = duckdb_reference.run(root / "raw", target, cores)
     cpu, peak = self_usage()
