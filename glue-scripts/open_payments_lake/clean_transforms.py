@@ -41,6 +41,9 @@ TYPE_PATTERNS = {
 }
 RECORD_ID_PATTERN = r"^[0-9]{1,38}$"
 WHITESPACE = " \t\n\r\f\v"  # Java's \s: space, tab, newline, carriage return, form feed, vertical tab
+# The least character above every whitespace character ('!'): a text that starts (ends) with a character
+# sorting before it may start (end) with whitespace, one that does not cannot.
+_ABOVE_WHITESPACE = chr(ord(max(WHITESPACE)) + 1)
 
 
 def raw_column(index: int) -> str:
@@ -84,19 +87,20 @@ def clean_text_sql(column: str) -> str:
 
     Character-set trims rather than regular expressions, each behind a guard of plain byte comparisons:
     Spark's set trims allocate on every call (the trailing one two arrays as long as the value), and almost no
-    value starts or ends with a character of the set. Every character of the set sorts before '!', so
-    `value < '!'` holds exactly when the value is empty or starts with a byte at most a space, and
-    `substring(value, -1) < '!'` when its last character is one. One comparison at the end rather than one
-    `endswith` per whitespace character halves the code Spark generates for the 92-column projection, which a
-    cold JVM spends its first minute compiling (docs/benchmarks.md).
+    value starts or ends with a character of the set. Every character of the set sorts before '!'
+    (_ABOVE_WHITESPACE), so `value < '!'` holds exactly when the value is empty or starts with a character at
+    most a space, and `substring(value, -1) < '!'` when its last character is one. One comparison at the end
+    rather than one `endswith` per whitespace character halves the code Spark generates for the 92-column
+    projection, which a cold JVM spends its first minute compiling (docs/benchmarks.md).
     """
     value = sql_identifier(column)
+    above = sql_string(_ABOVE_WHITESPACE)
     leading = (
-        f"CASE WHEN {value} < '!' OR startswith({value}, {sql_string(chr(39))}) "
+        f"CASE WHEN {value} < {above} OR startswith({value}, {sql_string(chr(39))}) "
         f"THEN ltrim({sql_string(WHITESPACE + chr(39))}, {value}) ELSE {value} END"
     )
     trimmed = (
-        f"CASE WHEN substring({leading}, -1) < '!' "
+        f"CASE WHEN substring({leading}, -1) < {above} "
         f"THEN rtrim({sql_string(WHITESPACE)}, {leading}) ELSE {leading} END"
     )
     return _when(f"{trimmed} != ''", trimmed)
