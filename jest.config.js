@@ -14,7 +14,8 @@ module.exports = {
       testPathIgnorePatterns: ["<rootDir>/__tests__/terraform/", "<rootDir>/__tests__/integration/"],
     },
     {
-      // The real terraform binary (validate, offline plan) and checkov over the synthesized stacks: run in band.
+      // The real terraform binary (validate, offline plan) and checkov over the synthesized stacks, each test in
+      // its own temporary directory: two workers (Makefile).
       displayName: "terraform",
       transform,
       testEnvironment: "node",
