@@ -52,19 +52,25 @@ ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExt
 _REPO = Path(__file__).resolve().parents[2]
 
 
-def local_jars(repo: Path = _REPO) -> list[str]:
-    """The jars pinned in jars.lock, as scripts/fetch-jars.sh places them under .build/jars/."""
-    jars = []
+ICEBERG_RUNTIME = "iceberg-spark-runtime-3.5_2.12"
+
+
+def local_jars(*artifacts: str, repo: Path = _REPO) -> list[str]:
+    """These artifacts' jars, pinned in jars.lock, as scripts/fetch-jars.sh places them under .build/jars/."""
+    pinned = {}
     for line in (repo / "jars.lock").read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        _, artifact, version = line.split()[0].split(":")
-        jar = repo / ".build" / "jars" / f"{artifact}-{version}.jar"
-        if not jar.is_file():
+        if line.strip() and not line.startswith("#"):
+            _, artifact, version = line.split()[0].split(":")
+            pinned[artifact] = repo / ".build" / "jars" / f"{artifact}-{version}.jar"
+    jars = []
+    for artifact in artifacts:
+        if artifact not in pinned:
+            raise KeyError(f"{artifact} is not pinned in {repo / 'jars.lock'}")
+        if not pinned[artifact].is_file():
             raise FileNotFoundError(
-                f"{jar} is missing: run `make setup` (scripts/fetch-jars.sh fetches jars.lock)"
+                f"{pinned[artifact]} is missing: run `make setup` (scripts/fetch-jars.sh fetches jars.lock)"
             )
-        jars.append(str(jar))
+        jars.append(str(pinned[artifact]))
     return jars
 
 
@@ -96,7 +102,7 @@ def local_session(
     )
     if iceberg:
         builder = (
-            builder.config("spark.jars", ",".join(local_jars()))
+            builder.config("spark.jars", ",".join(local_jars(ICEBERG_RUNTIME)))
             .config("spark.sql.extensions", ICEBERG_EXTENSIONS)
             # Iceberg's vectorized Parquet reader (Arrow buffers from its shaded Netty allocator) crashed this
             # machine's JVM with SIGSEGV in MERGE and compaction reads of 20k+ rows; the row reader does not.

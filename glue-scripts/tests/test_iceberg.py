@@ -22,6 +22,7 @@ from open_payments_lake import iceberg
 from open_payments_lake.clean_pipeline import run_clean
 from open_payments_lake.curate_pipeline import CurateOptions, run_curate
 from open_payments_lake.local_zones import CURATE_REPORTS, LocalZones
+from open_payments_lake.session import local_jars
 from open_payments_lake.spec import load_spec
 
 REAL = OPEN_PAYMENTS / "real" / "OP_DTL_OWNRSHP_PGYR2022_P01302025_01212025.csv"
@@ -244,3 +245,14 @@ def test_a_table_with_other_columns_is_refused_naming_them():
         "old is in the table but not written",
         "amount is decimal(12,2) in the table but decimal(18,2) written",
     ]
+
+
+def test_local_jars_name_an_unpinned_artifact_and_a_jar_not_fetched(tmp_path):
+    (tmp_path / ".build" / "jars").mkdir(parents=True)
+    (tmp_path / "jars.lock").write_text("# pins\ng:fetched:1.0 abc\ng:absent:2.0 def\n", encoding="utf-8")
+    (tmp_path / ".build" / "jars" / "fetched-1.0.jar").write_bytes(b"")
+    assert local_jars("fetched", repo=tmp_path) == [str(tmp_path / ".build" / "jars" / "fetched-1.0.jar")]
+    with pytest.raises(KeyError, match="unpinned is not pinned in"):
+        local_jars("fetched", "unpinned", repo=tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"absent-2\.0\.jar is missing: run `make setup`"):
+        local_jars("absent", repo=tmp_path)

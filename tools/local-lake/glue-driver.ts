@@ -2,6 +2,7 @@
 // local run (tools/orchestration/local-run.ts): one spark-submit of glue_local.py (the .venv's pyspark, hadoop-aws
 // over s3a to moto through the TLS front), which then runs job after job, each through its own entry script as
 // `__main__` with exactly the arguments it is given, as Glue runs a job's script.
+import { existsSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
@@ -11,8 +12,26 @@ import type { TlsFront } from "./tls-front";
 
 const repoRoot = join(__dirname, "..", "..");
 
-// Spark 3.5.4 is built on Hadoop 3.3.4 (pyspark/jars/hadoop-client-api-3.3.4.jar): hadoop-aws must match it.
-const HADOOP_AWS = "org.apache.hadoop:hadoop-aws:3.3.4";
+// S3A and its dependencies, pinned in jars.lock (with why these versions) and fetched by `make setup`.
+const S3A_ARTIFACTS = ["hadoop-aws", "aws-java-sdk-bundle", "wildfly-openssl"];
+
+/** The jars of these artifacts as scripts/fetch-jars.sh places them, from jars.lock; names a missing one. */
+export function lockedJars(artifacts: readonly string[], root = repoRoot): string[] {
+  const pinned = new Map<string, string>();
+  for (const line of readFileSync(join(root, "jars.lock"), "utf8").split("\n")) {
+    if (!line.trim() || line.startsWith("#")) continue;
+    const [, artifact, version] = line.split(/\s+/)[0].split(":");
+    pinned.set(artifact, join(root, ".build", "jars", `${artifact}-${version}.jar`));
+  }
+  return artifacts.map((artifact) => {
+    const jar = pinned.get(artifact);
+    if (jar === undefined) throw new Error(`${artifact} is not pinned in ${join(root, "jars.lock")}`);
+    if (!existsSync(jar)) {
+      throw new Error(`${jar} is missing: run 'make setup' (scripts/fetch-jars.sh fetches jars.lock)`);
+    }
+    return jar;
+  });
+}
 
 /** What the driver's processes need: Spark's home, the .venv's Python, the jobs' package (Glue's --extra-py-files). */
 export function sparkEnv(): NodeJS.ProcessEnv {
@@ -61,7 +80,6 @@ export function glueJobs(buckets: {
  */
 export function sparkSubmitArgs(front: TlsFront): string[] {
   const conf = {
-    "spark.jars.ivy": join(repoRoot, ".build", "ivy"),
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
@@ -74,7 +92,14 @@ export function sparkSubmitArgs(front: TlsFront): string[] {
     "spark.hadoop.fs.s3a.secret.key": localAwsEnv.AWS_SECRET_ACCESS_KEY,
     "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
   };
-  const args = ["--master", "local[2]", "--driver-memory", "1g", "--packages", HADOOP_AWS];
+  const args = [
+    "--master",
+    "local[2]",
+    "--driver-memory",
+    "1g",
+    "--jars",
+    lockedJars(S3A_ARTIFACTS).join(","),
+  ];
   const jvm = [
     `-Djavax.net.ssl.trustStore=${front.trustStore}`,
     `-Djavax.net.ssl.trustStorePassword=${front.trustStorePassword}`,

@@ -21,8 +21,7 @@ export interface TlsFront {
   readonly endpoint: string;
   /**
    * PKCS12 trust store for the JVM (javax.net.ssl.trustStore): the JVM's own CA certificates plus this front's,
-   * because the setting replaces the default store for the whole spark-submit process, including Ivy's download
-   * of hadoop-aws from Maven Central on a machine whose Ivy cache is empty.
+   * because the setting replaces the default store for the whole spark-submit process (any other HTTPS it makes).
    */
   readonly trustStore: string;
   readonly trustStorePassword: string;
