@@ -22,7 +22,8 @@ typecheck: setup
 	tsc --noEmit
 
 # Two workers even on 2 cores (jest's default is cores - 1): the tests wait on child processes (terraform,
-# checkov, synth) about a third of the time. Each terraform test works in its own temporary directory.
+# checkov, synth, moto) a third of the time or more. Each terraform test works in its own temporary directory,
+# each integration test file in its own folder under .build/ with its own local AWS on a free port.
 test-unit: setup
 	jest --selectProjects unit --maxWorkers=2
 
@@ -33,7 +34,7 @@ test-terraform: setup
 	jest --selectProjects terraform --maxWorkers=2
 
 test-integration: setup
-	jest --selectProjects integration --runInBand
+	jest --selectProjects integration --maxWorkers=2
 
 # The test data outside the project (README "What the test suite needs"): checked first, named when missing.
 test-prereqs:
