@@ -23,7 +23,7 @@ typecheck: setup
 
 # Two workers even on 2 cores (jest's default is cores - 1): the tests wait on child processes (terraform,
 # checkov, synth, moto) a third of the time or more. Each terraform test works in its own temporary directory,
-# each integration test file in its own folder under .build/ with its own local AWS on a free port.
+# each integration test file in its own folder, starting its own servers on free ports.
 test-unit: setup
 	jest --selectProjects unit --maxWorkers=2
 

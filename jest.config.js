@@ -22,8 +22,8 @@ module.exports = {
       testMatch: ["<rootDir>/__tests__/terraform/**/*.test.ts"],
     },
     {
-      // Local AWS servers, local Spark and the whole local lake, each test file in its own folder and local AWS:
-      // slower, two workers (Makefile).
+      // Local AWS servers, local Spark and the whole local lake, each test file in its own folder with its own
+      // servers on free ports: slower, two workers (Makefile).
       displayName: "integration",
       transform,
       testEnvironment: "node",
