@@ -21,20 +21,17 @@ lint: setup
 typecheck: setup
 	tsc --noEmit
 
-# Two workers even on 2 cores (jest's default is cores - 1): the tests wait on child processes (terraform,
-# checkov, synth, moto) a third of the time or more. Each terraform test works in its own temporary directory,
-# each integration test file in its own folder, starting its own servers on free ports.
 test-unit: setup
-	jest --selectProjects unit --maxWorkers=2
+	jest --selectProjects unit
 
 test-python: setup
 	pytest
 
 test-terraform: setup
-	jest --selectProjects terraform --maxWorkers=2
+	jest --selectProjects terraform
 
 test-integration: setup
-	jest --selectProjects integration --maxWorkers=2
+	jest --selectProjects integration
 
 # The test data outside the project (README "What the test suite needs"): checked first, named when missing.
 test-prereqs:
