@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { buildSync, type Metafile } from "esbuild";
+import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
 import { zipSync } from "fflate";
 
 const repoRoot = join(__dirname, "..", "..");
+
+/** Where built bundles are kept between processes: inside the checkout, which only its owner can write. */
+export const BUNDLE_CACHE_DIR = join(repoRoot, ".build", "lambda-bundles");
 
 /**
  * What runs in AWS, each bundled from the project's own code: the Lambda handlers (tools/orchestration/handlers,
@@ -25,7 +27,7 @@ export const BUNDLE_MAIN = "index.js";
 
 export interface LambdaBundle {
   readonly name: BundleName;
-  /** The reproducible zip (a temporary file named by its hash). */
+  /** The reproducible zip (in the cache folder, named by its hash). */
   readonly zipFile: string;
   /** base64 SHA-256 of the zip: what Lambda reports as CodeSha256 (the function's source_code_hash). */
   readonly sourceCodeHash: string;
@@ -59,11 +61,9 @@ function largestInputs(metafile: Metafile): LambdaBundle["largestInputs"] {
     .slice(0, 8);
 }
 
-/** The zip's bytes, built afresh (no cache): esbuild then fflate with fixed timestamps and sorted entries. */
-export function bundleZip(name: BundleName): { zip: Uint8Array; code: Uint8Array; metafile: Metafile } {
-  const spec = BUNDLES[name];
-  const result = buildSync({
-    entryPoints: [join(repoRoot, spec.entry)],
+function buildOptions(name: BundleName): BuildOptions & { write: false; metafile: true } {
+  return {
+    entryPoints: [join(repoRoot, BUNDLES[name].entry)],
     bundle: true,
     platform: "node",
     target: "node22",
@@ -76,17 +76,24 @@ export function bundleZip(name: BundleName): { zip: Uint8Array; code: Uint8Array
     outfile: join(repoRoot, ".build", "orchestration", name, BUNDLE_MAIN),
     logLevel: "silent",
     absWorkingDir: repoRoot,
-  });
+  };
+}
+
+/** The files a bundle carries beside its code (e.g. the smoke checks' SQL), by repository path. */
+function extraFiles(name: BundleName): [string, Uint8Array][] {
+  return BUNDLES[name].extra.flatMap((dir) =>
+    filesUnder(dir).map((f): [string, Uint8Array] => [
+      f.split("\\").join("/"),
+      readFileSync(join(repoRoot, f)),
+    ]),
+  );
+}
+
+/** The zip's bytes, built afresh (no cache): esbuild then fflate with fixed timestamps and sorted entries. */
+export function bundleZip(name: BundleName): { zip: Uint8Array; code: Uint8Array; metafile: Metafile } {
+  const result = buildSync(buildOptions(name));
   const code = result.outputFiles[0].contents;
-  const entries: [string, Uint8Array][] = [
-    [BUNDLE_MAIN, code],
-    ...spec.extra.flatMap((dir) =>
-      filesUnder(dir).map((f): [string, Uint8Array] => [
-        f.split("\\").join("/"),
-        readFileSync(join(repoRoot, f)),
-      ]),
-    ),
-  ];
+  const entries: [string, Uint8Array][] = [[BUNDLE_MAIN, code], ...extraFiles(name)];
   const zip = zipSync(
     Object.fromEntries(
       entries.sort(([a], [b]) => a.localeCompare(b)).map(([p, bytes]) => [p, [bytes, { mtime: ZIP_EPOCH }]]),
@@ -96,36 +103,126 @@ export function bundleZip(name: BundleName): { zip: Uint8Array; code: Uint8Array
   return { zip, code, metafile: result.metafile };
 }
 
-const built = new Map<BundleName, LambdaBundle>();
+/**
+ * What a bundle was built from, recorded beside its zip. Bundling takes about a second per bundle (esbuild over
+ * the AWS SDK) and every synth process, each test file among them, would otherwise repeat it for unchanged code.
+ * The zip is reused only while every file esbuild read is unchanged byte for byte, under the same esbuild,
+ * options, carried files and package-lock.json, and while the zip itself still has the recorded SHA-256.
+ */
+interface BundleManifest {
+  readonly fingerprint: string;
+  /** Every input esbuild read, by path from the repository root, with its SHA-256 (hex). */
+  readonly inputs: Record<string, string>;
+  /** The zip's file name in the cache folder, and its SHA-256 (hex). */
+  readonly zip: string;
+  readonly zipSha256: string;
+  readonly codeBytes: number;
+  readonly largestInputs: LambdaBundle["largestInputs"];
+}
 
-/** The bundle as a zip file named by its hash (built once per process and name). */
-export function buildBundle(name: BundleName): LambdaBundle {
-  const cached = built.get(name);
-  if (cached) return cached;
-  const { zip, code, metafile } = bundleZip(name);
-  const sha = createHash("sha256").update(zip);
-  const hex = sha.copy().digest("hex");
-  const dir = join(tmpdir(), "open-payments-lake-lambda");
-  const zipFile = join(dir, `${name}-${hex.slice(0, 32)}.zip`);
-  if (!existsSync(zipFile)) {
-    mkdirSync(dir, { recursive: true });
-    // Write then rename: a concurrent synth never reads a half-written zip.
-    const partial = `${zipFile}.${process.pid}.partial`;
-    writeFileSync(partial, zip);
-    renameSync(partial, zipFile);
+const sha256Hex = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
+
+// Per process: the bundles share most of their ~700 inputs (the AWS SDK).
+const fileHashes = new Map<string, string | undefined>();
+function fileHash(path: string): string | undefined {
+  if (!fileHashes.has(path)) {
+    const file = join(repoRoot, path);
+    fileHashes.set(path, existsSync(file) ? sha256Hex(readFileSync(file)) : undefined);
   }
-  const bundle: LambdaBundle = {
+  return fileHashes.get(path);
+}
+
+function fingerprint(name: BundleName): string {
+  const hash = createHash("sha256").update(
+    JSON.stringify({ esbuildVersion, options: buildOptions(name), spec: BUNDLES[name] }),
+  );
+  const lock = join(repoRoot, "package-lock.json");
+  // Length-prefixed, so no two different lists of files hash alike.
+  for (const [path, bytes] of [
+    ["package-lock.json", existsSync(lock) ? readFileSync(lock) : new Uint8Array()] as const,
+    ...extraFiles(name),
+  ]) {
+    hash.update(`${path}\0${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest("hex");
+}
+
+function writeAtomically(file: string, bytes: Uint8Array | string): void {
+  // Write then rename: a concurrent synth never reads a half-written file.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, file);
+}
+
+function toBundle(
+  name: BundleName,
+  zipFile: string,
+  zip: Uint8Array,
+  manifest: BundleManifest,
+): LambdaBundle {
+  return {
     name,
     zipFile,
-    sourceCodeHash: sha.digest("base64"),
+    sourceCodeHash: createHash("sha256").update(zip).digest("base64"),
     zipBytes: zip.length,
-    codeBytes: code.length,
-    largestInputs: largestInputs(metafile).map((i) => ({
-      ...i,
-      path: relative(repoRoot, join(repoRoot, i.path)),
-    })),
+    codeBytes: manifest.codeBytes,
+    largestInputs: manifest.largestInputs,
   };
-  built.set(name, bundle);
+}
+
+/** The bundle recorded in `cacheDir`, or undefined when anything it was built from has changed. */
+function cachedBundle(name: BundleName, cacheDir: string, fp: string): LambdaBundle | undefined {
+  const manifestFile = join(cacheDir, `${name}.json`);
+  if (!existsSync(manifestFile)) return undefined;
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as BundleManifest;
+  } catch {
+    return undefined;
+  }
+  const inputs = Object.entries(manifest.inputs ?? {});
+  if (manifest.fingerprint !== fp || inputs.length === 0) return undefined;
+  if (inputs.some(([path, sha]) => fileHash(path) !== sha)) return undefined;
+  const zipFile = join(cacheDir, manifest.zip);
+  if (!existsSync(zipFile)) return undefined;
+  const zip = readFileSync(zipFile);
+  if (sha256Hex(zip) !== manifest.zipSha256) return undefined;
+  return toBundle(name, zipFile, zip, manifest);
+}
+
+const built = new Map<string, LambdaBundle>();
+
+/**
+ * The bundle as a zip file named by its hash: built once per process, and reused across processes from
+ * `cacheDir` while nothing it was built from has changed (BundleManifest).
+ */
+export function buildBundle(name: BundleName, cacheDir: string = BUNDLE_CACHE_DIR): LambdaBundle {
+  const key = `${cacheDir}\0${name}`;
+  const inProcess = built.get(key);
+  if (inProcess) return inProcess;
+  const fp = fingerprint(name);
+  let bundle = cachedBundle(name, cacheDir, fp);
+  if (!bundle) {
+    const { zip, code, metafile } = bundleZip(name);
+    const zipSha256 = sha256Hex(zip);
+    const manifest: BundleManifest = {
+      fingerprint: fp,
+      inputs: Object.fromEntries(Object.keys(metafile.inputs).map((path) => [path, fileHash(path) ?? ""])),
+      zip: `${name}-${zipSha256.slice(0, 32)}.zip`,
+      zipSha256,
+      codeBytes: code.length,
+      largestInputs: largestInputs(metafile).map((i) => ({
+        ...i,
+        path: relative(repoRoot, join(repoRoot, i.path)),
+      })),
+    };
+    const zipFile = join(cacheDir, manifest.zip);
+    mkdirSync(cacheDir, { recursive: true });
+    writeAtomically(zipFile, zip);
+    writeAtomically(join(cacheDir, `${name}.json`), `${JSON.stringify(manifest, null, 1)}\n`);
+    bundle = toBundle(name, zipFile, zip, manifest);
+  }
+  built.set(key, bundle);
   return bundle;
 }
 
