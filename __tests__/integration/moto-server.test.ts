@@ -15,7 +15,7 @@ interface Started {
 }
 
 async function start(how: string): Promise<Started> {
-  const proc = spawn(tsx, [child, how], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(tsx, [child, how], { stdio: ["pipe", "pipe", "pipe"] });
   let text = "";
   for await (const chunk of proc.stdout) {
     text += String(chunk);
@@ -52,7 +52,7 @@ const exited = (proc: ChildProcess) =>
 
 test.each([
   ["SIGTERM", "wait", (p: ChildProcess) => p.kill("SIGTERM")],
-  ["an uncaught error", "crash", () => undefined],
+  ["an uncaught error", "crash", (p: ChildProcess) => p.stdin?.write("now\n")],
 ])(
   "local AWS stops when its process ends by %s",
   async (_, how, end) => {
