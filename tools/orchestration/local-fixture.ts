@@ -18,6 +18,7 @@ import {
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
@@ -61,6 +62,7 @@ export interface LocalRefreshTarget {
   /** The handlers' settings for this lake (landing bucket: cleaned, as in the module). */
   readonly settings: Partial<Record<HandlerSetting, string>>;
   definition(mapConcurrency?: number): ReturnType<typeof refreshDefinition>;
+  /** The notices published since the last call (each is taken off the alerts queue as it is read). */
   published(): Promise<{ Subject: string; Message: string }[]>;
   close(): void;
 }
@@ -237,6 +239,14 @@ export async function createLocalRefreshTarget(
         );
         if (!Messages.length) return out;
         out.push(...Messages.map((m) => JSON.parse(String(m.Body)) as { Subject: string; Message: string }));
+        // Deleted, not left to reappear when the visibility timeout ends: a later call would read them again
+        // (before anything newer) once more than a minute has passed.
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: alertsQueue,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
       }
     },
     close() {
