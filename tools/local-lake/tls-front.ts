@@ -9,8 +9,7 @@
 // (a handshake's key exchange and signature on both sides, each time). Here Spark's TLS connections stay open
 // and only the plain loopback hop to moto is per request.
 
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { type IncomingHttpHeaders, request } from "node:http";
 import { createServer } from "node:https";
 import { join } from "node:path";
@@ -20,8 +19,9 @@ export interface TlsFront {
   /** https://127.0.0.1:<port>, forwarding to moto. */
   readonly endpoint: string;
   /**
-   * PKCS12 trust store for the JVM (javax.net.ssl.trustStore): the JVM's own CA certificates plus this front's,
-   * because the setting replaces the default store for the whole spark-submit process (any other HTTPS it makes).
+   * PKCS12 trust store for the JVM (javax.net.ssl.trustStore) holding only this front's certificate: it replaces
+   * the default store for the whole spark-submit process, whose only HTTPS is S3A to this front (the jars come
+   * from .build/jars, not from Maven at run time), so the driver trusts nothing else.
    */
   readonly trustStore: string;
   readonly trustStorePassword: string;
@@ -45,10 +45,6 @@ export async function startTlsFront(
     ...["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
   ]);
   rmSync(trustStore, { force: true });
-  await run("keytool", [
-    ...["-importkeystore", "-noprompt", "-srckeystore", jvmCaCerts(), "-srcstorepass", "changeit"],
-    ...["-destkeystore", trustStore, "-deststoretype", "PKCS12", "-deststorepass", trustStorePassword],
-  ]);
   await run("keytool", [
     ...["-importcert", "-noprompt", "-alias", "local-moto", "-file", cert, "-keystore", trustStore],
     ...["-storetype", "PKCS12", "-storepass", trustStorePassword],
@@ -104,20 +100,4 @@ const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trail
 
 function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.includes(name)));
-}
-
-/** The CA store of the JVM spark-submit will use (JAVA_HOME's, else the one on PATH), shipped with the password "changeit". */
-function jvmCaCerts(): string {
-  const javaHome =
-    process.env.JAVA_HOME ??
-    /java\.home = (.+)/.exec(
-      spawnSync("java", ["-XshowSettings:properties", "-version"], { encoding: "utf8" }).stderr ?? "",
-    )?.[1];
-  const cacerts = javaHome ? join(javaHome.trim(), "lib", "security", "cacerts") : undefined;
-  if (!cacerts || !existsSync(cacerts)) {
-    throw new Error(
-      `cannot find the JVM's CA certificates (looked for ${cacerts ?? "JAVA_HOME or java on PATH"}); set JAVA_HOME to a Java 17 install`,
-    );
-  }
-  return cacerts;
 }
