@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { strFromU8, unzipSync } from "fflate";
+import { BUILD_DIR } from "../../modules/core";
 import {
   buildPythonPackage,
   GLUE_TEMP_PREFIX,
@@ -182,6 +183,12 @@ describe("buildPythonPackage", () => {
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
+  });
+
+  it("writes the zip inside the checkout's .build/, not the shared temporary folder", () => {
+    const built = buildPythonPackage(fixture, datasetsFile);
+    expect(built.zipFile.startsWith(join(BUILD_DIR, "glue-package"))).toBe(true);
+    expect(BUILD_DIR).toBe(resolve(__dirname, "..", "..", ".build"));
   });
 
   it("builds the same bytes for the same content", () => {

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
+import { BUILD_DIR } from "../../modules/core";
 import { BUNDLE_MAIN, buildBundle, bundleZip } from "../../modules/orchestration/lambda-bundle";
 
 describe("the Lambda and CodeBuild bundles (esbuild, reproducible zips)", () => {
@@ -12,8 +13,9 @@ describe("the Lambda and CodeBuild bundles (esbuild, reproducible zips)", () => 
     expect(Buffer.from(first).equals(Buffer.from(second))).toBe(true);
   });
 
-  it("the hash fed to the function is the base64 SHA-256 of the zip file written", () => {
+  it("the hash fed to the function is the base64 SHA-256 of the zip file written, inside the checkout's .build/", () => {
     const b = buildBundle("ingest");
+    expect(b.zipFile.startsWith(join(BUILD_DIR, "lambda-bundles"))).toBe(true);
     const onDisk = readFileSync(b.zipFile);
     expect(createHash("sha256").update(onDisk).digest("base64")).toBe(b.sourceCodeHash);
     expect(b.zipBytes).toBe(onDisk.length);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { zipSync } from "fflate";
+import { BUILD_DIR } from "../core";
 
 /** Name of the Python package the Glue entry scripts import (contract 3). */
 export const PACKAGE_NAME = "open_payments_lake";
@@ -42,7 +42,7 @@ export function contentHash(entries: Array<{ path: string; bytes: Uint8Array }>)
 
 /**
  * Zips `<scriptsDir>/open_payments_lake/` plus the datasets file (as `open_payments_lake/open-payments.json`),
- * reproducibly, into a temporary file named by the content hash; built once per content and reused by every
+ * reproducibly, into a file under .build/ named by the content hash; built once per content and reused by every
  * stack that deploys it.
  */
 export function buildPythonPackage(scriptsDir: string, datasetsFile: string): PythonPackageZip {
@@ -57,11 +57,11 @@ export function buildPythonPackage(scriptsDir: string, datasetsFile: string): Py
     })),
     { path: `${PACKAGE_NAME}/${PACKAGED_DATASETS_FILE}`, bytes: readFileSync(datasetsFile) },
   ].sort((a, b) => a.path.localeCompare(b.path));
-  return reproducibleZip(entries, "open-payments-lake-glue-package");
+  return reproducibleZip(entries, "glue-package");
 }
 
 /**
- * `entries` zipped reproducibly (fixed timestamps, sorted paths) into `<tmpdir>/<folder>/<sha256>.zip`: built
+ * `entries` zipped reproducibly (fixed timestamps, sorted paths) into `.build/<folder>/<sha256>.zip`: built
  * once per content and reused by every stack that deploys it.
  */
 export function reproducibleZip(
@@ -70,7 +70,7 @@ export function reproducibleZip(
 ): PythonPackageZip {
   const sorted = [...entries].sort((a, b) => a.path.localeCompare(b.path));
   const sha256 = contentHash(sorted);
-  const dir = join(tmpdir(), folder);
+  const dir = join(BUILD_DIR, folder);
   const zipFile = join(dir, `${sha256}.zip`);
   if (!existsSync(zipFile)) {
     mkdirSync(dir, { recursive: true });

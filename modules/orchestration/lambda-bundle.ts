@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join, relative } from "node:path";
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
 import { zipSync } from "fflate";
+import { BUILD_DIR } from "../core";
 
 const repoRoot = join(__dirname, "..", "..");
 
-/** Where built bundles are kept between processes: inside the checkout, which only its owner can write. */
-export const BUNDLE_CACHE_DIR = join(repoRoot, ".build", "lambda-bundles");
+/** Where built bundles are kept between processes (BUILD_DIR: inside the checkout). */
+export const BUNDLE_CACHE_DIR = join(BUILD_DIR, "lambda-bundles");
 
 /**
  * What runs in AWS, each bundled from the project's own code: the Lambda handlers (tools/orchestration/handlers,
@@ -73,7 +74,7 @@ function buildOptions(name: BundleName): BuildOptions & { write: false; metafile
     legalComments: "none",
     write: false,
     metafile: true,
-    outfile: join(repoRoot, ".build", "orchestration", name, BUNDLE_MAIN),
+    outfile: join(BUILD_DIR, "orchestration", name, BUNDLE_MAIN),
     logLevel: "silent",
     absWorkingDir: repoRoot,
   };

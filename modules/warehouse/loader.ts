@@ -229,7 +229,7 @@ export function loaderBundle(): { zipFile: string; sha256: string; name: string 
       if (!path.endsWith("/")) entries.push({ path: `${spec.site}/${path}`, bytes });
     }
   }
-  return { ...reproducibleZip(entries, "open-payments-lake-warehouse-loader"), name: spec.bundle };
+  return { ...reproducibleZip(entries, "warehouse-loader"), name: spec.bundle };
 }
 
 function loaderStatements(props: WarehouseLoaderProps, user: string, codePrefix: string): PolicyStatement[] {
