@@ -4,8 +4,6 @@
  * names from `modules/core`.
  */
 
-import { resolve } from "node:path";
-
 export type { ITerraformDependable } from "cdktf";
 export {
   App,
@@ -21,11 +19,5 @@ export {
   TerraformStack,
   Testing,
 } from "cdktf";
+export * from "./build-output";
 export * from "./iam-policy";
-
-/**
- * Where synth keeps what it builds for deployment (the zips of the code Glue and Lambda run): inside the
- * checkout, which only its owner can write. Not the shared temporary folder, where anybody could leave a file
- * under a zip's predictable name for a later synth to deploy.
- */
-export const BUILD_DIR = resolve(__dirname, "..", "..", ".build");

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { zipSync } from "fflate";
-import { BUILD_DIR } from "../core";
+import { BUILD_DIR, reproducibleZipBytes, writeAtomically } from "../core";
 
 /** Name of the Python package the Glue entry scripts import (contract 3). */
 export const PACKAGE_NAME = "open_payments_lake";
@@ -18,8 +17,6 @@ export interface PythonPackageZip {
 
 // Byte-code caches and tests are not part of what Glue runs.
 const EXCLUDED = /(^|\/)(__pycache__|tests)(\/|$)|\.pyc$/;
-// Fixed timestamps make the zip byte-for-byte reproducible: the same package always uploads the same object.
-const ZIP_EPOCH = new Date("1980-01-01T00:00:00Z");
 
 export function listFiles(root: string, dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -68,19 +65,12 @@ export function reproducibleZip(
   entries: Array<{ path: string; bytes: Uint8Array }>,
   folder: string,
 ): PythonPackageZip {
-  const sorted = [...entries].sort((a, b) => a.path.localeCompare(b.path));
-  const sha256 = contentHash(sorted);
+  const sha256 = contentHash(entries);
   const dir = join(BUILD_DIR, folder);
   const zipFile = join(dir, `${sha256}.zip`);
   if (!existsSync(zipFile)) {
     mkdirSync(dir, { recursive: true });
-    const zip = zipSync(Object.fromEntries(sorted.map((e) => [e.path, [e.bytes, { mtime: ZIP_EPOCH }]])), {
-      level: 9,
-    });
-    // Write then rename: a concurrent synth never reads a half-written zip.
-    const partial = `${zipFile}.${process.pid}.partial`;
-    writeFileSync(partial, zip);
-    renameSync(partial, zipFile);
+    writeAtomically(zipFile, reproducibleZipBytes(entries.map((e) => [e.path, e.bytes] as const)));
   }
   return { zipFile, sha256 };
 }

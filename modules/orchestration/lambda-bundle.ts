@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
-import { zipSync } from "fflate";
-import { BUILD_DIR } from "../core";
+import { BUILD_DIR, reproducibleZipBytes, writeAtomically } from "../core";
 
 const repoRoot = join(__dirname, "..", "..");
 
@@ -37,9 +36,6 @@ export interface LambdaBundle {
   /** The largest inputs of the bundle (what its cold start loads), biggest first. */
   readonly largestInputs: { readonly path: string; readonly bytes: number }[];
 }
-
-// Fixed timestamps and sorted entries: the same code always gives the same zip, byte for byte.
-const ZIP_EPOCH = new Date("1980-01-01T00:00:00Z");
 
 function filesUnder(dir: string): string[] {
   return readdirSync(join(repoRoot, dir), { withFileTypes: true })
@@ -94,13 +90,7 @@ function extraFiles(name: BundleName): [string, Uint8Array][] {
 export function bundleZip(name: BundleName): { zip: Uint8Array; code: Uint8Array; metafile: Metafile } {
   const result = buildSync(buildOptions(name));
   const code = result.outputFiles[0].contents;
-  const entries: [string, Uint8Array][] = [[BUNDLE_MAIN, code], ...extraFiles(name)];
-  const zip = zipSync(
-    Object.fromEntries(
-      entries.sort(([a], [b]) => a.localeCompare(b)).map(([p, bytes]) => [p, [bytes, { mtime: ZIP_EPOCH }]]),
-    ),
-    { level: 9 },
-  );
+  const zip = reproducibleZipBytes([[BUNDLE_MAIN, code], ...extraFiles(name)]);
   return { zip, code, metafile: result.metafile };
 }
 
@@ -148,13 +138,6 @@ function fingerprint(name: BundleName): string {
   return hash.digest("hex");
 }
 
-function writeAtomically(file: string, bytes: Uint8Array | string): void {
-  // Write then rename: a concurrent synth never reads a half-written file.
-  const partial = `${file}.${process.pid}.partial`;
-  writeFileSync(partial, bytes);
-  renameSync(partial, file);
-}
-
 function toBundle(
   name: BundleName,
   zipFile: string,
@@ -164,7 +147,7 @@ function toBundle(
   return {
     name,
     zipFile,
-    sourceCodeHash: createHash("sha256").update(zip).digest("base64"),
+    sourceCodeHash: Buffer.from(manifest.zipSha256, "hex").toString("base64"),
     zipBytes: zip.length,
     codeBytes: manifest.codeBytes,
     largestInputs: manifest.largestInputs,
