@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from job_lake import place_raw
 from oracle import curated_rows, expect_file
 from shared_data import OPEN_PAYMENTS, REPO
-from test_jobs import place_raw
 
 import sample_data
 from open_payments_lake import iceberg
