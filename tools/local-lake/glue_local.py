@@ -29,6 +29,8 @@ from collections.abc import Iterable
 
 from pyspark.sql import SparkSession
 
+from open_payments_lake.session import REUSED_SESSION_CONF
+
 
 def say(**event: object) -> None:
     print(json.dumps(event), flush=True)
@@ -82,9 +84,17 @@ def serve(requests: Iterable[str]) -> int:
     return 0
 
 
+def driver_builder() -> SparkSession.Builder:
+    """Builds the session the entry scripts' build_session() gets back from getOrCreate(), with the start-up
+    settings of a driver that runs many jobs."""
+    builder = SparkSession.builder
+    for key, value in REUSED_SESSION_CONF.items():
+        builder = builder.config(key, value)
+    return builder
+
+
 def main(port: int) -> int:
-    # The session the entry scripts' build_session() gets back from getOrCreate().
-    SparkSession.builder.getOrCreate()
+    driver_builder().getOrCreate()
     with (
         socket.create_connection(("127.0.0.1", port)) as connection,
         connection.makefile("r", encoding="utf-8") as requests,

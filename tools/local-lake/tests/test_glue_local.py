@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import glue_local
-from open_payments_lake.session import local_session
+from open_payments_lake.session import REUSED_SESSION_CONF, local_session
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1111"
 OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/2222"
@@ -48,3 +48,10 @@ def test_a_run_with_another_key_fails_before_its_script_runs(job, tmp_path: Path
         f"ValueError: this driver writes with {KEY}; a run with {OTHER_KEY} needs a driver of its own"
     )
     assert not (tmp_path / "second.json").exists()
+
+
+def test_the_driver_keeps_the_classes_of_every_job_it_runs() -> None:
+    # The settings of a session that runs the jobs again and again (their effect is shown on the tests' own
+    # session: test_jobs' re-run compiles nothing). Read from the builder: this process has a session already.
+    options = glue_local.driver_builder()._options
+    assert REUSED_SESSION_CONF and all(options.get(k) == v for k, v in REUSED_SESSION_CONF.items())
