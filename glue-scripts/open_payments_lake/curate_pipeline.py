@@ -18,7 +18,7 @@ from .curate_transforms import (
     derive,
     duplicated_keys,
     mark_removed,
-    publication_ranks,
+    publication_rank,
     resolve_duplicates,
 )
 from .reports import ThresholdExceeded, reported_run
@@ -151,11 +151,11 @@ def assess_dataset(
         log.info("%s: no cleaned data", dataset.name)
         return None
     publications = {r[0] for r in cleaned.select("publication_stamp").distinct().collect()}
-    ranks = publication_ranks(spark, publications | removed_stamps)
+    rank = publication_rank(publications | removed_stamps)
     # The rows are not cached: re-reading the cleaned Parquet for each of the few passes is much
     # cheaper than building Spark's in-memory cache of ~100-column rows (docs/benchmarks.md).
-    rows = cleaned.join(F.broadcast(ranks), "publication_stamp")
-    marked = mark_removed(rows, removed, ranks)
+    rows = cleaned.withColumn("_pub_rank", rank)
+    marked = mark_removed(rows, removed, rank)
     kept = marked.where(~F.col("_removed")).drop("_removed")
     duplicated = held.enter_context(duplicated_keys(kept, dataset))
     curated = derive(resolve_duplicates(kept, dataset, duplicated), dataset).select(*curated_columns(dataset))

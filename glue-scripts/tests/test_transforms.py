@@ -20,7 +20,7 @@ from open_payments_lake.curate_transforms import (
     duplicated_keys,
     mark_removed,
     normalize_manufacturer,
-    publication_ranks,
+    publication_rank,
     resolve_duplicates,
     top_level_specialty,
 )
@@ -220,12 +220,18 @@ def test_duplicated_keys_are_held_in_one_partition_per_core_whatever_the_shuffle
 
 
 def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
-    ranks = publication_ranks(spark, {"P06302023", "P01302025_01212025", "P01182024"})
-    assert [r["publication_stamp"] for r in ranks.orderBy("_pub_rank").collect()] == [
-        "P06302023",
-        "P01182024",
-        "P01302025_01212025",
+    rank = publication_rank({"P06302023", "P01302025_01212025", "P01182024"})
+    stamps = spark.createDataFrame(
+        [("P01182024",), ("P06302023",), ("P01302025_01212025",), ("P1",)], ["publication_stamp"]
+    )
+    ranked = stamps.select("publication_stamp", rank).orderBy("publication_stamp")
+    assert [tuple(r) for r in ranked.collect()] == [
+        ("P01182024", 1),
+        ("P01302025_01212025", 2),
+        ("P06302023", 0),
+        ("P1", None),
     ]
+    assert [tuple(r) for r in stamps.select(publication_rank(set())).distinct().collect()] == [(None,)]
     rows = spark.createDataFrame(
         [("1", 2023, 1), ("2", 2023, 1), ("3", 2023, 2), ("1", 2022, 1)],
         "record_id string, program_year int, _pub_rank int",
@@ -236,11 +242,24 @@ def test_removed_records_apply_to_same_or_earlier_publications_only(spark):
     )
     marked = {
         (r["program_year"], r["record_id"]): r["_removed"]
-        for r in mark_removed(rows, removed, ranks).collect()
+        for r in mark_removed(rows, removed, rank).collect()
     }
     # 3 was re-published after its removal; 1 of 2022 is another year's record.
     assert marked == {(2023, "1"): True, (2023, "2"): False, (2023, "3"): False, (2022, "1"): False}
-    assert mark_removed(rows, None, ranks).where("_removed").count() == 0
+    assert mark_removed(rows, None, rank).where("_removed").count() == 0
+
+
+def test_ranking_by_publication_runs_no_python_in_the_curate_plan(spark):
+    # Inputs made in the JVM (the jobs read Parquet): whatever Python data the ranking added would show as an
+    # RDD scan, which each query over the curate lineage would run as Python tasks.
+    rows = spark.sql(
+        "SELECT * FROM VALUES ('1', 2023, 'P06302023') AS t(record_id, program_year, publication_stamp)"
+    )
+    rank = publication_rank({"P06302023", "P01182024"})
+    marked = mark_removed(rows.withColumn("_pub_rank", rank), rows, rank)
+    plan = marked._jdf.queryExecution().executedPlan().toString()
+    assert "LocalTableScan" in plan and "RDD" not in plan and "Python" not in plan
+    assert [r["_removed"] for r in marked.collect()] == [True]
 
 
 def test_quality_rules_flag_each_violation(spark):
