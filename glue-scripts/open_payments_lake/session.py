@@ -106,9 +106,8 @@ def local_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", driver_memory)
+        .config(map=REUSED_SESSION_CONF)
     )
-    for key, value in REUSED_SESSION_CONF.items():
-        builder = builder.config(key, value)
     if iceberg:
         builder = (
             builder.config("spark.jars", ",".join(local_jars(ICEBERG_RUNTIME)))

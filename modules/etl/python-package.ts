@@ -53,7 +53,7 @@ export function buildPythonPackage(scriptsDir: string, datasetsFile: string): Py
       bytes: readFileSync(join(source, file)),
     })),
     { path: `${PACKAGE_NAME}/${PACKAGED_DATASETS_FILE}`, bytes: readFileSync(datasetsFile) },
-  ].sort((a, b) => a.path.localeCompare(b.path));
+  ];
   return reproducibleZip(entries, "glue-package");
 }
 

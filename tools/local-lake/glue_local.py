@@ -87,10 +87,7 @@ def serve(requests: Iterable[str]) -> int:
 def driver_builder() -> SparkSession.Builder:
     """Builds the session the entry scripts' build_session() gets back from getOrCreate(), with the start-up
     settings of a driver that runs many jobs."""
-    builder = SparkSession.builder
-    for key, value in REUSED_SESSION_CONF.items():
-        builder = builder.config(key, value)
-    return builder
+    return SparkSession.builder.config(map=REUSED_SESSION_CONF)
 
 
 def main(port: int) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -55,3 +58,16 @@ def test_the_driver_keeps_the_classes_of_every_job_it_runs() -> None:
     # session: test_jobs' re-run compiles nothing). Read from the builder: this process has a session already.
     options = glue_local.driver_builder()._options
     assert REUSED_SESSION_CONF and all(options.get(k) == v for k, v in REUSED_SESSION_CONF.items())
+
+
+def test_the_driver_starts_its_session_from_that_builder(monkeypatch) -> None:
+    started = []
+    builder = SimpleNamespace(getOrCreate=lambda: started.append(1))
+    monkeypatch.setattr(glue_local, "driver_builder", lambda: builder)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        closer = threading.Thread(target=lambda: server.accept()[0].close())
+        closer.start()
+        assert glue_local.main(port) == 0  # no request: the driver ends when the connection does
+        closer.join()
+    assert started == [1]
