@@ -25,7 +25,13 @@ import {
 } from "@aws-sdk/client-glue";
 import { IAMClient, ListPoliciesCommand, ListRolesCommand } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand } from "@aws-sdk/client-kms";
-import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { parse } from "csv-parse/sync";
 import { strFromU8, unzipSync } from "fflate";
@@ -243,6 +249,21 @@ async function cli(
   });
 }
 
+/** A zone's Parquet files (key: ETag) under a prefix of its bucket. */
+async function zoneFiles(bucket: string, prefix: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for await (const page of paginateListObjectsV2(
+    { client: aws(S3Client) },
+    { Bucket: bucket, Prefix: prefix },
+  )) {
+    for (const { Key, ETag } of page.Contents ?? []) {
+      if (Key?.endsWith(".parquet")) files[Key] = ETag ?? "";
+    }
+  }
+  expect(Object.keys(files).length).toBeGreaterThan(0);
+  return files;
+}
+
 /** Records of a real CMS file (csv-parse: quoted fields hold line breaks). */
 const recordsOf = (file: string) => (parse(readFileSync(file), { bom: true }) as string[][]).length - 1;
 
@@ -253,14 +274,36 @@ describe("run and query on the running lake (CLI)", () => {
     writeFileSync(paths.sessionFile, JSON.stringify(session));
   });
 
-  it("ingests new files, then runs clean, curate and every smoke check again (run --files)", async () => {
+  it("ingests new files, then runs clean and curate over their partitions and every smoke check again (run --files)", async () => {
+    const zones = async () => ({
+      ...(await zoneFiles(lake.outputs.cleanedBucket, "cleaned/")),
+      ...(await zoneFiles(lake.outputs.curatedBucket, "curated/")),
+    });
+    const before = await zones();
     const run = await cli(["run", "--files", ...REAL_AT_RUN.map(realFile), "--json"]);
     expect({ code: run.code, stderr: run.code === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
     const result = JSON.parse(run.stdout) as {
       steps: { step: string }[];
+      scope: unknown;
       smoke: { checks: { id: string; status: string }[] };
       answers: Record<string, QueryAnswer>;
     };
+    // The jobs ran over the new files' partitions only: every other cleaned and curated file is the one `up`
+    // wrote (Spark names each file it writes anew), and the new years have files in both zones.
+    expect(result.scope).toEqual({ datasets: ["ownership"], programYears: REAL_AT_RUN });
+    const after = await zones();
+    const newPartition = /^(cleaned|curated)\/ownership\/program_year=(2020|2021)\//;
+    const outside = (files: Record<string, string>) =>
+      Object.entries(files).filter(([key]) => !newPartition.test(key));
+    expect(outside(after)).toEqual(outside(before));
+    expect(outside(before).length).toBe(Object.keys(before).length);
+    const written = Object.keys(after).map((key) => key.match(newPartition)?.slice(1, 3).join(" ") ?? "");
+    expect([...new Set(written)].filter(Boolean).sort()).toEqual([
+      "cleaned 2020",
+      "cleaned 2021",
+      "curated 2020",
+      "curated 2021",
+    ]);
     expect(result.steps.map((s) => s.step)).toEqual([
       "ingest",
       "tls-front",

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { lockedJars, sparkEnv } from "../../tools/local-lake/glue-driver";
+import { glueJobs, lockedJars, scopedJobs, scopeOf, sparkEnv } from "../../tools/local-lake/glue-driver";
 
 // The local Glue driver's S3A jars come from jars.lock (fetched by `make setup`), not from a Maven resolution
 // at run time.
@@ -37,5 +37,59 @@ describe("lockedJars", () => {
     expect(() => lockedJars(["absent"], root)).toThrow(
       `${join(root, ".build", "jars", "absent-2.0.jar")} is missing: run 'make setup'`,
     );
+  });
+});
+
+// `local-lake run --files` runs the jobs over the partitions the new files went into (the integration test proves
+// the jobs leave the others untouched); these are the selections it passes.
+describe("the jobs' scope on run", () => {
+  const jobs = glueJobs({ rawBucket: "raw", cleanedBucket: "cleaned", curatedBucket: "curated" });
+  const selections = (scope: Parameters<typeof scopedJobs>[1]) =>
+    Object.fromEntries(
+      scopedJobs(jobs, scope).map((job) => [
+        job.id,
+        [job.arguments["--datasets"], job.arguments["--program_years"]],
+      ]),
+    );
+
+  it("is the ingested files' datasets and program years, each once and in order", () => {
+    expect(
+      scopeOf([
+        { dataset: "ownership", programYear: 2021 },
+        { dataset: "general", programYear: 2020 },
+        { dataset: "ownership", programYear: 2020 },
+      ]),
+    ).toEqual({ datasets: ["general", "ownership"], programYears: [2020, 2021] });
+  });
+
+  it("is no scope (every partition) when no file was new", () => {
+    expect(scopeOf([])).toBeUndefined();
+  });
+
+  it("limits both jobs to the scope's datasets and program years, and changes nothing else", () => {
+    expect(jobs.map((job) => [job.arguments["--datasets"], job.arguments["--program_years"]])).toEqual([
+      ["all", "all"],
+      ["all", "all"],
+    ]);
+    const scoped = scopedJobs(jobs, { datasets: ["general", "ownership"], programYears: [2020, 2021] });
+    expect(selections({ datasets: ["general", "ownership"], programYears: [2020, 2021] })).toEqual({
+      clean: ["general,ownership", "2020,2021"],
+      curate: ["general,ownership", "2020,2021"],
+    });
+    scoped.forEach((job, i) => {
+      expect({ ...job.arguments, "--datasets": "all", "--program_years": "all" }).toEqual(jobs[i].arguments);
+    });
+  });
+
+  it("curates every curated dataset of the years when removed/deleted records came in", () => {
+    expect(selections({ datasets: ["ownership", "removed_deleted"], programYears: [2022] })).toEqual({
+      clean: ["ownership,removed_deleted", "2022"],
+      curate: ["all", "2022"],
+    });
+  });
+
+  it("adds no selection to a job that takes none", () => {
+    const maintain = { id: "maintain", script: "maintain_job.py", arguments: { "--retain_last": "5" } };
+    expect(scopedJobs([maintain], { datasets: ["general"], programYears: [2023] })).toEqual([maintain]);
   });
 });

@@ -103,6 +103,108 @@ describe("job reports", () => {
   });
 });
 
+// A run limited by --datasets/--program_years (local-lake run --files) rewrote only its partitions: the zone's other
+// partitions are described by earlier runs' reports in the same folder (glue-scripts/README.md, Reports).
+describe("a zone written by runs limited to some partitions", () => {
+  const fileOf = (dataset: string, year: number, raw: number, quarantined = 0) => ({
+    source_object: `raw/${dataset}/program_year=${year}/publication=P01302025/${dataset}-${year}/ingestion=x/part-00000.csv`,
+    dataset,
+    program_year: year,
+    raw_records: raw,
+    cleaned: raw - quarantined,
+    quarantined,
+  });
+  const run = (started: string, selection: unknown, files: unknown[], status = "passed") => ({
+    job: "clean",
+    status,
+    failures: status === "passed" ? [] : ["ThresholdExceeded: too many quarantined"],
+    started_at: started,
+    ...(selection === undefined ? {} : { selection }),
+    files,
+  });
+  const all = { datasets: "all", program_years: "all" };
+  /** A report folder as the jobs leave it: each run under its start, the newest also as latest.json. */
+  const folder = (runs: ReturnType<typeof run>[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "smoke-zone-"));
+    for (const r of runs) writeFileSync(join(dir, `clean-${r.started_at}.json`), JSON.stringify(r));
+    writeFileSync(join(dir, "latest.json"), JSON.stringify(runs.at(-1)));
+    return join(dir, "latest.json");
+  };
+  const filesOf = async (latest: string) =>
+    (await loadJobReports({ clean: latest })).clean.files.map(
+      (f) => `${f.dataset} ${f.program_year} ${f.raw_records}`,
+    );
+
+  it("takes each partition from the newest passed run over it, back to the newest run over everything", async () => {
+    const latest = folder([
+      run("20260101T000000000000Z", all, [fileOf("general", 2020, 1), fileOf("ownership", 2020, 2)]),
+      run("20260102T000000000000Z", all, [fileOf("general", 2020, 3), fileOf("ownership", 2020, 4)]),
+      run("20260103T000000000000Z", { datasets: ["ownership"], program_years: [2020, 2021] }, [
+        fileOf("ownership", 2020, 5),
+        fileOf("ownership", 2021, 6),
+      ]),
+      // Failed: it left the zone as it was.
+      run(
+        "20260104T000000000000Z",
+        { datasets: ["general"], program_years: [2020] },
+        [fileOf("general", 2020, 99)],
+        "failed",
+      ),
+      run("20260105T000000000000Z", { datasets: ["ownership"], program_years: [2021] }, [
+        fileOf("ownership", 2021, 7),
+      ]),
+    ]);
+    expect((await filesOf(latest)).sort()).toEqual([
+      "general 2020 3",
+      "ownership 2020 5",
+      "ownership 2021 7",
+    ]);
+  });
+
+  it("reads only the latest report when the latest run was over everything (or says nothing of its limits)", async () => {
+    const older = [run("20260101T000000000000Z", all, [fileOf("general", 2019, 1)])];
+    expect(
+      await filesOf(folder([...older, run("20260102T000000000000Z", all, [fileOf("general", 2020, 2)])])),
+    ).toEqual(["general 2020 2"]);
+    expect(
+      await filesOf(
+        folder([...older, run("20260102T000000000000Z", undefined, [fileOf("general", 2020, 2)])]),
+      ),
+    ).toEqual(["general 2020 2"]);
+  });
+
+  it("keeps the latest run's status: a failed limited run is judged failed, the zone still described", async () => {
+    const latest = folder([
+      run("20260101T000000000000Z", all, [fileOf("general", 2020, 1)]),
+      run("20260102T000000000000Z", { datasets: ["ownership"], program_years: [2020] }, [], "failed"),
+    ]);
+    const { clean } = await loadJobReports({ clean: latest });
+    expect(clean.status).toBe("failed");
+    expect(clean.files.map((f) => f.raw_records)).toEqual([1]);
+  });
+
+  it("reads no report older than the newest passed run over everything", async () => {
+    const latest = folder([
+      run("20260101T000000000000Z", all, [{ dataset: "general" }]), // unreadable: must not be read
+      run("20260102T000000000000Z", all, [fileOf("general", 2020, 3)]),
+      run("20260103T000000000000Z", { datasets: ["ownership"], program_years: [2020] }, [
+        fileOf("ownership", 2020, 5),
+      ]),
+    ]);
+    expect((await filesOf(latest)).sort()).toEqual(["general 2020 3", "ownership 2020 5"]);
+  });
+
+  it("names an earlier report of the wrong shape", async () => {
+    const latest = folder([
+      run("20260101T000000000000Z", all, [{ dataset: "general" }]),
+      run("20260102T000000000000Z", { datasets: ["ownership"], program_years: [2020] }, []),
+    ]);
+    await expect(loadJobReports({ clean: latest })).rejects.toThrow(
+      /clean-20260101T000000000000Z\.json is not a clean report: files\.0\.source_object/,
+    );
+  });
+});
+
 describe("a refused or failed job run", () => {
   // As the jobs write it (glue-scripts/open_payments_lake/reports.py): status, failures and the error.
   const refused = {

@@ -51,3 +51,12 @@ def selection(options: dict[str, str], name: str, allowed: Sequence[str] | None 
             f"--{name}: unknown {sorted(values - set(allowed))}; expected some of {sorted(allowed)}"
         )
     return values
+
+
+def selection_report(datasets: set[str] | None, program_years: set[int] | None) -> dict:
+    """What a run was limited to, for its report: readers of the zone take a limited run's counts for the
+    partitions it ran over and older runs' for the rest (tools/smoke)."""
+    return {
+        "datasets": sorted(datasets) if datasets is not None else ALL,
+        "program_years": sorted(program_years) if program_years is not None else ALL,
+    }

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from . import storage
-from .arguments import ratio, selection
+from .arguments import ratio, selection, selection_report
 from .clean_transforms import (
     CORRUPT,
     cleaned_rows,
@@ -406,6 +406,7 @@ def run_clean(spark: SparkSession, options: CleanOptions, spec: Spec | None = No
         "cleaned_path": options.cleaned_path,
         "quarantine_path": options.quarantine_path,
         "thresholds": {"max_quarantine_ratio": options.max_quarantine_ratio},
+        "selection": selection_report(options.datasets, options.program_years),
         "authoritative_publications": [],
         "superseded_parts": [],
         "unsealed_folders": [],

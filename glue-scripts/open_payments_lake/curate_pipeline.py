@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from . import iceberg, quality, storage
-from .arguments import ratio, selection
+from .arguments import ratio, selection, selection_report
 from .concurrency import concurrently, raise_first
 from .curate_transforms import (
     curated_columns,
@@ -110,6 +110,7 @@ def run_curate(spark: SparkSession, options: CurateOptions, spec: Spec | None = 
         "cleaned_path": options.cleaned_path,
         "curated_path": options.curated_path,
         "thresholds": {"max_rule_violation_ratio": options.max_rule_violation_ratio},
+        "selection": selection_report(options.datasets, options.program_years),
         "partitions": [],
         "totals": _totals([]),
     }

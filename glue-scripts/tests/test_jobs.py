@@ -322,7 +322,7 @@ def test_rerun_gives_the_same_rows_and_a_republication_replaces_one_year_compili
     )
     compiled = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
     compiled_before = compiled.getCount()
-    clean, _ = run_jobs(spark, root, {"general"})
+    clean, curate = run_jobs(spark, root, {"general"})
     # The session keeps the classes compiled for the lake's run (session.REUSED_SESSION_CONF); with Spark's
     # default cache the runs in between evicted them and this run compiled 117 again.
     assert compiled.getCount() == compiled_before
@@ -340,6 +340,15 @@ def test_rerun_gives_the_same_rows_and_a_republication_replaces_one_year_compili
     assert old_2016 and new_2016 == old_2016
     assert _snapshot(spark, curated + "ownership") == before["ownership"]
     assert any(new_stamp in key for key in (f["source_object"] for f in clean["files"]))
+    # What the run was limited to, for readers of the zone (tools/smoke takes the other partitions' counts
+    # from earlier reports); the session's lake was built over everything.
+    assert clean["selection"] == {"datasets": ["general", "removed_deleted"], "program_years": "all"}
+    assert curate["selection"] == {"datasets": ["general"], "program_years": "all"}
+    assert (
+        lake["clean"]["selection"]
+        == lake["curate"]["selection"]
+        == {"datasets": "all", "program_years": "all"}
+    )
 
 
 def test_unknown_layout_is_refused_and_nothing_is_written(spark, tmp_path):

@@ -17,6 +17,7 @@ import {
 import {
   type AnalystQuery,
   DEFAULT_SAMPLES,
+  describeScope,
   destroyStacks,
   type LakePaths,
   lakePaths,
@@ -257,14 +258,31 @@ function runningLake(paths: LakePaths): Session {
   return session;
 }
 
-async function runRun(io: Io, paths: LakePaths, opts: { files?: string[]; json?: boolean }): Promise<void> {
+interface RunFlags {
+  files?: string[];
+  all?: boolean;
+  json?: boolean;
+}
+
+async function runRun(io: Io, paths: LakePaths, opts: RunFlags): Promise<void> {
   const session = runningLake(paths);
-  const result = await rerun({ paths, endpoint: session.endpoint, files: opts.files ?? [] });
+  const result = await rerun({
+    paths,
+    endpoint: session.endpoint,
+    files: opts.files ?? [],
+    all: opts.all,
+  });
   if (opts.json) {
     const smoke = JSON.parse(readFileSync(join(paths.smokeDir, "report.json"), "utf8")) as unknown;
-    io.out(JSON.stringify({ steps: result.steps.timings, smoke, answers: result.answers }, null, 2));
+    const scope = result.scope ?? "all";
+    io.out(JSON.stringify({ steps: result.steps.timings, scope, smoke, answers: result.answers }, null, 2));
     return;
   }
+  io.out(
+    result.scope
+      ? `The Glue jobs ran over what the new files went into: ${describeScope(result.scope)} (--all: everything).`
+      : "The Glue jobs ran over every dataset and program year.",
+  );
   io.out(result.smokeOutput.trimEnd());
   printAnswers(io, result.answers);
   io.out("");
@@ -335,8 +353,12 @@ function program(io: Io, paths: LakePaths): Command {
       "on the running lake: ingest new files (if any), run both Glue jobs and the smoke checks again, answer the analysts",
     )
     .option("--files <paths...>", "CMS CSV/ZIP files or folders to ingest first")
+    .option(
+      "--all",
+      "run the Glue jobs over every dataset and program year (default: only those the new files went into)",
+    )
     .addOption(jsonOption())
-    .action((opts: { files?: string[]; json?: boolean }) => runRun(io, paths, opts));
+    .action((opts: RunFlags) => runRun(io, paths, opts));
   cli
     .command("query")
     .description("answer Athena (Trino) SQL from the running lake's curated tables (local Athena engine)")

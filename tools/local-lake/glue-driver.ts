@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { GLUE_TEMP_PREFIX, loadGlueJobs, resolveArguments } from "../../modules/etl";
+import { type Dataset, datasets } from "../ingest/layouts";
 import { localAwsEnv } from "../local-aws/moto-server";
 import { type ChildEvent, startWithEvents } from "./steps";
 import type { TlsFront } from "./tls-front";
@@ -69,6 +70,45 @@ export function glueJobs(buckets: {
       ...resolveArguments(job.arguments, placeholders),
       // Glue's scratch location, where the ETL module points it (modules/etl).
       "--TempDir": `s3://${buckets.cleanedBucket}/${GLUE_TEMP_PREFIX}/${job.id}/`,
+    },
+  }));
+}
+
+/** The (dataset, program year) partitions a run of the jobs is limited to: those new files went into. */
+export interface JobScope {
+  readonly datasets: readonly Dataset[];
+  readonly programYears: readonly number[];
+}
+
+/** The scope of these ingested files: their datasets and program years (none: no scope, the jobs take all). */
+export function scopeOf(files: readonly { dataset: Dataset; programYear: number }[]): JobScope | undefined {
+  if (files.length === 0) return undefined;
+  return {
+    datasets: [...new Set(files.map((f) => f.dataset))].sort(),
+    programYears: [...new Set(files.map((f) => f.programYear))].sort((a, b) => a - b),
+  };
+}
+
+/** The job that reads cleaned data and selects among the datasets with a curated table (jobs.json). */
+const CURATE_JOB = "curate";
+
+/**
+ * The jobs with their --datasets and --program_years limited to `scope`. The curate job selects among datasets
+ * with a curated table: the scope's, or every one when the scope holds one without (removed/deleted records
+ * apply to all of them).
+ */
+export function scopedJobs(jobs: readonly GlueJob[], scope: JobScope): GlueJob[] {
+  const curated = scope.datasets.every((d) => datasets[d].curatedTable !== null) ? scope.datasets : undefined;
+  const limits = (job: GlueJob): Record<string, string> => ({
+    "--datasets": (job.id === CURATE_JOB ? curated : scope.datasets)?.join(",") ?? "all",
+    "--program_years": scope.programYears.join(","),
+  });
+  // Only the selections a job takes: a job without them runs as jobs.json says.
+  return jobs.map((job) => ({
+    ...job,
+    arguments: {
+      ...job.arguments,
+      ...Object.fromEntries(Object.entries(limits(job)).filter(([name]) => name in job.arguments)),
     },
   }));
 }

@@ -17,12 +17,16 @@ import { App } from "../../modules/core";
 import { addEnvironment } from "../../stacks";
 import { localAwsConfig } from "../../stacks/aws-provider";
 import { bucketNames, type OutputValues, readLakeOutputs, type STACK_OUTPUTS } from "../../stacks/outputs";
+import { type Dataset, datasetIds } from "../ingest/layouts";
 import { localAwsEnv, type MotoServer, startMotoServer } from "../local-aws/moto-server";
 import {
   driverOnFront,
   type GlueDriver,
   glueJobs,
+  type JobScope,
   LocalJobFailed,
+  scopedJobs,
+  scopeOf,
   sparkEnv,
   startGlueDriver,
 } from "./glue-driver";
@@ -301,29 +305,44 @@ export async function generateSamples(steps: Steps, paths: LakePaths, spec: Samp
   );
 }
 
-/** The ingestion CLI, exactly as in production (`ingest --outputs`), on CMS files, ZIPs or folders. */
+/** The ingestion CLI's --json: every file's outcome; a verified file names its dataset and program year. */
+const ingestOutcome = z.object({ status: z.string(), file: z.unknown().optional() });
+const verifiedFile = z.object({
+  dataset: z.enum(datasetIds as [Dataset, ...Dataset[]]),
+  programYear: z.number().int(),
+});
+
+/**
+ * The ingestion CLI, exactly as in production (`ingest --outputs`), on CMS files, ZIPs or folders. Returns the
+ * files it verified in raw/ this time (an unchanged file is not among them).
+ */
 export async function ingest(
   steps: Steps,
   paths: LakePaths,
   env: NodeJS.ProcessEnv,
   sources: readonly string[],
   what = "the sample files",
-): Promise<void> {
-  await steps.run("ingest", `ingest ${what} into raw/ (ingestion CLI)`, (log) =>
+): Promise<{ dataset: Dataset; programYear: number }[]> {
+  const out = await steps.run("ingest", `ingest ${what} into raw/ (ingestion CLI)`, (log) =>
     exec(
       tsx,
       [
         "tools/ingest/cli.ts",
         "ingest",
+        "--json",
         "--outputs",
         paths.outputsFile,
         "--endpoint",
         env[LOCAL_ENDPOINT_ENV] ?? "",
         ...sources.map((source) => resolve(source)),
       ],
-      { cwd: repoRoot, env, log, step: "ingest" },
+      { cwd: repoRoot, env, log, step: "ingest", captureStdout: true },
     ),
   );
+  return z
+    .array(ingestOutcome)
+    .parse(JSON.parse(out))
+    .flatMap((outcome) => (outcome.status === "verified" ? [verifiedFile.parse(outcome.file)] : []));
 }
 
 /**
@@ -360,12 +379,27 @@ export async function startSpark(
   return { driver, log };
 }
 
-/** Both Glue jobs of glue-scripts/jobs.json, one after the other, with the lake's buckets and data key. */
-export async function runGlueJobs(steps: Steps, spark: LakeSpark, outputs: LakeOutputs): Promise<void> {
-  for (const job of glueJobs(outputs)) {
+/** For a step's title: "ownership 2020, 2021", or "all" when the jobs take every partition. */
+export function describeScope(scope: JobScope | undefined): string {
+  return scope ? `${scope.datasets.join(", ")} ${scope.programYears.join(", ")}` : "all";
+}
+
+/**
+ * Both Glue jobs of glue-scripts/jobs.json, one after the other, with the lake's buckets and data key; limited to
+ * `scope`'s datasets and program years when given (jobs.json's `all` otherwise).
+ */
+export async function runGlueJobs(
+  steps: Steps,
+  spark: LakeSpark,
+  outputs: LakeOutputs,
+  scope?: JobScope,
+): Promise<void> {
+  const jobs = scope ? scopedJobs(glueJobs(outputs), scope) : glueJobs(outputs);
+  const over = scope ? ` (${describeScope(scope)})` : "";
+  for (const job of jobs) {
     const step = `glue-${job.id}`;
     const script = join(repoRoot, "glue-scripts", job.script);
-    await steps.run(step, `Glue job ${job.id} (${job.script}) on local Spark over s3a`, () =>
+    await steps.run(step, `Glue job ${job.id} (${job.script}) on local Spark over s3a${over}`, () =>
       spark.driver
         .run({ id: job.id, script, arguments: job.arguments, dataKeyArn: outputs.dataKey })
         .catch((error: Error) => {
@@ -640,31 +674,40 @@ export interface RerunOptions {
   readonly endpoint: string;
   /** New CMS files, ZIPs or folders to ingest first (none: the jobs run on what raw/ holds). */
   readonly files: readonly string[];
+  /** Run the jobs over every dataset and program year, not only those the new files went into. */
+  readonly all?: boolean;
   readonly print?: (line: string) => void;
 }
 
 export interface Rerun {
   readonly steps: Steps;
+  /** The partitions the jobs ran over; undefined: all of them. */
+  readonly scope?: JobScope;
   readonly smokeOutput: string;
   readonly answers: Record<AnalystQuery, QueryAnswer>;
 }
 
-/** On a running lake: ingest new files, run both Glue jobs and the smoke checks again, answer the analysts. */
+/**
+ * On a running lake: ingest new files, run both Glue jobs over the partitions they went into (all of them with
+ * `all`, or when no file was new), run the smoke checks again, answer the analysts.
+ */
 export async function rerun(options: RerunOptions): Promise<Rerun> {
   const paths = options.paths ?? lakePaths();
   const steps = new Steps(join(paths.logDir, "run"), options.print);
   const env = localEnv(options.endpoint, paths);
   const outputs = readOutputs(paths.outputsFile);
-  if (options.files.length > 0) await ingest(steps, paths, env, options.files, "the given files");
+  const ingested =
+    options.files.length > 0 ? await ingest(steps, paths, env, options.files, "the given files") : [];
+  const scope = options.all ? undefined : scopeOf(ingested);
   const spark = await startSpark(steps, paths, env, Number(new URL(options.endpoint).port));
   try {
-    await runGlueJobs(steps, spark, outputs);
+    await runGlueJobs(steps, spark, outputs, scope);
   } finally {
     await spark.driver.close();
   }
   const smokeOutput = await smoke(steps, paths, env);
   const answers = await analystAnswers(steps, env, outputs);
-  return { steps, smokeOutput, answers };
+  return { steps, scope, smokeOutput, answers };
 }
 
 /** An Athena (Trino) query on the running lake's curated tables, on the local Athena engine. */

@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import type { Verdict } from "./expectations";
 import type { Deductions, IngestedCount, IngestedFile } from "./ingestion";
@@ -11,9 +12,17 @@ const runStatus = {
   failures: z.array(z.string()),
   error: z.object({ type: z.string(), message: z.string() }).optional(),
 };
+// What a run was limited to (--datasets, --program_years); reports written before it was recorded covered all.
+const selection = z
+  .object({
+    datasets: z.union([z.literal("all"), z.array(z.string())]),
+    program_years: z.union([z.literal("all"), z.array(z.number().int())]),
+  })
+  .optional();
 const cleanReport = z.object({
   ...runStatus,
   started_at: z.string().optional(),
+  selection,
   files: z.array(
     z.object({
       source_object: z.string(),
@@ -28,6 +37,7 @@ const cleanReport = z.object({
 const curateReport = z.object({
   ...runStatus,
   started_at: z.string().optional(),
+  selection,
   partitions: z.array(
     z.object({
       dataset: z.string(),
@@ -45,32 +55,105 @@ export interface JobReports {
   readonly curate?: CurateReport;
 }
 
-/** Reads a JSON document from a local path or `s3://bucket/key`. */
-async function readJson(location: string, s3: { region?: string; endpoint?: string }): Promise<unknown> {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (!m) return JSON.parse(readFileSync(location, "utf8"));
-  const client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: !!s3.endpoint,
-    maxAttempts: 3,
-  });
-  try {
-    const res = await client.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
-    return JSON.parse((await res.Body?.transformToString("utf8")) ?? "");
-  } finally {
-    client.destroy();
+type Selection = z.infer<typeof selection>;
+type Partitioned = { readonly dataset: string; readonly program_year: number };
+
+const coversAll = (s: Selection) => !s || (s.datasets === "all" && s.program_years === "all");
+const covers = (s: Selection, p: Partitioned) =>
+  !s ||
+  ((s.datasets === "all" || s.datasets.includes(p.dataset)) &&
+    (s.program_years === "all" || s.program_years.includes(p.program_year)));
+
+/**
+ * The entries (files, partitions) that describe what a zone holds, from a job's runs newest first. A run limited
+ * by --datasets or --program_years rewrote only its partitions, so each partition's entries come from the newest
+ * passed run over it, back to the newest run over everything. The newest run counts whatever its status (whether
+ * it passed is judged on its own); an earlier failed run left the zone as it was and counts for nothing.
+ */
+export function zoneEntries<E extends Partitioned>(
+  runs: readonly {
+    readonly status: string;
+    readonly selection?: Selection;
+    readonly entries: readonly E[];
+  }[],
+): E[] {
+  const entries: E[] = [];
+  const newer: Selection[] = [];
+  for (const [i, run] of runs.entries()) {
+    if (i > 0 && run.status !== "passed") continue;
+    entries.push(...run.entries.filter((e) => !newer.some((s) => covers(s, e))));
+    if (coversAll(run.selection)) break;
+    newer.push(run.selection);
   }
+  return entries;
 }
 
+/** Where reports are read: a local folder or `s3://bucket/prefix/`. */
+function reportStore(s3: { region?: string; endpoint?: string }) {
+  let client: S3Client | undefined;
+  const s3Client = () => {
+    client ??= new S3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: !!s3.endpoint,
+      maxAttempts: 3,
+    });
+    return client;
+  };
+  const newestFirst = (locations: string[], except: string) =>
+    locations
+      .filter((l) => l.endsWith(".json") && l !== except)
+      .sort()
+      .reverse();
+  return {
+    /** A JSON document from a local path or `s3://bucket/key`. */
+    async read(location: string): Promise<unknown> {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+      if (!m) return JSON.parse(readFileSync(location, "utf8"));
+      const res = await s3Client().send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+      return JSON.parse((await res.Body?.transformToString("utf8")) ?? "");
+    },
+    /** The other JSON documents of the location's folder, the newest name (a run's start) first. */
+    async siblings(location: string): Promise<string[]> {
+      const m = /^s3:\/\/([^/]+)\/(.*\/)?[^/]+$/.exec(location);
+      if (!m) {
+        const folder = dirname(location);
+        return newestFirst(
+          readdirSync(folder).map((name) => join(folder, name)),
+          location,
+        );
+      }
+      const [, bucket, prefix = ""] = m;
+      const keys: string[] = [];
+      const pages = paginateListObjectsV2(
+        { client: s3Client() },
+        { Bucket: bucket, Prefix: prefix, Delimiter: "/" },
+      );
+      for await (const page of pages)
+        keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+      return newestFirst(
+        keys.map((key) => `s3://${bucket}/${key}`),
+        location,
+      );
+    },
+    close: () => client?.destroy(),
+  };
+}
+
+/**
+ * Reads the jobs' latest reports. When the latest run was limited to some partitions, the entries for the others
+ * come from the earlier runs' reports in the same folder (zoneEntries), read newest first until a passed run over
+ * everything.
+ */
 export async function loadJobReports(
   locations: { clean: string; curate?: string },
   s3: { region?: string; endpoint?: string } = {},
 ): Promise<JobReports> {
+  const store = reportStore(s3);
   const parse = async <T>(what: string, location: string, schema: z.ZodType<T>): Promise<T> => {
     let json: unknown;
     try {
-      json = await readJson(location, s3);
+      json = await store.read(location);
     } catch (e) {
       throw new Error(`cannot read the ${what} report ${location}: ${(e as Error).message}`);
     }
@@ -81,10 +164,41 @@ export async function loadJobReports(
     }
     return r.data;
   };
-  return {
-    clean: await parse("clean", locations.clean, cleanReport),
-    curate: locations.curate ? await parse("curate", locations.curate, curateReport) : undefined,
+  const runs = async <R extends { status: string; started_at?: string; selection?: Selection }>(
+    what: string,
+    location: string,
+    schema: z.ZodType<R>,
+  ): Promise<R[]> => {
+    const latest = await parse(what, location, schema);
+    const read = [latest];
+    if (coversAll(latest.selection)) return read;
+    const earlier = await store.siblings(location).catch((e: Error) => {
+      throw new Error(
+        `the ${what} job's latest run (${location}) was limited to some partitions, and the earlier runs' ` +
+          `reports beside it cannot be listed for the others: ${e.message}`,
+      );
+    });
+    for (const sibling of earlier) {
+      const run = await parse(what, sibling, schema);
+      if (run.started_at === latest.started_at) continue; // the latest run's own copy
+      read.push(run);
+      if (run.status === "passed" && coversAll(run.selection)) break;
+    }
+    return read;
   };
+  try {
+    const clean = await runs("clean", locations.clean, cleanReport);
+    const curate = locations.curate ? await runs("curate", locations.curate, curateReport) : undefined;
+    return {
+      clean: { ...clean[0], files: zoneEntries(clean.map((r) => ({ ...r, entries: r.files }))) },
+      curate: curate && {
+        ...curate[0],
+        partitions: zoneEntries(curate.map((r) => ({ ...r, entries: r.partitions }))),
+      },
+    };
+  } finally {
+    store.close();
+  }
 }
 
 /**
