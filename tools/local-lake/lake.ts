@@ -379,9 +379,9 @@ export async function startSpark(
   return { driver, log };
 }
 
-/** For a step's title: "ownership 2020, 2021", or "all" when the jobs take every partition. */
-export function describeScope(scope: JobScope | undefined): string {
-  return scope ? `${scope.datasets.join(", ")} ${scope.programYears.join(", ")}` : "all";
+/** A scope in words, e.g. "ownership 2020, 2021". */
+export function describeScope(scope: JobScope): string {
+  return `${scope.datasets.join(", ")} ${scope.programYears.join(", ")}`;
 }
 
 /**
