@@ -128,6 +128,9 @@ describe("a zone written by runs limited to some partitions", () => {
     const dir = mkdtempSync(join(tmpdir(), "smoke-zone-"));
     for (const r of runs) writeFileSync(join(dir, `clean-${r.started_at}.json`), JSON.stringify(r));
     writeFileSync(join(dir, "latest.json"), JSON.stringify(runs.at(-1)));
+    // Not this job's run reports: never read.
+    writeFileSync(join(dir, "notes.json"), "not a report");
+    writeFileSync(join(dir, "curate-20261231T000000000000Z.json"), "{}");
     return join(dir, "latest.json");
   };
   const filesOf = async (latest: string) =>

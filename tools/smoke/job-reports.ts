@@ -100,9 +100,10 @@ function reportStore(s3: { region?: string; endpoint?: string }) {
     });
     return client;
   };
-  const newestFirst = (locations: string[], except: string) =>
+  // A run's report is `<job>-<UTC start>.json` (glue-scripts/open_payments_lake/reports.py): names sort by start.
+  const newestFirst = (locations: string[], job: string) =>
     locations
-      .filter((l) => l.endsWith(".json") && l !== except)
+      .filter((l) => new RegExp(`(^|/)${job}-\\d{8}T\\d+Z\\.json$`).test(l))
       .sort()
       .reverse();
   return {
@@ -113,14 +114,14 @@ function reportStore(s3: { region?: string; endpoint?: string }) {
       const res = await s3Client().send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
       return JSON.parse((await res.Body?.transformToString("utf8")) ?? "");
     },
-    /** The other JSON documents of the location's folder, the newest name (a run's start) first. */
-    async siblings(location: string): Promise<string[]> {
+    /** The job's run reports in the location's folder, the newest first. */
+    async siblings(location: string, job: string): Promise<string[]> {
       const m = /^s3:\/\/([^/]+)\/(.*\/)?[^/]+$/.exec(location);
       if (!m) {
         const folder = dirname(location);
         return newestFirst(
           readdirSync(folder).map((name) => join(folder, name)),
-          location,
+          job,
         );
       }
       const [, bucket, prefix = ""] = m;
@@ -133,7 +134,7 @@ function reportStore(s3: { region?: string; endpoint?: string }) {
         keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
       return newestFirst(
         keys.map((key) => `s3://${bucket}/${key}`),
-        location,
+        job,
       );
     },
     close: () => client?.destroy(),
@@ -172,7 +173,7 @@ export async function loadJobReports(
     const latest = await parse(what, location, schema);
     const read = [latest];
     if (coversAll(latest.selection)) return read;
-    const earlier = await store.siblings(location).catch((e: Error) => {
+    const earlier = await store.siblings(location, what).catch((e: Error) => {
       throw new Error(
         `the ${what} job's latest run (${location}) was limited to some partitions, and the earlier runs' ` +
           `reports beside it cannot be listed for the others: ${e.message}`,
