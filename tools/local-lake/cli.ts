@@ -260,7 +260,6 @@ function runningLake(paths: LakePaths): Session {
 
 interface RunFlags {
   files?: string[];
-  all?: boolean;
   json?: boolean;
 }
 
@@ -270,7 +269,6 @@ async function runRun(io: Io, paths: LakePaths, opts: RunFlags): Promise<void> {
     paths,
     endpoint: session.endpoint,
     files: opts.files ?? [],
-    all: opts.all,
   });
   if (opts.json) {
     const smoke = JSON.parse(readFileSync(join(paths.smokeDir, "report.json"), "utf8")) as unknown;
@@ -280,7 +278,7 @@ async function runRun(io: Io, paths: LakePaths, opts: RunFlags): Promise<void> {
   }
   io.out(
     result.scope
-      ? `The Glue jobs ran over what the new files went into: ${describeScope(result.scope)} (--all: everything).`
+      ? `The Glue jobs ran over what the new files went into: ${describeScope(result.scope)} (run without --files: everything).`
       : "The Glue jobs ran over every dataset and program year.",
   );
   io.out(result.smokeOutput.trimEnd());
@@ -353,10 +351,6 @@ function program(io: Io, paths: LakePaths): Command {
       "on the running lake: ingest new files (if any), run both Glue jobs and the smoke checks again, answer the analysts",
     )
     .option("--files <paths...>", "CMS CSV/ZIP files or folders to ingest first")
-    .option(
-      "--all",
-      "run the Glue jobs over every dataset and program year (default: only those the new files went into)",
-    )
     .addOption(jsonOption())
     .action((opts: RunFlags) => runRun(io, paths, opts));
   cli

@@ -674,8 +674,6 @@ export interface RerunOptions {
   readonly endpoint: string;
   /** New CMS files, ZIPs or folders to ingest first (none: the jobs run on what raw/ holds). */
   readonly files: readonly string[];
-  /** Run the jobs over every dataset and program year, not only those the new files went into. */
-  readonly all?: boolean;
   readonly print?: (line: string) => void;
 }
 
@@ -688,8 +686,8 @@ export interface Rerun {
 }
 
 /**
- * On a running lake: ingest new files, run both Glue jobs over the partitions they went into (all of them with
- * `all`, or when no file was new), run the smoke checks again, answer the analysts.
+ * On a running lake: ingest new files, run both Glue jobs over the partitions they went into (all of them when
+ * no file was new), run the smoke checks again, answer the analysts.
  */
 export async function rerun(options: RerunOptions): Promise<Rerun> {
   const paths = options.paths ?? lakePaths();
@@ -698,7 +696,7 @@ export async function rerun(options: RerunOptions): Promise<Rerun> {
   const outputs = readOutputs(paths.outputsFile);
   const ingested =
     options.files.length > 0 ? await ingest(steps, paths, env, options.files, "the given files") : [];
-  const scope = options.all ? undefined : scopeOf(ingested);
+  const scope = scopeOf(ingested);
   const spark = await startSpark(steps, paths, env, Number(new URL(options.endpoint).port));
   try {
     await runGlueJobs(steps, spark, outputs, scope);
