@@ -9,6 +9,8 @@ Record_IDs and a removed/deleted file listing some of the year's records.
     python glue-scripts/sample_data.py --out DIR --rows 300 --seed 7 --years 2022,2023 \
         --layouts general.modern-91,ownership.legacy-29,removed-deleted-4 [--raw --parts 2]
 
+--layouts also takes a layout kind: modern (the default) or legacy, each dataset's layout of that generation.
+
 --raw writes the raw-zone layout of the lake (raw/<dataset>/program_year=<YYYY>/publication=<stamp>/<stem>/
 ingestion=<id>/part-<NNNNN>.csv + manifest.json, record-aligned parts each starting with the header, as one
 ingestion writes them); otherwise the files are written flat, named as CMS names them.
@@ -34,6 +36,17 @@ from open_payments_lake.spec import Dataset, Layout, Spec, load_spec
 # Publication stamps by layout kind: legacy files come from old publications (old stamp style).
 DEFAULT_STAMPS = {"legacy": "P06302021", "modern": "P01302025_01212025"}
 REMOVED_LAYOUT = "removed-deleted-4"
+LAYOUT_KINDS = tuple(DEFAULT_STAMPS)
+
+
+def layouts_of(kind: str, spec: Spec | None = None) -> list[str]:
+    """The layouts of one CMS generation: each detail dataset's layout of `kind` ("modern" or "legacy"), then
+    the removed/deleted records' (one layout in every year)."""
+    if kind not in LAYOUT_KINDS:
+        raise ValueError(f"unknown layout kind {kind!r}: expected one of {list(LAYOUT_KINDS)}")
+    layouts = (spec or load_spec()).layouts
+    return [x.id for x in layouts if x.kind == kind and x.id != REMOVED_LAYOUT] + [REMOVED_LAYOUT]
+
 
 FIRST = ["JOHN", "Maria", "david", "Wei", "Aisha", "Robert", "Linda", "José", "Priya", "Thomas", "Olga"]
 LAST = ["SMITH", "Garcia", "o'neil", "Nguyen", "Patel", "Johnson", "Kowalski", "Chen", "Brown", "Okafor"]
@@ -567,8 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", default="2023", help="comma-separated program years")
     parser.add_argument(
         "--layouts",
-        default="general.modern-91,research.modern-252,ownership.modern-30,removed-deleted-4",
-        help=f"comma-separated layout ids of {[x.id for x in spec.layouts]}",
+        default="modern",
+        help=f"a layout kind ({', '.join(LAYOUT_KINDS)}: each dataset's layout of that kind, with the "
+        f"removed/deleted records') or comma-separated layout ids of {[x.id for x in spec.layouts]}",
     )
     parser.add_argument("--raw", action="store_true", help="write the raw-zone layout with manifests")
     parser.add_argument("--parts", type=int, default=1, help="record-aligned parts per file (with --raw)")
@@ -584,9 +598,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rows, --parts and --dirty-every must be at least 1")
     try:
         years = [int(y) for y in args.years.split(",")]
-        layouts = [x.strip() for x in args.layouts.split(",")]
+        layouts = (
+            layouts_of(args.layouts, spec)
+            if args.layouts in LAYOUT_KINDS
+            else [x.strip() for x in args.layouts.split(",")]
+        )
         for layout_id in layouts:
-            spec.layout(layout_id)
+            try:
+                spec.layout(layout_id)
+            except ValueError as error:
+                raise ValueError(f"--layouts: {error}, or a layout kind of {list(LAYOUT_KINDS)}") from None
         if args.publication:
             publication_dates(args.publication)
     except ValueError as error:

@@ -23,8 +23,7 @@ from open_payments_lake.raw_objects import parse_raw_uri
 from open_payments_lake.spec import UnknownLayoutError, load_spec, parse_header_line
 
 SHARED = OPEN_PAYMENTS
-MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
-LEGACY = ["general.legacy-75", "research.legacy-176", "ownership.legacy-29", "removed-deleted-4"]
+MODERN, LEGACY = sample_data.layouts_of("modern"), sample_data.layouts_of("legacy")
 REAL_STAMP = "P01302025_01212025"
 UNSEALED_STAMP = "P12302025_12202025"
 SAMPLE = SHARED / "samples" / "OP_DTL_GNRL_PGYR2016_P06302017.sample.csv"

@@ -136,3 +136,33 @@ def test_generation_is_deterministic(tmp_path):
     first = sample_data.generate(tmp_path / "a", 50, 9, [2023], ["general.modern-91", "removed-deleted-4"])
     second = sample_data.generate(tmp_path / "b", 50, 9, [2023], ["general.modern-91", "removed-deleted-4"])
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+@pytest.mark.parametrize("kind", ["modern", "legacy"])
+def test_a_layout_kind_names_one_layout_per_dataset_of_that_generation(kind, tmp_path, capsys):
+    spec = load_spec()
+    layouts = [spec.layout(x) for x in sample_data.layouts_of(kind)]
+    assert sorted(x.dataset for x in layouts) == sorted(spec.datasets)
+    assert all(x.kind == kind for x in layouts if x.dataset != "removed_deleted")
+    # The CLI takes the kind for its ids (the local lake's samples step passes it).
+    assert sample_data.main(["--out", str(tmp_path), "--rows", "3", "--layouts", kind]) == 0
+    written = {Path(line).name for line in capsys.readouterr().out.split()}
+    assert {spec.detect_layout(read_header(tmp_path / name), name).id for name in written} == {
+        x.id for x in layouts
+    }
+
+
+def test_an_unknown_layout_kind_is_refused_naming_the_kinds(capsys):
+    with pytest.raises(
+        ValueError, match=r"unknown layout kind 'medieval': expected one of \['legacy', 'modern'\]"
+    ):
+        sample_data.layouts_of("medieval")
+    with pytest.raises(SystemExit) as exit_info:
+        sample_data.main(["--out", "unused", "--layouts", "medieval"])
+    assert exit_info.value.code == 2
+    assert "or a layout kind of ['legacy', 'modern']" in capsys.readouterr().err
+
+
+def read_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))

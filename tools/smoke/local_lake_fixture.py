@@ -28,8 +28,6 @@ from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, CURATE
 from open_payments_lake.raw_objects import parse_raw_folder  # noqa: E402
 from open_payments_lake.session import local_session  # noqa: E402
 
-LAYOUTS = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
-
 
 def ingestion_items(raw_root: Path) -> list[dict]:
     """One verified item per manifest, keyed as the ingestion table keys it."""
@@ -53,7 +51,9 @@ def ingestion_items(raw_root: Path) -> list[dict]:
 
 
 def build(out: Path, rows: int, seed: int, years: list[int]) -> dict[str, str]:
-    sample_data.generate(out, rows=rows, seed=seed, years=years, layout_ids=LAYOUTS, raw=True)
+    sample_data.generate(
+        out, rows=rows, seed=seed, years=years, layout_ids=sample_data.layouts_of("modern"), raw=True
+    )
     spark = local_session("smoke-local-lake")
     try:
         # Thresholds wide open: the generated data is dirty on purpose; the reports carry the counts.

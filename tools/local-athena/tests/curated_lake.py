@@ -28,7 +28,6 @@ from open_payments_lake.local_zones import LocalZones  # noqa: E402
 from open_payments_lake.raw_objects import parse_raw_uri  # noqa: E402
 from open_payments_lake.spec import load_spec  # noqa: E402
 
-MODERN = ["general.modern-91", "research.modern-252", "ownership.modern-30", "removed-deleted-4"]
 DATABASE = "open_payments_curated"
 
 
@@ -67,7 +66,9 @@ def curated_lake(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("sql-lake")
     # Two modern years (year-over-year, monthly trend); the legacy layouts are the Glue tests' concern.
-    sample_data.generate(root, rows=60, seed=41, years=[2022, 2023], layout_ids=MODERN, raw=True)
+    sample_data.generate(
+        root, rows=60, seed=41, years=[2022, 2023], layout_ids=sample_data.layouts_of("modern"), raw=True
+    )
 
     created = SparkSession.getActiveSession() is None
     spark = local_session("open-payments-lake-tests", driver_memory="1536m", iceberg=True)
