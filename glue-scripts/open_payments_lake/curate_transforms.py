@@ -10,7 +10,7 @@ Rules (documented in glue-scripts/README.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pyspark import StorageLevel
@@ -162,6 +162,19 @@ def specialty_column(dataset: Dataset) -> str:
     return next(c for c in dataset.column_names if "specialty" in c)
 
 
+def outside_generated_code(function: Callable[[Column], Column], column: Column) -> Column:
+    """`function(column)`, the same value, evaluated by Spark's interpreter, not in generated code.
+
+    A higher-order function (here over a one-value array) has no generated code, so the projection holding it
+    is not fused into the stage below it. Why: the curate plan's main stage (the scan of ~100 columns, the
+    removed and duplicate joins, the derived columns, the row writer) compiled to one method of 9,172 bytes
+    of bytecode, past the 8,000 above which HotSpot does not compile a method (DontCompileHugeMethods), so
+    it ran interpreted for every row of every pass. The manufacturer name's two regular expressions were
+    1,316 of those bytes; outside it, the stage is 7,441 bytes and compiled (docs/benchmarks.md).
+    """
+    return F.transform(F.array(column), function)[0]
+
+
 def derive(rows: DataFrame, dataset: Dataset) -> DataFrame:
     month = (
         F.trunc(F.col(dataset.payment_date_column), "month")
@@ -172,7 +185,9 @@ def derive(rows: DataFrame, dataset: Dataset) -> DataFrame:
         "*",
         month.alias("payment_month"),
         top_level_specialty(F.col(specialty_column(dataset))).alias("specialty_top_level"),
-        normalize_manufacturer(F.col(MANUFACTURER_COLUMN)).alias("manufacturer_name_normalized"),
+        outside_generated_code(normalize_manufacturer, F.col(MANUFACTURER_COLUMN)).alias(
+            "manufacturer_name_normalized"
+        ),
     )
 
 

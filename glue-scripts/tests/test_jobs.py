@@ -9,6 +9,7 @@ import re
 import shutil
 import threading
 import time
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,9 +28,9 @@ from open_payments_lake.clean_pipeline import (
     run_clean,
 )
 from open_payments_lake.concurrency import concurrently, raise_first
-from open_payments_lake.curate_pipeline import run_curate
+from open_payments_lake.curate_pipeline import REMOVED_DATASET, assess_dataset, read_cleaned, run_curate
 from open_payments_lake.local_zones import CLEAN_REPORTS, CURATE_REPORTS, TEMP, LocalZones
-from open_payments_lake.session import CLEAN_CONF
+from open_payments_lake.session import CLEAN_CONF, job_settings
 from open_payments_lake.spec import UnknownLayoutError, load_spec
 
 
@@ -465,3 +466,30 @@ def test_a_curate_run_that_breaks_mid_way_reports_the_error_and_raises_it(spark,
     assert "is not a Parquet file" in report["error"]["message"]
     assert report["partitions"] == [] and report["job"] == "curate"
     assert not (tmp_path / "curated/curated").exists()
+
+
+# HotSpot's default HugeMethodLimit: a longer method is never compiled (DontCompileHugeMethods) and runs
+# interpreted, however hot.
+JIT_METHOD_LIMIT = 8000
+
+
+def test_the_curated_rows_main_stage_is_small_enough_for_the_jit_to_compile(spark, lake):
+    # The stage that reads every cleaned row, drops the removed ones and passes the rows of unduplicated keys
+    # (the left anti join) runs in every pass over the curate plan; curate_transforms.outside_generated_code
+    # keeps the manufacturer name's regular expressions out of it (9,172 bytes with them).
+    options = LocalZones(lake["root"]).curate_options()
+    removed = read_cleaned(spark, options, REMOVED_DATASET)
+    stamps = {r[0] for r in removed.select("publication_stamp").distinct().collect()}
+    with ExitStack() as held:
+        assessed = assess_dataset(spark, options, load_spec().dataset("general"), removed, stamps, held)
+        # Adaptive execution plans stages as it runs them: their code is known only without it.
+        with job_settings(spark, {"spark.sql.adaptive.enabled": "false"}):
+            plan = assessed.curated.select("*")._jdf.queryExecution().executedPlan()
+            stages = spark._jvm.org.apache.spark.sql.execution.debug.package.codegenStringSeq(plan)
+    sizes = {}
+    iterator = stages.iterator()
+    while iterator.hasNext():
+        stage = iterator.next()
+        sizes[stage._1()] = stage._3().maxMethodCodeSize()
+    (main,) = [size for tree, size in sizes.items() if "LeftAnti" in tree]
+    assert 0 < main <= JIT_METHOD_LIMIT, f"the main stage's largest method: {main} bytes"
